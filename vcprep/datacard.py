@@ -1,0 +1,198 @@
+"""meta/info.json and the README.md data card, generated from the shards themselves.
+
+Statistics are read back from the written shards (not from the run's memory), so a resumed
+run's card describes the whole dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import yaml
+
+from vcprep import __version__
+from vcprep.shards import (
+    ERRORS_PATH,
+    FORMAT_VERSION,
+    DatasetInfo,
+    hf_features,
+    load_manifest,
+    shard_paths,
+    write_info,
+)
+
+if TYPE_CHECKING:
+    from vcprep.config import PipelineConfig
+    from vcprep.pipeline import RunSummary
+
+_STAT_COLUMNS = ["sample_id", "variant", "frame_indices", "video_path", "video_duration_seconds",
+                 "target_id", "oracle_tiou", "oracle_viou", "tube_track_ids"]
+
+
+def dataset_stats(root: Path) -> dict[str, Any]:
+    samples: dict[str, dict[str, Any]] = {}
+    variants: dict[str, int] = {}
+    frames = 0
+    rows = 0
+    for path in shard_paths(root):
+        table = pq.read_table(path, columns=_STAT_COLUMNS).to_pylist()
+        for r in table:
+            rows += 1
+            frames += len(r["frame_indices"])
+            variants[r["variant"]] = variants.get(r["variant"], 0) + 1
+            samples.setdefault(r["sample_id"], r)
+    oracle = [s["oracle_viou"] for s in samples.values() if s["oracle_viou"] is not None]
+    with_gt = [s for s in samples.values() if s["oracle_viou"] is not None]
+    ids_per_video = {s["video_path"]: len(set(s["tube_track_ids"])) for s in samples.values()}
+    durations = {s["video_path"]: s["video_duration_seconds"] for s in samples.values()}
+    return {
+        "num_samples": len(samples),
+        "num_rows": rows,
+        "num_frames": frames,
+        "num_videos": len(durations),
+        "video_seconds": round(float(sum(durations.values())), 3),
+        "rows_per_variant": dict(sorted(variants.items())),
+        "target_matched_share": round(
+            float(np.mean([s["target_id"] is not None for s in with_gt])), 4) if with_gt else None,
+        "target_never_tracked_share": round(
+            float(np.mean([s["oracle_viou"] == 0 for s in with_gt])), 4) if with_gt else None,
+        "mean_oracle_viou": round(float(np.mean(oracle)), 4) if oracle else None,
+        "mean_oracle_tiou": round(float(np.mean([s["oracle_tiou"] for s in with_gt])), 4) if with_gt else None,
+        "mean_ids_per_video": round(float(np.mean(list(ids_per_video.values()))), 2) if ids_per_video else 0,
+    }
+
+
+def _file_sha256(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def provenance(config: PipelineConfig) -> dict[str, Any]:
+    versions = {}
+    for pkg in ("vcprep", "numpy", "pyarrow", "opencv-python", "supervision", "trackers", "av",
+                "ultralytics", "sam2", "torch"):
+        try:
+            versions[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    ann = config.resolve(config.source.annotations)
+    return {
+        "python": platform.python_version(),
+        "packages": versions,
+        "detector": {"name": config.detector.name, "params": config.detector.params},
+        "tracker": {"name": config.tracker.name, "params": config.tracker.params},
+        "config_hash": config.hash(),
+        "annotation_files": {ann.name: _file_sha256(ann)},
+    }
+
+
+def count_errors(root: Path) -> int:
+    path = root / ERRORS_PATH
+    return sum(1 for line in path.read_text().splitlines() if line.strip()) if path.is_file() else 0
+
+
+def finalize_dataset(root: Path, config: PipelineConfig, summary: RunSummary | None = None) -> DatasetInfo:
+    stats = dataset_stats(root)
+    if summary is not None and summary.video_stats:
+        lengths = [n for v in summary.video_stats for n in v["track_lengths"]]
+        stats["track_length_frames"] = {
+            "min": int(np.min(lengths)), "median": float(np.median(lengths)), "max": int(np.max(lengths)),
+        } if lengths else None
+    info = DatasetInfo(
+        format_version=FORMAT_VERSION,
+        name=config.name,
+        created_by=f"vcprep {__version__}",
+        num_samples=stats["num_samples"],
+        num_rows=stats["num_rows"],
+        num_frames=stats["num_frames"],
+        num_shards=len(load_manifest(root)),
+        num_errors=count_errors(root),
+        variants=[v.name for v in config.variants],
+        config=config.to_dict(),
+        config_hash=config.hash(),
+        features=hf_features(),
+        stats=stats,
+        provenance=provenance(config),
+    )
+    write_info(root, info)
+    (root / "README.md").write_text(render_card(info, config))
+    return info
+
+
+def _yaml_features() -> list[dict[str, Any]]:
+    """The `dataset_info.features` list of a Hugging Face card header."""
+
+    def conv(name: str | None, spec: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {} if name is None else {"name": name}
+        if spec["_type"] == "Image":
+            out["dtype"] = "image"
+        elif spec["_type"] == "List":
+            inner = conv(None, spec["feature"])
+            out["list"] = inner.get("dtype", inner)
+        else:
+            out["dtype"] = spec["dtype"]
+        return out
+
+    return [conv(n, s) for n, s in hf_features().items()]
+
+
+def render_card(info: DatasetInfo, config: PipelineConfig) -> str:
+    header = {
+        "license": config.output.license,
+        "task_categories": config.output.task_categories,
+        "tags": ["video", "visual-prompting", "grounding", "vcprep"],
+        "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": "data/*.parquet"}]}],
+        "dataset_info": {"features": _yaml_features(), "splits": [{"name": "train", "num_examples": info.num_rows}]},
+    }
+    s = info.stats
+    variants = "\n".join(f"| `{k}` | {v} |" for k, v in s.get("rows_per_variant", {}).items())
+    return f"""---
+{yaml.safe_dump(header, sort_keys=False).strip()}
+---
+
+# {info.name}
+
+Visual-prompt video grounding data built by `vcprep` (format {info.format_version}).
+One row per (sample, prompt variant); all variants of a sample share one Parquet row group.
+Column meanings: `data_cards/SCHEMA.md` of the vcprep repository.
+
+## Contents
+
+| statistic | value |
+|---|---|
+| samples | {s['num_samples']} |
+| rows | {s['num_rows']} |
+| stored frames | {s['num_frames']} |
+| videos | {s['num_videos']} ({s['video_seconds']} s) |
+| shards | {info.num_shards} |
+| failed inputs | {info.num_errors} (see `meta/errors.jsonl`) |
+
+| variant | rows |
+|---|---|
+{variants}
+
+## Tracking quality (the ceiling of ID-based answers)
+
+| statistic | value |
+|---|---|
+| target matched to a track | {s.get('target_matched_share')} |
+| target never tracked | {s.get('target_never_tracked_share')} |
+| mean oracle vIoU (best single track) | {s.get('mean_oracle_viou')} |
+| mean oracle tIoU | {s.get('mean_oracle_tiou')} |
+| mean IDs per video | {s.get('mean_ids_per_video')} |
+| track length (tracked frames) | {s.get('track_length_frames')} |
+
+## Provenance
+
+```json
+{json.dumps(info.provenance, indent=2, sort_keys=True)}
+```
+
+Load with `datasets.load_dataset("parquet", data_files="data/*.parquet")` or plain pyarrow.
+"""

@@ -1,0 +1,40 @@
+"""Box arithmetic. All boxes are float xyxy in pixels; x2/y2 are exclusive edges (x + w)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def box_area(xyxy: np.ndarray) -> np.ndarray:
+    """[N, 4] -> [N]; zero for degenerate boxes (never negative, never NaN)."""
+    xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    return np.clip(xyxy[:, 2] - xyxy[:, 0], 0, None) * np.clip(xyxy[:, 3] - xyxy[:, 1], 0, None)
+
+
+def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in a [N, 4] with every box in b [M, 4] -> [N, M]; 0 where the union is 0."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    wh = np.clip(rb - lt, 0, None)
+    inter = wh[..., 0] * wh[..., 1]
+    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def xywh_to_xyxy(xywh: np.ndarray) -> np.ndarray:
+    xywh = np.asarray(xywh, dtype=np.float64).reshape(-1, 4)
+    return np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+
+
+def clip_boxes(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
+    xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4).copy()
+    xyxy[:, [0, 2]] = np.clip(xyxy[:, [0, 2]], 0, width)
+    xyxy[:, [1, 3]] = np.clip(xyxy[:, [1, 3]], 0, height)
+    return xyxy
+
+
+def pad_boxes(xyxy: np.ndarray, pad_px: float, width: int, height: int) -> np.ndarray:
+    xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    return clip_boxes(xyxy + np.array([-pad_px, -pad_px, pad_px, pad_px]), width, height)

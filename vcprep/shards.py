@@ -1,0 +1,273 @@
+"""Shard format v1: the public contract between vcprep and every trainer.
+
+Layout of a dataset folder (paths are templates, as in LeRobot):
+
+    data/shard-00000.parquet   rows: one per (sample, variant); one row group per sample
+    meta/info.json             format version, features, counts, configuration
+    meta/manifest.jsonl        one line per completed shard: its samples and sha256
+    meta/errors.jsonl          every input that failed, with file, sample and reason
+    README.md                  the generated data card
+
+`data_cards/SCHEMA.md` documents every column; `FORMAT_VERSION` is bumped on any change
+(minor: columns added; major: anything a reader relies on changed or removed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+FORMAT_VERSION = "1.0"
+SHARD_TEMPLATE = "data/shard-{index:05d}.parquet"
+INFO_PATH = "meta/info.json"
+MANIFEST_PATH = "meta/manifest.jsonl"
+ERRORS_PATH = "meta/errors.jsonl"
+
+_IMAGE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+_BOX = pa.list_(pa.float32())
+
+# (name, arrow type, Hugging Face feature) in column order.
+_COLUMNS: list[tuple[str, pa.DataType, Any]] = [
+    ("sample_id", pa.string(), "string"),
+    ("variant", pa.string(), "string"),
+    ("source", pa.string(), "string"),
+    ("task", pa.string(), "string"),
+    ("video_path", pa.string(), "string"),
+    ("video_fps", pa.float64(), "float64"),
+    ("video_duration_seconds", pa.float64(), "float64"),
+    ("source_width", pa.int32(), "int32"),
+    ("source_height", pa.int32(), "int32"),
+    ("frame_width", pa.int32(), "int32"),
+    ("frame_height", pa.int32(), "int32"),
+    ("question", pa.string(), "string"),
+    ("hint", pa.string(), "string"),
+    ("system_prompt", pa.string(), "string"),
+    ("user_prompt", pa.string(), "string"),
+    ("answer", pa.string(), "string"),
+    ("target_id", pa.int32(), "int32"),
+    ("gt_span_seconds", pa.list_(pa.float64()), ["float64"]),
+    ("gt_frame_indices", pa.list_(pa.int64()), ["int64"]),
+    ("gt_pts_seconds", pa.list_(pa.float64()), ["float64"]),
+    ("gt_boxes", pa.list_(_BOX), [["float32"]]),
+    ("object_names", pa.list_(pa.string()), ["string"]),
+    ("options", pa.list_(pa.string()), ["string"]),
+    ("frames", pa.list_(_IMAGE), ["Image"]),
+    ("frame_indices", pa.list_(pa.int64()), ["int64"]),
+    ("pts_seconds", pa.list_(pa.float64()), ["float64"]),
+    ("key_frame", pa.list_(pa.bool_()), ["bool"]),
+    ("frame_track_ids", pa.list_(pa.list_(pa.int32())), [["int32"]]),
+    ("frame_track_boxes", pa.list_(pa.list_(_BOX)), [[["float32"]]]),
+    ("tube_frame_indices", pa.list_(pa.int64()), ["int64"]),
+    ("tube_pts_seconds", pa.list_(pa.float64()), ["float64"]),
+    ("tube_track_ids", pa.list_(pa.int32()), ["int32"]),
+    ("tube_boxes", pa.list_(_BOX), [["float32"]]),
+    ("oracle_tiou", pa.float64(), "float64"),
+    ("oracle_viou", pa.float64(), "float64"),
+    ("meta", pa.string(), "string"),
+]
+
+
+def _hf_feature(spec: Any) -> dict[str, Any]:
+    if isinstance(spec, list):
+        return {"feature": _hf_feature(spec[0]), "_type": "List"}
+    if spec == "Image":
+        return {"_type": "Image"}
+    return {"dtype": spec, "_type": "Value"}
+
+
+def hf_features() -> dict[str, Any]:
+    """The Hugging Face `datasets` features of the schema (frames decode as PIL images)."""
+    return {name: _hf_feature(spec) for name, _, spec in _COLUMNS}
+
+
+def arrow_schema() -> pa.Schema:
+    meta = {
+        b"huggingface": json.dumps({"info": {"features": hf_features()}}).encode(),
+        b"vcprep_format_version": FORMAT_VERSION.encode(),
+    }
+    return pa.schema([pa.field(n, t) for n, t, _ in _COLUMNS], metadata=meta)
+
+
+COLUMN_NAMES = [n for n, _, _ in _COLUMNS]
+
+
+@dataclass
+class DatasetInfo:
+    """meta/info.json read into a dataclass; unknown keys are kept, not rejected."""
+
+    format_version: str = FORMAT_VERSION
+    name: str = ""
+    created_by: str = ""
+    num_samples: int = 0
+    num_rows: int = 0
+    num_frames: int = 0
+    num_shards: int = 0
+    num_errors: int = 0
+    variants: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    config_hash: str = ""
+    features: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class FormatVersionError(RuntimeError):
+    pass
+
+
+def check_version(version: str) -> None:
+    major = int(str(version).split(".")[0])
+    if major > int(FORMAT_VERSION.split(".")[0]):
+        raise FormatVersionError(
+            f"dataset format {version} is newer than this reader ({FORMAT_VERSION}); upgrade vcprep"
+        )
+
+
+def write_info(root: Path, info: DatasetInfo) -> None:
+    data = asdict(info)
+    data.update(data.pop("extra"))
+    _atomic_write_text(Path(root) / INFO_PATH, json.dumps(data, indent=2, sort_keys=True))
+
+
+def load_info(root: str | Path) -> DatasetInfo:
+    path = Path(root) / INFO_PATH
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not a vcprep dataset (no {INFO_PATH})")
+    data = json.loads(path.read_text())
+    check_version(data.get("format_version", "0"))
+    known = set(DatasetInfo.__dataclass_fields__) - {"extra"}
+    info = DatasetInfo(**{k: v for k, v in data.items() if k in known})
+    info.extra = {k: v for k, v in data.items() if k not in known}
+    return info
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_manifest(root: str | Path) -> list[dict[str, Any]]:
+    """Completed shards; a torn last line (killed mid-append) is ignored."""
+    path = Path(root) / MANIFEST_PATH
+    entries = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return entries
+
+
+def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fh.write(json.dumps(record, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+class ShardWriter:
+    """Writes samples (all variants of one sample = one row group) into size-bounded shards.
+
+    A shard is written under a `.tmp` name and renamed when complete; only then is it added
+    to the manifest. On open, leftovers of an interrupted run (tmp files, shards missing
+    from the manifest) are removed, and `done` lists samples already written, so a resumed
+    run neither duplicates nor loses a sample.
+    """
+
+    def __init__(self, root: str | Path, *, max_shard_bytes: int, samples_per_shard: int) -> None:
+        self.root = Path(root)
+        self.max_shard_bytes = max_shard_bytes
+        self.samples_per_shard = samples_per_shard
+        self.schema = arrow_schema()
+        (self.root / "data").mkdir(parents=True, exist_ok=True)
+        manifest = load_manifest(self.root)
+        listed = {e["shard"] for e in manifest}
+        for stray in (self.root / "data").iterdir():
+            rel = f"data/{stray.name}"
+            if stray.name.endswith(".tmp") or (stray.suffix == ".parquet" and rel not in listed):
+                stray.unlink()
+        self.done: set[str] = {s for e in manifest for s in e["sample_ids"]}
+        self._next_index = 1 + max((int(Path(e["shard"]).stem.split("-")[1]) for e in manifest), default=-1)
+        self._writer: pq.ParquetWriter | None = None
+        self._tmp: Path | None = None
+        self._final: Path | None = None
+        self._sample_ids: list[str] = []
+        self._rows = 0
+        self._bytes = 0
+
+    def write_sample(self, sample_id: str, rows: list[dict[str, Any]]) -> None:
+        if sample_id in self.done:
+            return
+        if self._writer is None:
+            self._final = self.root / SHARD_TEMPLATE.format(index=self._next_index)
+            self._tmp = self._final.with_name(self._final.name + ".tmp")
+            self._writer = pq.ParquetWriter(
+                self._tmp, self.schema, compression="zstd", write_page_index=True,
+                write_statistics=["sample_id", "variant"],
+            )
+        table = pa.Table.from_pylist(rows, schema=self.schema)
+        self._writer.write_table(table, row_group_size=len(rows))
+        self._sample_ids.append(sample_id)
+        self._rows += len(rows)
+        self._bytes += table.nbytes
+        if self._bytes >= self.max_shard_bytes or len(self._sample_ids) >= self.samples_per_shard:
+            self.close_shard()
+
+    def close_shard(self) -> None:
+        if self._writer is None:
+            return
+        self._writer.close()
+        with open(self._tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self._tmp, self._final)
+        rel = self._final.relative_to(self.root).as_posix()
+        append_jsonl(self.root / MANIFEST_PATH, {
+            "shard": rel, "sample_ids": self._sample_ids, "num_rows": self._rows,
+            "sha256": sha256_file(self._final), "bytes": self._final.stat().st_size,
+        })
+        self.done.update(self._sample_ids)
+        self._next_index += 1
+        self._writer, self._tmp, self._final = None, None, None
+        self._sample_ids, self._rows, self._bytes = [], 0, 0
+
+    def close(self) -> None:
+        self.close_shard()
+
+
+def shard_paths(root: str | Path) -> list[Path]:
+    return [Path(root) / e["shard"] for e in load_manifest(root)]
+
+
+def iter_rows(
+    root: str | Path, *, columns: list[str] | None = None, variants: list[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Rows of a dataset folder as Python dicts, shard by shard, row group by row group."""
+    load_info(root)  # refuses a newer major version
+    for path in shard_paths(root):
+        pf = pq.ParquetFile(path)
+        for rg in range(pf.num_row_groups):
+            table = pf.read_row_group(rg, columns=columns)
+            for row in table.to_pylist():
+                if variants is None or row.get("variant") in variants:
+                    yield row

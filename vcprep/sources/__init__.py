@@ -1,0 +1,32 @@
+"""Dataset sources: each turns an upstream annotation format into `Sample`s.
+
+A source yields `Sample` for good records and `ErrorRecord` for malformed ones, so one bad
+line never stops a dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from vcprep.errors import ErrorRecord
+from vcprep.registry import Registry
+from vcprep.types import Sample
+
+
+class Source(Protocol):
+    def iter_samples(self) -> Iterator[Sample | ErrorRecord]: ...
+
+
+SOURCES: Registry[Source] = Registry("source")
+
+
+@SOURCES.register("jsonl")
+def _jsonl(**params: Any) -> Source:
+    from vcprep.sources.jsonl import JsonlSource
+
+    return JsonlSource(**params)
+
+
+def build_source(name: str, params: dict[str, Any]) -> Source:
+    return SOURCES.build(name, **params)

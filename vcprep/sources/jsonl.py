@@ -1,0 +1,83 @@
+"""The toolkit's own generic format: one JSON object per line.
+
+    {"id": "vtest-walker-1", "video": "vtest.avi", "question": "...", "task": "stvg",
+     "span_seconds": [3.0, 9.5], "clip_seconds": [0, 20],
+     "boxes": {"30": [x1, y1, x2, y2], ...}, "objects": ["person"]}
+
+`boxes` are keyed by 0-based source frame index, xyxy in source pixels; `span_seconds` is
+the ground-truth span. Only `id`, `video` and `question` are required.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from vcprep.errors import ErrorRecord
+from vcprep.types import Sample
+
+
+def _span(value: Any, what: str) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    s, e = (float(v) for v in value)
+    if not (math.isfinite(s) and math.isfinite(e)) or s < 0 or e < s:
+        raise ValueError(f"{what} must be finite with 0 <= start <= end, got {value}")
+    return (s, e)
+
+
+def parse_boxes(raw: dict[str, Any]) -> dict[int, tuple[float, float, float, float]]:
+    boxes: dict[int, tuple[float, float, float, float]] = {}
+    for key, box in raw.items():
+        frame = int(key)
+        x1, y1, x2, y2 = (float(v) for v in box)
+        if frame < 0 or not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+            raise ValueError(f"box on frame {key} is not finite or has a negative frame: {box}")
+        if min(x1, y1) < 0 or x2 <= x1 or y2 <= y1:
+            raise ValueError(f"box on frame {key} must satisfy 0 <= x1 < x2 and 0 <= y1 < y2: {box}")
+        boxes[frame] = (x1, y1, x2, y2)
+    return boxes
+
+
+class JsonlSource:
+    def __init__(self, *, annotations: str, source_name: str = "jsonl") -> None:
+        self.path = Path(annotations)
+        self.source_name = source_name
+
+    def iter_samples(self) -> Iterator[Sample | ErrorRecord]:
+        if not self.path.is_file():
+            yield ErrorRecord("source", str(self.path), "", "annotation file not found")
+            return
+        with self.path.open() as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                key = f"line {lineno}"
+                try:
+                    rec = json.loads(line)
+                    key = str(rec.get("id", key))
+                    yield self.parse(rec)
+                except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                    yield ErrorRecord("source", f"{self.path}:{lineno}", key, f"malformed record: {exc}")
+
+    def parse(self, rec: dict[str, Any]) -> Sample:
+        for required in ("id", "video", "question"):
+            if not rec.get(required):
+                raise KeyError(f"missing {required!r}")
+        return Sample(
+            sample_id=str(rec["id"]),
+            video_path=str(rec["video"]),
+            question=str(rec["question"]),
+            task=str(rec.get("task", "stvg")),
+            source=self.source_name,
+            gt_span_seconds=_span(rec.get("span_seconds"), "span_seconds"),
+            gt_boxes=parse_boxes(rec.get("boxes") or {}),
+            clip_span_seconds=_span(rec.get("clip_seconds"), "clip_seconds"),
+            object_names=tuple(rec.get("objects") or ()),
+            options=tuple(rec.get("options") or ()),
+            answer=rec.get("answer"),
+            extra={k: v for k, v in rec.items() if k.startswith("x_")},
+        )
