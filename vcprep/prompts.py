@@ -30,9 +30,12 @@ def load_template(task: str) -> PromptTemplate:
     return PromptTemplate(task, int(data["version"]), data["system"], data["user"], data.get("answer", ""))
 
 
-def user_prompt(template: PromptTemplate, *, question: str, hint: str, duration: float) -> str:
+def user_prompt(template: PromptTemplate, *, question: str, hint: str, span_seconds: tuple[float, float]) -> str:
+    """The user turn; `<video>` marks where the frames go. Times are seconds of the source video."""
     hint_sentence = f" {hint}" if hint else ""
-    return template.user.format(question=question, hint_sentence=hint_sentence, duration=duration)
+    return template.user.format(
+        question=question, hint_sentence=hint_sentence, start=span_seconds[0], end=span_seconds[1]
+    )
 
 
 def stvg_answer(template: PromptTemplate, target_id: int | None, span: tuple[float, float] | None) -> str | None:
