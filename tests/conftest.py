@@ -1,0 +1,62 @@
+"""Shared fixtures: real sample media (fetched by `make media`) and one real demo dataset."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MEDIA = Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache" / "media"))
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_CONFIG_DIR", str(ROOT / ".cache" / "ultralytics"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+
+def _media(name: str) -> Path:
+    path = MEDIA / name
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run `make media` (scripts/fetch_media.sh) first")
+    return path
+
+
+@pytest.fixture(scope="session")
+def media_dir() -> Path:
+    _media("vtest.avi")
+    return MEDIA
+
+
+@pytest.fixture(scope="session")
+def vtest_path() -> Path:
+    return _media("vtest.avi")
+
+
+@pytest.fixture(scope="session")
+def demo_dataset(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> Path:
+    """The demo pipeline rendered once per test session (real HOG, ByteTrack, five variants).
+
+    Tests must treat it as read-only; copy it (`copy_dataset`) before changing anything.
+    """
+    from vcprep.config import load_pipeline
+    from vcprep.pipeline import run_pipeline
+
+    cfg = load_pipeline(ROOT / "pipelines" / "demo.yaml")
+    cfg.source.data_root = str(media_dir)
+    out = tmp_path_factory.mktemp("demo") / "ds"
+    summary = run_pipeline(cfg, out, progress=False)
+    assert summary.failed == 0, summary.errors
+    return out
+
+
+@pytest.fixture()
+def copy_dataset(tmp_path: Path, demo_dataset: Path):
+    def _copy() -> Path:
+        dst = tmp_path / "ds_copy"
+        shutil.copytree(demo_dataset, dst)
+        return dst
+
+    return _copy
