@@ -26,7 +26,7 @@ $(VENV)/.prep: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.all: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[prep,decord,yolo,sam2,train,dev]'
+	$(BIN)/python -m pip install -q -e '.[prep,decord,yolo,sam2,ray,train,dev]'
 	touch $@ $(VENV)/.prep
 
 install-prep: $(VENV)/.prep

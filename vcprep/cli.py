@@ -28,6 +28,9 @@ def render(
     limit: int = typer.Option(None, help="Only the first N videos still to do (for quick trials)."),
     data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    executor: str = typer.Option(
+        "local", help="`local` (process pool) or `ray` (Ray Data; set RAY_ADDRESS for a cluster)."
+    ),
 ) -> None:
     """Run a whole pipeline and write Parquet shards, meta/info.json and a README.md data card.
 
@@ -46,7 +49,7 @@ def render(
     ann = cfg.resolve(cfg.source.annotations)
     if not ann.is_file():
         _fail(f"annotation file not found: {ann} (source.annotations in {pipeline})")
-    summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet)
+    summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, executor=executor)
     typer.echo(summary_table(summary))
     if summary.failed:
         raise typer.Exit(1)

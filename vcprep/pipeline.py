@@ -10,8 +10,6 @@ import json
 import math
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from vcprep.config import PipelineConfig
 from vcprep.decode import DecodeError, probe, sample_frame_indices
 from vcprep.detectors import build_detector
 from vcprep.errors import ErrorRecord, InputError, resolve_under
+from vcprep.executors import iter_results
 from vcprep.render import build_sample_rows
 from vcprep.shards import ERRORS_PATH, ShardWriter, append_jsonl
 from vcprep.sources import build_source
@@ -132,19 +131,9 @@ class RunSummary:
         return len(self.errors)
 
 
-def _results(jobs: list[VideoJob], config: PipelineConfig, workers: int) -> Iterator[VideoResult]:
-    if workers <= 1:
-        for job in jobs:
-            yield process_video(job, config)
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        # map keeps the input order, so the output is deterministic whatever the timing
-        yield from pool.map(process_video, jobs, [config] * len(jobs))
-
-
 def run_pipeline(
     config: PipelineConfig, out_dir: str | Path, *, workers: int | None = None,
-    progress: bool = True, limit: int | None = None,
+    progress: bool = True, limit: int | None = None, executor: str = "local",
 ) -> RunSummary:
     """Render every sample of the pipeline into `out_dir`, resuming what a previous run finished."""
     from vcprep.datacard import finalize_dataset
@@ -169,7 +158,7 @@ def run_pipeline(
     n_workers = workers if workers is not None else config.output.workers
     bar = tqdm(total=sum(len(j.samples) for j in todo), desc=f"render {config.name}", unit="sample",
                disable=not progress)
-    for result in _results(todo, config, n_workers):
+    for result in iter_results(process_video, todo, config, executor=executor, workers=n_workers):
         for sample_id, rows in result.rows:
             writer.write_sample(sample_id, rows)
             summary.samples_written += 1
