@@ -15,7 +15,7 @@ from vcprep.decode import read_frames, sample_frame_indices
 from vcprep.errors import InputError
 from vcprep.prompts import load_template, stvg_answer, user_prompt
 from vcprep.quality import oracle_for_sample
-from vcprep.renderers import Renderer, build_renderer
+from vcprep.renderers import Renderer, build_renderer, chain_hint, crop_reference
 from vcprep.tracks import boxes_at_frame, match_target
 from vcprep.types import Clip, Sample, Tracks, VideoInfo
 
@@ -85,7 +85,7 @@ def build_sample_rows(
         chain = _chain(variant)
         span = clip_span
         for renderer in chain:
-            span = renderer.crop_span(sample.gt_span_seconds, span)
+            span = renderer.crop_span(crop_reference(sample), span)
         indices = sample_frame_indices(
             info=info, fps=config.sampling.fps, max_frames=config.sampling.max_frames,
             start_seconds=span[0], end_seconds=span[1],
@@ -99,9 +99,10 @@ def build_sample_rows(
         images, pts = decoded[key]
         clip = _make_clip(key, images, pts, tracks, gt_boxes, match.target_id, scale, step)
         clip.gt_span_seconds = sample.gt_span_seconds
+        clip.focus = sample.extra.get("spotlight_focus")  # per-sample: light the target or all key objects
         for renderer in chain:
             clip = renderer.render(clip)
-        hint = " ".join(r.hint for r in chain if r.hint)
+        hint = chain_hint(chain)
         rows.append({
             "sample_id": sample.sample_id,
             "variant": variant.name,

@@ -136,6 +136,12 @@ class Clip:
     gt_span_seconds: tuple[float, float] | None = None
     target_id: int | None = None
     masks: list[np.ndarray | None] | None = None
+    key_boxes: list[np.ndarray] | None = None
+    """Boxes of every key object of the sample per frame (a spotlight with `focus: all` lights
+    them); None means the sample names no key objects beyond its target."""
+    focus: str | None = None
+    """Per-sample choice of what a spotlight or circle marks (`target` or `all`); None keeps
+    the renderer's own setting."""
 
     def __len__(self) -> int:
         return len(self.images)
@@ -153,4 +159,6 @@ class Clip:
             gt_span_seconds=self.gt_span_seconds,
             target_id=self.target_id,
             masks=pick(self.masks),
+            key_boxes=pick(self.key_boxes),
+            focus=self.focus,
         )

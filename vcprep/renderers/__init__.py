@@ -1,15 +1,29 @@
-"""Renderers (visual prompts), chosen by name; a variant chains several in order."""
+"""Renderers (visual prompts), chosen by name; a variant chains several in order.
+
+| name | source | file |
+|---|---|---|
+| raw, temporal_crop | baseline / this toolkit | temporal.py |
+| id_tags, id_tags_som | STVG-R1 / Set-of-Mark | tags.py |
+| boxes, masks, circle | common / VisionCoach | shapes.py |
+| spotlight (darken, blur, desaturate) | VisionCoach / this toolkit | spotlight.py |
+| frame_numbers | NumPro (VisionCoach) | frame_numbers.py |
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from vcprep.registry import Registry
-from vcprep.renderers.base import FrameRenderer, Renderer
-from vcprep.renderers.draw import Boxes, IdTags, Raw, Spotlight, TemporalCrop
+from vcprep.renderers.base import FOCUS_MODES, FrameRenderer, Renderer
+from vcprep.renderers.frame_numbers import FrameNumbers
+from vcprep.renderers.shapes import Boxes, Circle, Masks
+from vcprep.renderers.spotlight import Spotlight
+from vcprep.renderers.tags import IdTags, IdTagsSom
+from vcprep.renderers.temporal import Raw, TemporalCrop
+from vcprep.types import Sample
 
 RENDERERS: Registry[Renderer] = Registry("renderer")
-for _cls in (Raw, IdTags, Boxes, Spotlight, TemporalCrop):
+for _cls in (Raw, IdTags, IdTagsSom, Boxes, Masks, Spotlight, Circle, FrameNumbers, TemporalCrop):
     RENDERERS.register(_cls.name)(_cls)
 
 
@@ -17,4 +31,30 @@ def build_renderer(name: str, params: dict[str, Any] | None = None) -> Renderer:
     return RENDERERS.build(name, **(params or {}))
 
 
-__all__ = ["RENDERERS", "FrameRenderer", "Renderer", "build_renderer"]
+def build_chain(names_and_params: list[tuple[str, dict[str, Any] | None]]) -> list[Renderer]:
+    """Renderers of one variant, in drawing order (`id_tags+spotlight` tags first, then dims them too)."""
+    return [build_renderer(n, p) for n, p in names_and_params]
+
+
+def chain_hint(chain: list[Renderer]) -> str:
+    """The text hint of a variant: its renderers' hints in order, each once."""
+    hints: list[str] = []
+    for r in chain:
+        if r.hint and r.hint not in hints:
+            hints.append(r.hint)
+    return " ".join(hints)
+
+
+def crop_reference(sample: Sample) -> tuple[float, float] | None:
+    """Span a temporal crop keeps: `crop_span_seconds` given with the sample, else its ground truth."""
+    given = sample.extra.get("crop_span_seconds") if sample.extra else None
+    if given is not None:
+        start, end = (float(v) for v in given)
+        return start, end
+    return sample.gt_span_seconds
+
+
+__all__ = [
+    "FOCUS_MODES", "RENDERERS", "FrameRenderer", "Renderer", "build_chain", "build_renderer", "chain_hint",
+    "crop_reference",
+]

@@ -2,7 +2,9 @@
 
 Most renderers draw on each frame alone: they subclass `FrameRenderer` and implement
 `annotate(scene, detections)` like supervision's annotators. `select` decides which objects
-a renderer sees (all tracked objects by default, the focus objects for a spotlight).
+a renderer sees (all tracked objects by default, the key objects for a spotlight or circle).
+Every renderer carries the text `hint` appended to the question when its prompt is used; a
+recipe may replace it (`hint: "..."` among the renderer's parameters).
 """
 
 from __future__ import annotations
@@ -12,19 +14,24 @@ from typing import ClassVar
 import numpy as np
 import supervision as sv
 
+from vcprep.renderers.text import scale_for
 from vcprep.types import Clip
 
-
-def scale_for(scene: np.ndarray, reference_px: float = 336.0) -> float:
-    """Resolution factor so text and lines read the same at 320 px and 1920 px."""
-    return max(scene.shape[:2]) / reference_px
+FOCUS_MODES = ("target", "all")
+"""`target`: the sample's target (its track, or the ground-truth box where none matched);
+`all`: every key object of the sample (`Clip.key_boxes`), or every tracked object when the
+sample names none."""
 
 
 class Renderer:
     """Base of all renderers. `hint` is appended to the question when this prompt is used."""
 
     name: ClassVar[str] = "renderer"
-    hint: ClassVar[str] = ""
+    hint: str = ""
+
+    def __init__(self, *, hint: str | None = None) -> None:
+        if hint is not None:
+            self.hint = hint
 
     def render(self, clip: Clip) -> Clip:
         return clip
@@ -36,20 +43,48 @@ class Renderer:
         return clip_span
 
 
+def _detections(boxes: np.ndarray, ids: np.ndarray | None = None, masks: np.ndarray | None = None) -> sv.Detections:
+    xyxy = np.asarray(boxes, np.float32).reshape(-1, 4)
+    return sv.Detections(
+        xyxy=xyxy,
+        tracker_id=None if ids is None else np.asarray(ids, np.int64).reshape(-1),
+        mask=masks,
+    )
+
+
 class FrameRenderer(Renderer):
-    def __init__(self, *, key_frames_only: bool = False) -> None:
+    """A renderer that draws each frame on its own; `key_frames_only` leaves non-key frames untouched
+    (VisionCoach draws its prompts only on annotated key frames)."""
+
+    def __init__(self, *, key_frames_only: bool = False, hint: str | None = None) -> None:
+        super().__init__(hint=hint)
         self.key_frames_only = key_frames_only
 
     def select(self, clip: Clip, i: int) -> sv.Detections:
-        ids = clip.track_ids[i]
-        return sv.Detections(
-            xyxy=np.asarray(clip.boxes[i], np.float32).reshape(-1, 4),
-            tracker_id=np.asarray(ids, np.int64).reshape(-1),
-            mask=None if clip.masks is None else clip.masks[i],
-        )
+        """All tracked objects of frame i, with their masks where the tracker made some."""
+        masks = None if clip.masks is None else clip.masks[i]
+        return _detections(clip.boxes[i], clip.track_ids[i], masks)
+
+    def select_focus(self, clip: Clip, i: int, focus: str) -> sv.Detections:
+        """The key objects of frame i: the target alone (`target`) or all key objects (`all`).
+
+        A sample may override the renderer's choice through `Clip.focus`.
+        """
+        focus = clip.focus or focus
+        if focus not in FOCUS_MODES:
+            raise ValueError(f"focus must be one of {FOCUS_MODES}, got {focus!r}")
+        if focus == "all":
+            if clip.key_boxes is not None:
+                return _detections(clip.key_boxes[i])
+            return _detections(clip.boxes[i], clip.track_ids[i])
+        return _detections(clip.focus_boxes[i])
 
     def annotate(self, scene: np.ndarray, detections: sv.Detections) -> np.ndarray:
         raise NotImplementedError
+
+    def annotate_frame(self, scene: np.ndarray, clip: Clip, i: int) -> np.ndarray:
+        """Draw frame i of `clip` on `scene` (a copy, free to modify); returns the drawn frame."""
+        return self.annotate(scene, self.select(clip, i))
 
     def render(self, clip: Clip) -> Clip:
         images = []
@@ -57,7 +92,10 @@ class FrameRenderer(Renderer):
             if self.key_frames_only and not clip.key_frame[i]:
                 images.append(scene)
             else:
-                images.append(self.annotate(scene.copy(), self.select(clip, i)))
+                images.append(self.annotate_frame(scene.copy(), clip, i))
         out = clip.subset(list(range(len(clip))))
         out.images = images
         return out
+
+
+__all__ = ["FOCUS_MODES", "FrameRenderer", "Renderer", "scale_for"]

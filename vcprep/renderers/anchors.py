@@ -1,0 +1,68 @@
+"""Where a tag sits on an object: STVG-R1's mask centre, or Set-of-Mark's most interior point.
+
+Both look only inside the object's box (plus a margin) rather than the whole frame: the masks are
+full-frame, and scanning eight of them per frame would cost more than all the drawing.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def _crop(mask: np.ndarray, xyxy: np.ndarray, margin_px: int = 2) -> tuple[np.ndarray, int, int]:
+    """The part of `mask` under the box (with a margin); falls back to the whole mask when that part is empty."""
+    H, W = mask.shape[:2]
+    x1, y1, x2, y2 = xyxy
+    xa, ya = max(0, int(np.floor(x1)) - margin_px), max(0, int(np.floor(y1)) - margin_px)
+    xb, yb = min(W, int(np.ceil(x2)) + margin_px), min(H, int(np.ceil(y2)) + margin_px)
+    if xb > xa and yb > ya:
+        part = mask[ya:yb, xa:xb]
+        if part.any():
+            return part, xa, ya
+    return mask, 0, 0
+
+
+def box_centre(xyxy: np.ndarray) -> tuple[int, int]:
+    x1, y1, x2, y2 = xyxy
+    return int(round((x1 + x2) / 2)), int(round((y1 + y2) / 2))
+
+
+def mask_centre(mask: np.ndarray | None, xyxy: np.ndarray) -> tuple[int, int]:
+    """STVG-R1's anchor: the mask's middle row, mean x of the mask pixels on that row; box centre without a mask."""
+    if mask is None:
+        return box_centre(xyxy)
+    part, ox, oy = _crop(mask, xyxy)
+    if not part.any():
+        return box_centre(xyxy)
+    rows = np.flatnonzero(part.any(axis=1))
+    y = int(rows[len(rows) // 2])
+    x = int(round(np.flatnonzero(part[y]).mean()))
+    return x + ox, y + oy
+
+
+def mask_interior_point(mask: np.ndarray | None, xyxy: np.ndarray) -> tuple[int, int]:
+    """Set-of-Mark's anchor: the point of the mask farthest from its boundary (distance-transform maximum).
+
+    Unlike the centre, it lies inside the object even for C- or L-shaped masks. Without a mask the
+    box is the mask, whose interior maximum is its centre.
+    """
+    if mask is None:
+        return box_centre(xyxy)
+    part, ox, oy = _crop(mask, xyxy)
+    if not part.any():
+        return box_centre(xyxy)
+    # a zero border makes the frame edge count as boundary too
+    padded = cv2.copyMakeBorder(part.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, 5)
+    _, _, _, (x, y) = cv2.minMaxLoc(dist)
+    return x - 1 + ox, y - 1 + oy
+
+
+def mask_area(mask: np.ndarray | None, xyxy: np.ndarray) -> float:
+    """Pixels of the mask (box area without a mask); SoM draws the largest first so small tags end on top."""
+    if mask is None:
+        x1, y1, x2, y2 = xyxy
+        return float(max(0.0, x2 - x1) * max(0.0, y2 - y1))
+    part, _, _ = _crop(mask, xyxy)
+    return float(np.count_nonzero(part))

@@ -1,0 +1,31 @@
+"""One deterministic colour per track ID, shared by every renderer so an ID looks the same everywhere."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+RED = (255, 0, 0)  # frames are RGB
+BLACK = (0, 0, 0)
+WHITE = (255, 255, 255)
+
+
+@lru_cache(maxsize=4096)
+def palette_color(track_id: int) -> tuple[int, int, int]:
+    """RGB colour of `track_id`: a golden-angle walk over hue at high saturation and value.
+
+    Consecutive IDs land far apart on the hue circle, and the colour depends on the ID alone
+    (not on the frame, the variant or how many objects there are), so it is stable across a video.
+    """
+    hue = int((int(track_id) * 137.508) % 180)
+    hsv = np.uint8([[[hue, 220, 255]]])
+    r, g, b = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0]
+    return int(r), int(g), int(b)
+
+
+def contrasting_text_color(background: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Black or white, whichever reads better on `background` (Rec. 601 luma threshold)."""
+    r, g, b = background
+    return BLACK if 0.299 * r + 0.587 * g + 0.114 * b >= 140 else WHITE

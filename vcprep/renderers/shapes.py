@@ -1,0 +1,121 @@
+"""Outlines and fills per object: boxes, translucent masks, and VisionCoach's red circle."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import supervision as sv
+
+from vcprep.renderers.anchors import mask_area
+from vcprep.renderers.base import FrameRenderer
+from vcprep.renderers.palette import RED, palette_color
+from vcprep.renderers.text import scale_for
+from vcprep.types import Clip
+
+
+def line_px(scene: np.ndarray, thickness: int | None) -> int:
+    """Line width: 2 px at 320 px (longer side), growing with resolution, unless given."""
+    return thickness or max(1, round(scale_for(scene, 320.0) * 2))
+
+
+def _box_px(xyxy: np.ndarray, shape: tuple[int, ...], margin_px: int = 0) -> tuple[int, int, int, int]:
+    H, W = shape[:2]
+    x1, y1, x2, y2 = xyxy
+    return (max(0, int(np.floor(x1)) - margin_px), max(0, int(np.floor(y1)) - margin_px),
+            min(W, int(np.ceil(x2)) + margin_px), min(H, int(np.ceil(y2)) + margin_px))
+
+
+class Boxes(FrameRenderer):
+    """A box outline per object, coloured by ID from the shared palette; line width scales with resolution."""
+
+    name = "boxes"
+    hint = "Each object in the video is outlined by a box whose colour identifies it."
+
+    def __init__(self, *, thickness: int | None = None, key_frames_only: bool = False, hint: str | None = None) -> None:
+        super().__init__(key_frames_only=key_frames_only, hint=hint)
+        self.thickness = thickness
+
+    def annotate(self, scene: np.ndarray, detections: sv.Detections) -> np.ndarray:
+        t = line_px(scene, self.thickness)
+        for k in range(len(detections)):
+            x1, y1, x2, y2 = (int(round(v)) for v in detections.xyxy[k])
+            cv2.rectangle(scene, (x1, y1), (x2 - 1, y2 - 1), palette_color(int(detections.tracker_id[k])), t,
+                          cv2.LINE_AA)
+        return scene
+
+
+class Masks(FrameRenderer):
+    """Each object's mask filled in its palette colour at `opacity` (out = (1-a)*img + a*colour inside
+    the mask), with an optional outline. Without masks (a box tracker) the box is the mask.
+
+    Work is confined to each object's box: full-frame passes per object would cost 8x a frame."""
+
+    name = "masks"
+    hint = "Each object in the video is covered by a translucent colour that identifies it."
+
+    def __init__(
+        self, *, opacity: float = 0.5, outline: bool = True, thickness: int | None = None,
+        key_frames_only: bool = False, hint: str | None = None,
+    ) -> None:
+        super().__init__(key_frames_only=key_frames_only, hint=hint)
+        if not 0.0 <= opacity <= 1.0:
+            raise ValueError(f"opacity must lie in [0, 1], got {opacity}")
+        self.opacity = opacity
+        self.outline = outline
+        self.thickness = thickness
+
+    def annotate(self, scene: np.ndarray, detections: sv.Detections) -> np.ndarray:
+        a = self.opacity
+        t = max(1, line_px(scene, self.thickness) // 2)
+        masks = [None if detections.mask is None else detections.mask[k] for k in range(len(detections))]
+        order = sorted(range(len(detections)), key=lambda k: -mask_area(masks[k], detections.xyxy[k]))
+        for k in order:
+            color = palette_color(int(detections.tracker_id[k]))
+            xa, ya, xb, yb = _box_px(detections.xyxy[k], scene.shape, 0 if masks[k] is None else 2)
+            if xb <= xa or yb <= ya:
+                continue
+            region = scene[ya:yb, xa:xb]
+            blended = cv2.add(cv2.convertScaleAbs(region, alpha=1.0 - a), tuple(a * c for c in color) + (0.0,))
+            if masks[k] is None:
+                region[:] = blended
+                if self.outline:
+                    cv2.rectangle(region, (0, 0), (xb - xa - 1, yb - ya - 1), color, t, cv2.LINE_AA)
+                continue
+            m = masks[k][ya:yb, xa:xb]
+            np.copyto(region, blended, where=m[..., None].astype(bool))
+            if self.outline:
+                contours, _ = cv2.findContours(m.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+                cv2.drawContours(region, contours, -1, color, t, cv2.LINE_AA)
+        return scene
+
+
+class Circle(FrameRenderer):
+    """VisionCoach's red circle: a red ellipse around each key object. The ellipse is the one that
+    passes through the (padded) box's corners with the box's aspect (semi-axes = half-sides * sqrt 2),
+    so it encloses the object without covering it. VisionCoach did not release its parameters."""
+
+    name = "circle"
+    hint = "The key objects are circled in red; focus on the circled regions."
+
+    def __init__(
+        self, *, focus: str = "target", pad_px: int = 0, thickness: int | None = None,
+        key_frames_only: bool = False, hint: str | None = None,
+    ) -> None:
+        super().__init__(key_frames_only=key_frames_only, hint=hint)
+        self.focus = focus
+        self.pad_px = pad_px
+        self.thickness = thickness
+
+    def select(self, clip: Clip, i: int) -> sv.Detections:
+        return self.select_focus(clip, i, self.focus)
+
+    def annotate(self, scene: np.ndarray, detections: sv.Detections) -> np.ndarray:
+        t = line_px(scene, self.thickness)
+        for x1, y1, x2, y2 in detections.xyxy:
+            centre = (int(round((x1 + x2) / 2)), int(round((y1 + y2) / 2)))
+            axes = (int(round((x2 - x1) / 2 * math.sqrt(2))) + self.pad_px,
+                    int(round((y2 - y1) / 2 * math.sqrt(2))) + self.pad_px)
+            cv2.ellipse(scene, centre, axes, 0, 0, 360, RED, t, cv2.LINE_AA)
+        return scene
