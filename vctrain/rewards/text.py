@@ -1,0 +1,82 @@
+"""Answer accuracy: MCQ letter match and ROUGE-1/2/L F for free-form answers (implemented here, no download)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from vctrain.groundtruth import GroundTruth
+from vctrain.rewards.parse import AnswerTag, answer_text, mcq_letter, pick_answer_tag
+
+
+def mcq(
+    completion: str,
+    gt: GroundTruth,
+    *,
+    progress: float = 0.0,
+    answer_tag: AnswerTag = "auto",
+    paper_exact: bool = False,
+) -> dict[str, float]:
+    """1 if the answered option letter equals the reference's.
+
+    Accepts `X`, `X.`, `(X)`, `[X]`, `Option X`, `Correct Option: X` (temporal MCQ), case-insensitively (the source is
+    case-sensitive), or the exact text of an option. No `<answer>` tag means no answer (score 0).
+    `paper_exact=True` is VisionCoach's test: the (stripped) text after `Correct Option:` or the whole answer must be
+    one of `X`, `X.`, `(X)`, `[X]`, case-sensitive.
+    """
+    answer = answer_text(completion, pick_answer_tag(gt.task, answer_tag))
+    reference = mcq_letter(gt.answer, gt.options) if gt.answer is not None else None
+    if answer is None or reference is None:
+        return {"score": 0.0, "parsed": 0.0}
+    if paper_exact:
+        choice = answer.split("Correct Option:")[1] if "Correct Option:" in answer else answer
+        accepted = {reference, reference + ".", f"({reference})", f"[{reference}]"}
+        return {"score": float(choice.strip() in accepted), "parsed": 1.0}
+    letter = mcq_letter(answer, gt.options)
+    return {"score": float(letter is not None and letter == reference), "parsed": float(letter is not None)}
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased alphanumeric words (no stemming; the source's rouge_score used a Porter stemmer)."""
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _f1(overlap: int, n_pred: int, n_ref: int) -> float:
+    if overlap == 0 or n_pred == 0 or n_ref == 0:
+        return 0.0
+    precision, recall = overlap / n_pred, overlap / n_ref
+    return 2 * precision * recall / (precision + recall)
+
+
+def rouge_n_f(pred: list[str], ref: list[str], n: int) -> float:
+    """ROUGE-N F1: clipped n-gram overlap."""
+    pred_grams = Counter(tuple(pred[i : i + n]) for i in range(len(pred) - n + 1))
+    ref_grams = Counter(tuple(ref[i : i + n]) for i in range(len(ref) - n + 1))
+    overlap = sum((pred_grams & ref_grams).values())
+    return _f1(overlap, sum(pred_grams.values()), sum(ref_grams.values()))
+
+
+def lcs_length(a: list[str], b: list[str]) -> int:
+    """Longest common subsequence length, O(len(a) * len(b)) time, O(len(b)) memory."""
+    previous = [0] * (len(b) + 1)
+    for x in a:
+        current = [0]
+        for j, y in enumerate(b):
+            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+def rouge_l_f(pred: list[str], ref: list[str]) -> float:
+    """ROUGE-L F1 (beta = 1) from the longest common subsequence."""
+    return _f1(lcs_length(pred, ref), len(pred), len(ref))
+
+
+def rouge(
+    completion: str, gt: GroundTruth, *, progress: float = 0.0, answer_tag: AnswerTag = "auto"
+) -> dict[str, float]:
+    """Mean of ROUGE-1, ROUGE-2 and ROUGE-L F between the answer and the reference text; 0 when either is empty."""
+    answer = answer_text(completion, pick_answer_tag(gt.task, answer_tag))
+    pred, ref = tokens(answer or ""), tokens(gt.answer or "")
+    r1, r2, rl = rouge_n_f(pred, ref, 1), rouge_n_f(pred, ref, 2), rouge_l_f(pred, ref)
+    return {"score": (r1 + r2 + rl) / 3, "rouge1": r1, "rouge2": r2, "rougeL": rl}
