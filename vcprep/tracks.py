@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vcprep.geometry import box_iou_matrix
+from vcprep.masks import rle_area
 from vcprep.types import Tracks
 
 
@@ -35,6 +36,74 @@ def compact_ids(tracks: Tracks) -> tuple[Tracks, dict[int, int]]:
     new = tracks.select(np.ones(len(tracks), bool))
     new.track_id = np.array([mapping[int(t)] for t in tracks.track_id], np.int64)
     return new, mapping
+
+
+def drop_small_masks(tracks: Tracks, min_ratio: float = 1 / 3) -> Tracks:
+    """For rendering only (STVG-R1): per frame, drop objects whose mask is smaller than
+    `min_ratio` of that frame's largest mask. Tracks without masks compare box areas instead.
+
+    Evaluation and target matching read the unfiltered tracks; only what is drawn shrinks.
+    """
+    if len(tracks) == 0 or min_ratio <= 0:
+        return tracks
+    if tracks.mask_rle is not None:
+        area = np.array([rle_area(m) if m else 0 for m in tracks.mask_rle], np.float64)
+    else:
+        wh = np.clip(tracks.xyxy[:, 2:] - tracks.xyxy[:, :2], 0, None)
+        area = (wh[:, 0] * wh[:, 1]).astype(np.float64)
+    frames, inverse = np.unique(tracks.frame_index, return_inverse=True)
+    per_frame = np.zeros(len(frames))
+    np.maximum.at(per_frame, inverse, area)
+    largest = per_frame[inverse]
+    return tracks.select(area >= min_ratio * largest)
+
+
+def join_fragments(tracks: Tracks, *, max_gap_frames: int, min_iou: float = 0.3) -> tuple[Tracks, dict[int, int]]:
+    """Join a track that ends to one that starts within `max_gap_frames` when the first box of the
+    later one overlaps the last box of the earlier one (IoU >= `min_iou`) and they never coexist.
+
+    Greedy in order of the gap (shortest first), so a chain of fragments becomes one ID. Returns
+    the tracks with joined IDs (the earliest fragment's ID) and the mapping fragment -> kept ID.
+    """
+    if len(tracks) == 0 or max_gap_frames <= 0:
+        return tracks, {}
+    ids = [int(t) for t in tracks.ids()]
+    span, first_box, last_box = {}, {}, {}
+    for t in ids:
+        sel = np.flatnonzero(tracks.track_id == t)
+        order = sel[np.argsort(tracks.frame_index[sel], kind="stable")]
+        span[t] = (int(tracks.frame_index[order[0]]), int(tracks.frame_index[order[-1]]))
+        first_box[t], last_box[t] = tracks.xyxy[order[0]], tracks.xyxy[order[-1]]
+    pairs = []
+    for a in ids:
+        for b in ids:
+            gap = span[b][0] - span[a][1]
+            if a != b and 0 < gap <= max_gap_frames:
+                iou = float(box_iou_matrix(last_box[a][None], first_box[b][None])[0, 0])
+                if iou >= min_iou:
+                    pairs.append((gap, -iou, a, b))
+    root = {t: t for t in ids}
+    find = lambda t: t if root[t] == t else find(root[t])  # noqa: E731
+    has_next, has_prev = set(), set()
+    members = {t: [t] for t in ids}
+    for _, _, a, b in sorted(pairs):
+        if a in has_next or b in has_prev:
+            continue
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        if any(span[m][0] <= span[n][1] and span[n][0] <= span[m][1] for m in members[ra] for n in members[rb]):
+            continue  # joined tubes would overlap in time
+        root[rb] = ra
+        members[ra] += members.pop(rb)
+        has_next.add(a)
+        has_prev.add(b)
+    mapping = {t: find(t) for t in ids if find(t) != t}
+    if not mapping:
+        return tracks, {}
+    out = tracks.select(np.ones(len(tracks), bool))
+    out.track_id = np.array([mapping.get(int(t), int(t)) for t in tracks.track_id], np.int64)
+    return out, mapping
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Trackers: `update(detections, frame) -> Detections with tracker_id`, plus `reset()`.
 
 The Roboflow `trackers` package provides ByteTrack, BoT-SORT, OC-SORT and SORT; their
-constructor parameters are passed through from config unchanged.
+constructor parameters are passed through from config unchanged. `sam2` (SAM2 video
+propagation, STVG-R1's rules) is a video tracker: it owns the loop via `track_frames`.
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ for _name, _cls in {
     "sort": "SORTTracker",
 }.items():
     TRACKERS.register(_name)(_roboflow(_cls))
+
+
+@TRACKERS.register("sam2")
+def _sam2(**params: Any) -> Tracker:
+    from vcprep.trackers.sam2 import SAM2Tracker
+
+    return SAM2Tracker(**params)
 
 
 def build_tracker(name: str, params: dict[str, Any] | None = None) -> Tracker:

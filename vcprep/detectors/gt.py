@@ -1,0 +1,62 @@
+"""Boxes taken from the annotations themselves, for datasets that annotate every object.
+
+A detector sees images only, but ground truth is keyed by frame, so this detector implements
+`detect_at(image, frame_index)`. The boxes reach it as a plain constructor parameter
+(`boxes_by_frame`), which `pipeline.compute_tracks` fills from the video's samples: processing
+a video stays a pure function of (job, config), and the boxes become part of the tracks cache key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import supervision as sv
+
+from vcprep.types import Sample
+
+
+def boxes_from_samples(samples: Iterable[Sample]) -> dict[int, list[list[float]]]:
+    """Every ground-truth box of the samples, grouped by source frame index (duplicates removed)."""
+    out: dict[int, list[list[float]]] = {}
+    for s in samples:
+        for f, box in s.gt_boxes.items():
+            row = [float(v) for v in box]
+            if row not in out.setdefault(int(f), []):
+                out[int(f)].append(row)
+    return dict(sorted(out.items()))
+
+
+class GroundTruthDetector:
+    def __init__(
+        self,
+        *,
+        boxes_by_frame: Mapping[int | str, Sequence[Sequence[float]]] | None = None,
+        tolerance_frames: int = 0,
+        class_id: int = 0,
+    ) -> None:
+        """
+        Args:
+            boxes_by_frame: source frame index -> list of xyxy boxes (filled by the pipeline).
+            tolerance_frames: a tracked frame without annotation uses the nearest annotated frame
+                within this many frames (annotations at 25 fps, tracking at 5 fps).
+            class_id: class given to every box.
+        """
+        self.boxes = {int(k): np.asarray(v, np.float32).reshape(-1, 4) for k, v in (boxes_by_frame or {}).items()}
+        self.frames = np.array(sorted(self.boxes), np.int64)
+        self.tolerance_frames = tolerance_frames
+        self.class_id = class_id
+
+    def detect_at(self, image: np.ndarray, frame_index: int) -> sv.Detections:
+        if self.frames.size == 0:
+            return sv.Detections.empty()
+        j = int(np.argmin(np.abs(self.frames - frame_index)))
+        if abs(int(self.frames[j]) - frame_index) > self.tolerance_frames:
+            return sv.Detections.empty()
+        xyxy = self.boxes[int(self.frames[j])]
+        n = len(xyxy)
+        return sv.Detections(xyxy=xyxy.copy(), confidence=np.ones(n, np.float32),
+                             class_id=np.full(n, self.class_id, np.int64))
+
+    def detect(self, image: np.ndarray) -> sv.Detections:
+        raise TypeError("the `gt` detector needs the frame index: call detect_at(image, frame_index)")
