@@ -10,6 +10,7 @@ Layout of a dataset folder (paths are templates, as in LeRobot):
 
 `data_cards/SCHEMA.md` documents every column; `FORMAT_VERSION` is bumped on any change
 (minor: columns added; major: anything a reader relies on changed or removed).
+1.1 added `row_sha256`, a content hash of each row that `vcprep verify` recomputes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
+DEFAULT_MAX_SHARD_BYTES = 500_000_000
+DEFAULT_MAX_ROW_GROUP_BYTES = 100_000_000
+MAX_ROW_BYTES = 1 << 30
+"""One row above this is refused: Arrow's 32-bit offsets cap one array at 2 GiB, and a row of
+encoded frames that large means `max_side`/`max_frames` are wrong for the video."""
 SHARD_TEMPLATE = "data/shard-{index:05d}.parquet"
 INFO_PATH = "meta/info.json"
 MANIFEST_PATH = "meta/manifest.jsonl"
@@ -72,6 +78,7 @@ _COLUMNS: list[tuple[str, pa.DataType, Any]] = [
     ("oracle_tiou", pa.float64(), "float64"),
     ("oracle_viou", pa.float64(), "float64"),
     ("meta", pa.string(), "string"),
+    ("row_sha256", pa.string(), "string"),
 ]
 
 
@@ -97,6 +104,50 @@ def arrow_schema() -> pa.Schema:
 
 
 COLUMN_NAMES = [n for n, _, _ in _COLUMNS]
+HASH_COLUMN = "row_sha256"
+
+
+def _hash_default(value: Any) -> str:
+    if isinstance(value, bytes):
+        return hashlib.sha256(value).hexdigest()
+    raise TypeError(f"cannot hash a {type(value).__name__}")
+
+
+def row_content_hash(row: dict[str, Any]) -> str:
+    """sha256 of every column but `row_sha256`, in a canonical JSON form (bytes by their sha256).
+
+    Computed from the row as Arrow returns it, so writer and verifier hash the same values
+    (float32 columns round-trip exactly; key order and float formatting are fixed).
+    """
+    body = {k: v for k, v in row.items() if k != HASH_COLUMN}
+    text = json.dumps(body, sort_keys=True, default=_hash_default, allow_nan=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class SampleTooLargeError(ValueError):
+    """A sample whose single row cannot be stored safely (see MAX_ROW_BYTES)."""
+
+
+def sample_table(sample_id: str, rows: list[dict[str, Any]], schema: pa.Schema | None = None) -> pa.Table:
+    """The rows of one sample as a table with `row_sha256` filled in.
+
+    Each row is its own chunk, so no array ever holds more than one row's bytes (Arrow's
+    2 GiB limit per array then only bounds a single row, which MAX_ROW_BYTES guards).
+    """
+    schema = schema or arrow_schema()
+    chunks = []
+    for row in rows:
+        row = {**row, HASH_COLUMN: None}
+        one = pa.Table.from_pylist([row], schema=schema)
+        if one.nbytes > MAX_ROW_BYTES:
+            raise SampleTooLargeError(
+                f"sample {sample_id} variant {row.get('variant')}: one row is {one.nbytes / 2**20:.0f} MiB, "
+                f"above the {MAX_ROW_BYTES >> 20} MiB limit; lower output.max_side or sampling.max_frames"
+            )
+        digest = row_content_hash(one.to_pylist()[0])
+        i = schema.get_field_index(HASH_COLUMN)
+        chunks.append(one.set_column(i, schema.field(i), pa.array([digest], pa.string())))
+    return pa.concat_tables(chunks)
 
 
 @dataclass
@@ -186,22 +237,55 @@ def append_jsonl(path: Path, record: dict[str, Any]) -> None:
         os.fsync(fh.fileno())
 
 
-class ShardWriter:
-    """Writes samples (all variants of one sample = one row group) into size-bounded shards.
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
-    A shard is written under a `.tmp` name and renamed when complete; only then is it added
-    to the manifest. On open, leftovers of an interrupted run (tmp files, shards missing
-    from the manifest) are removed, and `done` lists samples already written, so a resumed
-    run neither duplicates nor loses a sample.
+
+def repair_manifest(root: Path) -> list[dict[str, Any]]:
+    """Keep only complete manifest lines whose shard exists, and rewrite the file atomically.
+
+    A kill during an append leaves a torn last line without a newline; the next append would
+    glue onto it and be lost, so the manifest is rewritten clean before anything is added.
+    """
+    entries = [e for e in load_manifest(root) if (root / e["shard"]).is_file()]
+    path = root / MANIFEST_PATH
+    if path.is_file() or entries:
+        _atomic_write_text(path, "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
+    return entries
+
+
+class ShardWriter:
+    """Writes samples into size-bounded shards; all variants of a sample share one row group.
+
+    Samples are gathered into row groups of at most `max_row_group_bytes` (a single larger
+    sample gets a row group of its own) and shards are closed before they would pass
+    `max_shard_bytes` or `samples_per_shard`. A shard is written under a `.tmp` name, fsynced,
+    renamed, and only then listed in the manifest. On open, leftovers of an interrupted run
+    (tmp files, shards missing from the manifest, a torn manifest line) are removed, and `done`
+    lists samples already written, so a resumed run neither duplicates nor loses a sample.
     """
 
-    def __init__(self, root: str | Path, *, max_shard_bytes: int, samples_per_shard: int) -> None:
+    def __init__(
+        self, root: str | Path, *, max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+        samples_per_shard: int = 1000, max_row_group_bytes: int = DEFAULT_MAX_ROW_GROUP_BYTES,
+    ) -> None:
         self.root = Path(root)
         self.max_shard_bytes = max_shard_bytes
         self.samples_per_shard = samples_per_shard
+        self.max_row_group_bytes = max_row_group_bytes
         self.schema = arrow_schema()
         (self.root / "data").mkdir(parents=True, exist_ok=True)
-        manifest = load_manifest(self.root)
+        manifest = repair_manifest(self.root)
         listed = {e["shard"] for e in manifest}
         for stray in (self.root / "data").iterdir():
             rel = f"data/{stray.name}"
@@ -214,10 +298,30 @@ class ShardWriter:
         self._final: Path | None = None
         self._sample_ids: list[str] = []
         self._rows = 0
+        self._row_groups = 0
         self._bytes = 0
+        self._group: list[pa.Table] = []
+        self._group_bytes = 0
 
     def write_sample(self, sample_id: str, rows: list[dict[str, Any]]) -> None:
-        if sample_id in self.done:
+        """Add one sample (all its variant rows). Raises SampleTooLargeError for an oversized row."""
+        if sample_id in self.done or sample_id in self._sample_ids:
+            return
+        table = sample_table(sample_id, rows, self.schema)
+        if self._sample_ids and self._bytes + table.nbytes > self.max_shard_bytes:
+            self.close_shard()
+        if self._group and self._group_bytes + table.nbytes > self.max_row_group_bytes:
+            self._flush_group()
+        self._group.append(table)
+        self._group_bytes += table.nbytes
+        self._sample_ids.append(sample_id)
+        self._rows += table.num_rows
+        self._bytes += table.nbytes
+        if self._bytes >= self.max_shard_bytes or len(self._sample_ids) >= self.samples_per_shard:
+            self.close_shard()
+
+    def _flush_group(self) -> None:
+        if not self._group:
             return
         if self._writer is None:
             self._final = self.root / SHARD_TEMPLATE.format(index=self._next_index)
@@ -226,30 +330,30 @@ class ShardWriter:
                 self._tmp, self.schema, compression="zstd", write_page_index=True,
                 write_statistics=["sample_id", "variant"],
             )
-        table = pa.Table.from_pylist(rows, schema=self.schema)
-        self._writer.write_table(table, row_group_size=len(rows))
-        self._sample_ids.append(sample_id)
-        self._rows += len(rows)
-        self._bytes += table.nbytes
-        if self._bytes >= self.max_shard_bytes or len(self._sample_ids) >= self.samples_per_shard:
-            self.close_shard()
+        table = pa.concat_tables(self._group)
+        self._writer.write_table(table, row_group_size=table.num_rows)
+        self._row_groups += 1
+        self._group, self._group_bytes = [], 0
 
     def close_shard(self) -> None:
+        self._flush_group()
         if self._writer is None:
             return
         self._writer.close()
         with open(self._tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(self._tmp, self._final)
+        _fsync_dir(self._final.parent)
         rel = self._final.relative_to(self.root).as_posix()
         append_jsonl(self.root / MANIFEST_PATH, {
             "shard": rel, "sample_ids": self._sample_ids, "num_rows": self._rows,
+            "num_row_groups": self._row_groups,
             "sha256": sha256_file(self._final), "bytes": self._final.stat().st_size,
         })
         self.done.update(self._sample_ids)
         self._next_index += 1
         self._writer, self._tmp, self._final = None, None, None
-        self._sample_ids, self._rows, self._bytes = [], 0, 0
+        self._sample_ids, self._rows, self._bytes, self._row_groups = [], 0, 0, 0
 
     def close(self) -> None:
         self.close_shard()
