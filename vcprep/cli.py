@@ -74,6 +74,61 @@ def preview(
     typer.echo(f"wrote {target} (sample {sample_id})")
 
 
+@app.command()
+def verify(
+    dataset: Path = typer.Argument(..., help="Dataset folder written by `vcprep render`."),
+    no_frames: bool = typer.Option(False, "--no-frames", help="Skip decoding every stored frame (faster)."),
+) -> None:
+    """Check format version, schema, manifest counts and sha256, duplicates, row hashes and every frame.
+
+    Exits 1 and lists the reasons when anything is wrong.
+    """
+    from vcprep.verify import verify_dataset
+
+    report = verify_dataset(dataset, decode_frames=not no_frames)
+    typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def stats(
+    dataset: Path = typer.Argument(..., help="Dataset folder written by `vcprep render`."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Summarise a dataset: samples, frames, duration, variants, IDs, tracking ceiling, errors."""
+    import json
+
+    from vcprep.shards import FormatVersionError
+    from vcprep.stats import dataset_summary, format_summary
+
+    try:
+        summary = dataset_summary(dataset)
+    except (FileNotFoundError, FormatVersionError) as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps(summary, indent=2, sort_keys=True) if as_json else format_summary(summary))
+
+
+@app.command()
+def export(
+    dataset: Path = typer.Argument(..., help="Dataset folder written by `vcprep render`."),
+    to: str = typer.Option(..., "--to", help="Row layout: verl, easyr1 or trl."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for train.parquet and frames/."),
+    variant: list[str] = typer.Option(None, "--variant", help="Only these variants (repeatable; default all)."),
+) -> None:
+    """Write the dataset in verl / EasyR1 / TRL row layout (train.parquet + frame files)."""
+    from vcprep.export import FORMATS, export_dataset
+    from vcprep.shards import FormatVersionError
+
+    if to not in FORMATS:
+        _fail(f"unknown export format {to!r}; choose one of {', '.join(FORMATS)}")
+    try:
+        result = export_dataset(dataset, out, to=to, variants=variant or None)
+    except (FileNotFoundError, FormatVersionError) as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {result.path} ({result.rows} rows, {result.frames} frame files under {out / 'frames'})")
+
+
 def main() -> None:  # pragma: no cover
     sys.exit(app())
 

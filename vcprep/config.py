@@ -81,7 +81,9 @@ class OutputConfig:
     max_side: int = 640
     """Stored frames are resized so their longer side is at most this (0 keeps the source)."""
     max_shard_bytes: int = 500_000_000
-    """A shard is closed once it holds this many bytes."""
+    """A shard is closed before it would pass this many bytes (one larger sample gets its own shard)."""
+    max_row_group_bytes: int = 100_000_000
+    """Samples are packed into Parquet row groups of at most this many bytes; a sample's variants never split."""
     samples_per_shard: int = 1000
     """A shard is also closed after this many samples, which bounds work redone after a kill."""
     workers: int = 1

@@ -23,7 +23,7 @@ from vcprep.detectors import build_detector
 from vcprep.errors import ErrorRecord, InputError, resolve_under
 from vcprep.executors import iter_results
 from vcprep.render import build_sample_rows
-from vcprep.shards import ERRORS_PATH, ShardWriter, append_jsonl
+from vcprep.shards import ERRORS_PATH, SampleTooLargeError, ShardWriter, append_jsonl
 from vcprep.sources import build_source
 from vcprep.trackers import build_tracker
 from vcprep.tracking import track_video
@@ -143,7 +143,8 @@ def run_pipeline(
     summary = RunSummary(str(out))
     jobs, source_errors = plan_jobs(config)
     writer = ShardWriter(out, max_shard_bytes=config.output.max_shard_bytes,
-                         samples_per_shard=config.output.samples_per_shard)
+                         samples_per_shard=config.output.samples_per_shard,
+                         max_row_group_bytes=config.output.max_row_group_bytes)
     # errors of earlier attempts are superseded by this run's
     (out / ERRORS_PATH).unlink(missing_ok=True)
     summary.errors.extend(source_errors)
@@ -160,7 +161,11 @@ def run_pipeline(
                disable=not progress)
     for result in iter_results(process_video, todo, config, executor=executor, workers=n_workers):
         for sample_id, rows in result.rows:
-            writer.write_sample(sample_id, rows)
+            try:
+                writer.write_sample(sample_id, rows)
+            except SampleTooLargeError as exc:
+                summary.errors.append(ErrorRecord("write", result.video_path, sample_id, str(exc)))
+                continue
             summary.samples_written += 1
             summary.rows_written += len(rows)
         summary.errors.extend(result.errors)
