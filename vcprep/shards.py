@@ -259,8 +259,8 @@ def repair_manifest(root: Path) -> list[dict[str, Any]]:
     """
     entries = [e for e in load_manifest(root) if (root / e["shard"]).is_file()]
     path = root / MANIFEST_PATH
-    if path.is_file() or entries:
-        _atomic_write_text(path, "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
+    # written even when empty: an empty manifest is a valid (empty) dataset
+    _atomic_write_text(path, "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
     return entries
 
 
