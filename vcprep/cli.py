@@ -27,10 +27,12 @@ def render(
     workers: int = typer.Option(None, help="Videos processed in parallel (default: the recipe's)."),
     limit: int = typer.Option(None, help="Only the first N videos still to do (for quick trials)."),
     data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
+    annotations: Path = typer.Option(None, help="Override the recipe's source.annotations (upstream file)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     executor: str = typer.Option(
         "local", help="`local` (process pool) or `ray` (Ray Data; set RAY_ADDRESS for a cluster)."
     ),
+    tracks: Path = typer.Option(None, help="Tracks cache from `vcprep track` (overrides the recipe's tracks_cache)."),
 ) -> None:
     """Run a whole pipeline and write Parquet shards, meta/info.json and a README.md data card.
 
@@ -46,12 +48,44 @@ def render(
         _fail(str(exc))
     if data_root is not None:
         cfg.source.data_root = str(data_root.resolve())
+    if tracks is not None:
+        cfg.tracks_cache = str(tracks.resolve())
+    if annotations is not None:
+        cfg.source.annotations = str(annotations.resolve())
     ann = cfg.resolve(cfg.source.annotations)
     if not ann.is_file():
         _fail(f"annotation file not found: {ann} (source.annotations in {pipeline})")
     summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, executor=executor)
     typer.echo(summary_table(summary))
     if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def track(
+    pipeline: Path = typer.Argument(..., help="Pipeline recipe (YAML); its source, decode, detector and tracker."),
+    out: Path = typer.Option(..., "--out", "-o", help="Tracks cache folder (one Parquet file per video)."),
+    limit: int = typer.Option(None, help="Only the first N videos."),
+    data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Detect and track every video of a recipe into a reusable tracks cache.
+
+    A video whose content, detector, tracker and track rate match its cached file is skipped.
+    `vcprep render RECIPE --tracks DIR` then renders any prompt variant without re-running detection.
+    """
+    from vcprep.config import ConfigError, load_pipeline
+    from vcprep.track_stage import run_track_stage, track_summary_table
+
+    try:
+        cfg = load_pipeline(pipeline)
+    except ConfigError as exc:
+        _fail(str(exc))
+    if data_root is not None:
+        cfg.source.data_root = str(data_root.resolve())
+    summary = run_track_stage(cfg, out, progress=not quiet, limit=limit)
+    typer.echo(track_summary_table(summary))
+    if summary.errors:
         raise typer.Exit(1)
 
 

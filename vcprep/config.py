@@ -63,6 +63,13 @@ class PostprocessConfig:
     """Tracks seen on fewer tracked frames are dropped before IDs are made compact."""
     min_match_iou: float = 0.3
     """A ground-truth box votes for a track only when their IoU reaches this."""
+    join_max_gap_seconds: float = 0.0
+    """Join a track ending to one starting at most this long after it, where their boxes overlap (0: off)."""
+    join_min_iou: float = 0.3
+    """Box IoU between a fragment's last and the next fragment's first box needed to join them."""
+    render_min_mask_ratio: float = 1 / 3
+    """Rendering only (STVG-R1): per frame, objects whose mask is smaller than this share of the largest
+    mask are not drawn. Applies to tracks with masks; box-only tracks are drawn unfiltered."""
 
 
 @dataclass
@@ -103,6 +110,9 @@ class PipelineConfig:
     postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
     variants: list[VariantConfig] = field(default_factory=list)
     output: OutputConfig = field(default_factory=OutputConfig)
+    tracks_cache: str = ""
+    """Folder of cached raw tracks (written by `vcprep track`); render reuses a video's tracks when the
+    video, detector, tracker and track rate match, and adds missing ones. Empty: no cache."""
     base_dir: str = "."
     """Folder of the recipe file; relative paths resolve against it (set by the loader)."""
 

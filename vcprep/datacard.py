@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from vcprep import __version__
+from vcprep.quality import fragmentation, length_distribution
 from vcprep.shards import (
     ERRORS_PATH,
     FORMAT_VERSION,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from vcprep.pipeline import RunSummary
 
 _STAT_COLUMNS = ["sample_id", "variant", "frame_indices", "video_path", "video_duration_seconds",
-                 "target_id", "oracle_tiou", "oracle_viou", "tube_track_ids"]
+                 "target_id", "oracle_tiou", "oracle_viou", "tube_track_ids", "meta"]
 
 
 def dataset_stats(root: Path) -> dict[str, Any]:
@@ -66,6 +67,7 @@ def dataset_stats(root: Path) -> dict[str, Any]:
         "mean_oracle_viou": round(float(np.mean(oracle)), 4) if oracle else None,
         "mean_oracle_tiou": round(float(np.mean([s["oracle_tiou"] for s in with_gt])), 4) if with_gt else None,
         "mean_ids_per_video": round(float(np.mean(list(ids_per_video.values()))), 2) if ids_per_video else 0,
+        "id_fragmentation": fragmentation([json.loads(s["meta"] or "{}").get("match_votes", {}) for s in with_gt]),
     }
 
 
@@ -101,9 +103,7 @@ def finalize_dataset(root: Path, config: PipelineConfig, summary: RunSummary | N
     stats = dataset_stats(root)
     if summary is not None and summary.video_stats:
         lengths = [n for v in summary.video_stats for n in v["track_lengths"]]
-        stats["track_length_frames"] = {
-            "min": int(np.min(lengths)), "median": float(np.median(lengths)), "max": int(np.max(lengths)),
-        } if lengths else None
+        stats["track_length_frames"] = length_distribution(lengths)
     info = DatasetInfo(
         format_version=FORMAT_VERSION,
         name=config.name,
@@ -187,6 +187,7 @@ Column meanings: `data_cards/SCHEMA.md` of the vcprep repository.
 | mean oracle tIoU | {s.get('mean_oracle_tiou')} |
 | mean IDs per video | {s.get('mean_ids_per_video')} |
 | track length (tracked frames) | {s.get('track_length_frames')} |
+| IDs per matched target (fragmentation) | {s.get('id_fragmentation')} |
 
 ## Provenance
 

@@ -10,6 +10,7 @@ import json
 import math
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,16 +19,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from vcprep.config import PipelineConfig
-from vcprep.decode import DecodeError, probe, sample_frame_indices
-from vcprep.detectors import build_detector
+from vcprep.decode import DecodeError, probe
 from vcprep.errors import ErrorRecord, InputError, resolve_under
 from vcprep.executors import iter_results
 from vcprep.render import build_sample_rows
 from vcprep.shards import ERRORS_PATH, SampleTooLargeError, ShardWriter, append_jsonl
 from vcprep.sources import build_source
-from vcprep.trackers import build_tracker
-from vcprep.tracking import track_video
-from vcprep.tracks import compact_ids, drop_short_tracks
 from vcprep.types import Sample, Tracks, VideoInfo
 
 
@@ -45,18 +42,16 @@ class VideoResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def compute_tracks(video_file: Path, info: VideoInfo, config: PipelineConfig) -> Tracks:
-    """Detect, track and post-process one whole video (source pixels, compact IDs)."""
-    indices = sample_frame_indices(info=info, fps=config.decode.track_fps)
-    raw = track_video(
-        video_file,
-        detector=build_detector(config.detector.name, config.detector.params),
-        tracker=build_tracker(config.tracker.name, config.tracker.params),
-        frame_indices=indices,
-        backend=config.decode.backend,
-    )
-    tracks, _ = compact_ids(drop_short_tracks(raw, config.postprocess.min_track_length))
-    return tracks
+def compute_tracks(video_file: Path, info: VideoInfo, config: PipelineConfig,
+                   samples: Sequence[Sample] = (), video_path: str | None = None) -> Tracks:
+    """Detect, track and post-process one whole video (source pixels, compact IDs).
+
+    Raw tracks come from `config.tracks_cache` when it holds this video with the same detector
+    and tracker configuration (see `vcprep/track_stage.py`); `samples` feed the `gt` detector.
+    """
+    from vcprep.track_stage import tracks_for_video
+
+    return tracks_for_video(video_file, info, config, samples=samples, video_path=video_path)
 
 
 def process_video(job: VideoJob, config: PipelineConfig) -> VideoResult:
@@ -75,8 +70,8 @@ def process_video(job: VideoJob, config: PipelineConfig) -> VideoResult:
         return result
     t0 = time.perf_counter()
     try:
-        tracks = compute_tracks(video_file, info, config)
-    except DecodeError as exc:
+        tracks = compute_tracks(video_file, info, config, job.samples, job.video_path)
+    except (DecodeError, ValueError, OSError) as exc:  # bad video, or a detector/tracker that cannot load
         fail_all("track", job.video_path, str(exc))
         return result
     t_track = time.perf_counter() - t0
@@ -92,6 +87,8 @@ def process_video(job: VideoJob, config: PipelineConfig) -> VideoResult:
         "frames_tracked": int(tracks.frame_indices_tracked.size),
         "num_ids": int(tracks.ids().size),
         "track_lengths": np.unique(tracks.track_id, return_counts=True)[1].tolist() if len(tracks) else [],
+        "oracle_viou": [rows[0]["oracle_viou"] for _, rows in result.rows if rows],
+        "match_votes": [json.loads(rows[0]["meta"]).get("match_votes", {}) for _, rows in result.rows if rows],
         "track_seconds": t_track,
         "render_seconds": time.perf_counter() - t0 - t_track,
     }
@@ -189,6 +186,10 @@ def summary_table(summary: RunSummary) -> str:
         f"failed:   {summary.failed}",
         f"time:     {summary.wall_seconds:.1f} s",
     ]
+    if summary.video_stats:
+        from vcprep.quality import quality_line, run_quality
+
+        lines.append(quality_line(run_quality(summary.video_stats)))
     by_stage = Counter(e.stage for e in summary.errors)
     for e in summary.errors[:20]:
         lines.append(f"  [{e.stage}] {e.file} {e.sample_id}: {e.reason}")

@@ -7,6 +7,7 @@ ceiling an STVG-R1 model trained on these IDs can reach (SPEC sections 1 and 7).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -57,3 +58,62 @@ def oracle_for_sample(
         if cand.viou > best.viou:
             best = cand
     return best
+
+
+def track_stats(tracks: Tracks) -> dict[str, Any]:
+    """Per-video tracking statistics that need no ground truth (IDs, track lengths in tracked frames)."""
+    lengths = np.unique(tracks.track_id, return_counts=True)[1] if len(tracks) else np.zeros(0, np.int64)
+    return {
+        "num_ids": int(lengths.size),
+        "frames_tracked": int(tracks.frame_indices_tracked.size),
+        "track_lengths": lengths.astype(int).tolist(),
+        "median_track_length": float(np.median(lengths)) if lengths.size else 0.0,
+        "has_masks": tracks.mask_rle is not None,
+    }
+
+
+def length_distribution(lengths: list[int]) -> dict[str, float] | None:
+    """Track length (tracked frames) quantiles over every track of a dataset."""
+    if not lengths:
+        return None
+    q = np.percentile(np.asarray(lengths, np.float64), [0, 10, 50, 90, 100])
+    return {"min": float(q[0]), "p10": round(float(q[1]), 1), "median": float(q[2]), "p90": round(float(q[3]), 1),
+            "max": float(q[4]), "tracks": len(lengths)}
+
+
+def fragmentation(votes_per_sample: list[dict[Any, int]]) -> dict[str, float] | None:
+    """How often one ground-truth target is split over several IDs.
+
+    Per sample with a matched target: the number of distinct tracks that won at least one
+    annotated frame's vote (1 = the target kept one ID throughout). Reports the mean count and
+    the share of samples with more than one.
+    """
+    counts = [len(v) for v in votes_per_sample if v]
+    if not counts:
+        return None
+    arr = np.asarray(counts, np.float64)
+    return {"mean_ids_per_target": round(float(arr.mean()), 4), "fragmented_share": round(float((arr > 1).mean()), 4)}
+
+
+def run_quality(video_stats: list[dict[str, Any]]) -> dict[str, Any]:
+    """Tracking quality of one run from the per-video stats of `process_video` (for the run summary)."""
+    oracle = [v for s in video_stats for v in s.get("oracle_viou", []) if v is not None]
+    votes = [m for s in video_stats for m in s.get("match_votes", [])]
+    lengths = [n for s in video_stats for n in s.get("track_lengths", [])]
+    return {
+        "samples_with_gt": len(oracle),
+        "mean_oracle_viou": round(float(np.mean(oracle)), 4) if oracle else None,
+        "target_never_tracked_share": round(float(np.mean([v == 0 for v in oracle])), 4) if oracle else None,
+        "mean_ids_per_video": round(float(np.mean([s["num_ids"] for s in video_stats])), 2) if video_stats else None,
+        "track_length_frames": length_distribution(lengths),
+        "fragmentation": fragmentation(votes),
+    }
+
+
+def quality_line(q: dict[str, Any]) -> str:
+    length = q["track_length_frames"]
+    frag = q["fragmentation"]
+    return (f"tracking: {q['mean_ids_per_video']} IDs/video, median track {length['median'] if length else '-'} "
+            f"frames; oracle vIoU {q['mean_oracle_viou']} over {q['samples_with_gt']} samples with boxes, "
+            f"never tracked {q['target_never_tracked_share']}, "
+            f"IDs per target {frag['mean_ids_per_target'] if frag else '-'}")

@@ -16,7 +16,7 @@ from vcprep.errors import InputError
 from vcprep.prompts import load_template, stvg_answer, user_prompt
 from vcprep.quality import oracle_for_sample
 from vcprep.renderers import Renderer, build_renderer, chain_hint, crop_reference
-from vcprep.tracks import boxes_at_frame, match_target
+from vcprep.tracks import boxes_at_frame, drop_small_masks, match_target
 from vcprep.types import Clip, Sample, Tracks, VideoInfo
 
 
@@ -78,6 +78,8 @@ def build_sample_rows(
     template = load_template(sample.task if sample.task == "stvg" else "stvg")
     answer = sample.answer or stvg_answer(template, match.target_id, sample.gt_span_seconds)
 
+    # STVG-R1 draws only masks >= 1/3 of the frame's largest; matching above used the unfiltered tracks
+    drawn_tracks = drop_small_masks(tracks, config.postprocess.render_min_mask_ratio)
     clip_tracks = tracks.select(np.array([in_clip(int(f)) for f in tracks.frame_index], bool))
     decoded: dict[tuple[int, ...], tuple[list[np.ndarray], list[float]]] = {}
     rows = []
@@ -97,7 +99,7 @@ def build_sample_rows(
                 [_resize(fr.image, width, height) for fr in frames], [fr.pts_seconds for fr in frames]
             )
         images, pts = decoded[key]
-        clip = _make_clip(key, images, pts, tracks, gt_boxes, match.target_id, scale, step)
+        clip = _make_clip(key, images, pts, drawn_tracks, gt_boxes, match.target_id, scale, step)
         clip.gt_span_seconds = sample.gt_span_seconds
         clip.focus = sample.extra.get("spotlight_focus")  # per-sample: light the target or all key objects
         for renderer in chain:

@@ -38,13 +38,14 @@ def compact_ids(tracks: Tracks) -> tuple[Tracks, dict[int, int]]:
     return new, mapping
 
 
-def drop_small_masks(tracks: Tracks, min_ratio: float = 1 / 3) -> Tracks:
+def drop_small_masks(tracks: Tracks, min_ratio: float = 1 / 3, *, boxes_too: bool = False) -> Tracks:
     """For rendering only (STVG-R1): per frame, drop objects whose mask is smaller than
-    `min_ratio` of that frame's largest mask. Tracks without masks compare box areas instead.
+    `min_ratio` of that frame's largest mask. Box-only tracks pass unchanged unless
+    `boxes_too`, which compares box areas instead (far-away people have small boxes, not noise).
 
     Evaluation and target matching read the unfiltered tracks; only what is drawn shrinks.
     """
-    if len(tracks) == 0 or min_ratio <= 0:
+    if len(tracks) == 0 or min_ratio <= 0 or (tracks.mask_rle is None and not boxes_too):
         return tracks
     if tracks.mask_rle is not None:
         area = np.array([rle_area(m) if m else 0 for m in tracks.mask_rle], np.float64)
