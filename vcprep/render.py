@@ -13,7 +13,8 @@ import numpy as np
 from vcprep.config import PipelineConfig, VariantConfig
 from vcprep.decode import read_frames, sample_frame_indices
 from vcprep.errors import InputError
-from vcprep.prompts import load_template, stvg_answer, user_prompt
+from vcprep.ground_truth import key_boxes_per_frame, resolve_key_items, sample_answer
+from vcprep.prompts import load_template, user_prompt
 from vcprep.quality import oracle_for_sample
 from vcprep.renderers import Renderer, build_renderer, chain_hint, crop_reference
 from vcprep.tracks import boxes_at_frame, drop_small_masks, match_target
@@ -75,8 +76,9 @@ def build_sample_rows(
     gt_boxes = {f: b for f, b in sorted(sample.gt_boxes.items()) if in_clip(f)}
     match = match_target(tracks, gt_boxes, min_iou=config.postprocess.min_match_iou, tolerance_frames=tolerance)
     oracle = oracle_for_sample(tracks, gt_boxes, tolerance_frames=tolerance)
-    template = load_template(sample.task if sample.task == "stvg" else "stvg")
-    answer = sample.answer or stvg_answer(template, match.target_id, sample.gt_span_seconds)
+    template = load_template(sample.task)  # per-task prompt; an unknown task is a bad record
+    key_items = resolve_key_items(sample, info, scale)
+    answer = sample_answer(sample, template, target_id=match.target_id, key_items=key_items)
 
     # STVG-R1 draws only masks >= 1/3 of the frame's largest; matching above used the unfiltered tracks
     drawn_tracks = drop_small_masks(tracks, config.postprocess.render_min_mask_ratio)
@@ -101,6 +103,9 @@ def build_sample_rows(
         images, pts = decoded[key]
         clip = _make_clip(key, images, pts, drawn_tracks, gt_boxes, match.target_id, scale, step)
         clip.gt_span_seconds = sample.gt_span_seconds
+        if key_items:  # key objects (STGR, V-STaR) on the stored frame nearest their time
+            clip.key_boxes = key_boxes_per_frame(key_items, clip.pts_seconds)
+            clip.key_frame = [k or len(b) > 0 for k, b in zip(clip.key_frame, clip.key_boxes)]
         clip.focus = sample.extra.get("spotlight_focus")  # per-sample: light the target or all key objects
         for renderer in chain:
             clip = renderer.render(clip)
@@ -120,7 +125,8 @@ def build_sample_rows(
             "question": sample.question,
             "hint": hint,
             "system_prompt": template.system,
-            "user_prompt": user_prompt(template, question=sample.question, hint=hint, span_seconds=span),
+            "user_prompt": user_prompt(template, question=sample.question, hint=hint, span_seconds=span,
+                                       options=sample.options),
             "answer": answer,
             "target_id": match.target_id,
             "gt_span_seconds": list(sample.gt_span_seconds) if sample.gt_span_seconds else None,
@@ -150,6 +156,7 @@ def build_sample_rows(
                 "match_votes": match.votes,
                 "clip_span_seconds": list(clip_span),
                 "variant_span_seconds": list(span),
+                **({"key_items": [k.to_dict() for k in key_items]} if key_items else {}),
                 **sample.extra,
             }, sort_keys=True),
         })

@@ -38,6 +38,23 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class KeyItem:
+    """One box of one named key object at one annotated time (STGR key items, V-STaR boxes).
+
+    `time_seconds` is authoritative: the render stage maps it to the nearest source frame with
+    the decoded file's fps (`frame_index` from the annotation is kept only as provenance).
+    `normalized` boxes are fractions of the frame (STGR); they become pixels once the video's
+    size is known. Several KeyItems may share a time and a name (multi-region objects).
+    """
+
+    name: str
+    time_seconds: float
+    xyxy: tuple[float, float, float, float]
+    normalized: bool = False
+    frame_index: int | None = None
+
+
+@dataclass(frozen=True)
 class Sample:
     """One annotated query about one video, in the toolkit's internal model.
 
@@ -64,6 +81,9 @@ class Sample:
     fps: float | None = None
     """Frame rate declared by the annotation; decoding trusts the file and records both."""
     extra: dict[str, Any] = field(default_factory=dict)
+    key_items: tuple[KeyItem, ...] = ()
+    """Boxes of every key object (possibly several objects per frame); the single-target
+    `gt_boxes` stay the STVG ground truth, these feed multi-object grounding tasks."""
 
 
 @dataclass

@@ -28,5 +28,40 @@ def _jsonl(**params: Any) -> Source:
     return JsonlSource(**params)
 
 
+@SOURCES.register("hcstvg")
+def _hcstvg(**params: Any) -> Source:
+    from vcprep.sources.hcstvg import HcStvgSource
+
+    return HcStvgSource(**params)
+
+
+@SOURCES.register("vidstg")
+def _vidstg(**params: Any) -> Source:
+    from vcprep.sources.vidstg import VidStgSource
+
+    return VidStgSource(**params)
+
+
+@SOURCES.register("charades_sta")
+def _charades_sta(**params: Any) -> Source:
+    from vcprep.sources.charades_sta import CharadesStaSource
+
+    return CharadesStaSource(**params)
+
+
+@SOURCES.register("vstar")
+def _vstar(**params: Any) -> Source:
+    from vcprep.sources.vstar import VStarSource
+
+    return VStarSource(**params)
+
+
+@SOURCES.register("stgr")
+def _stgr(**params: Any) -> Source:
+    from vcprep.sources.stgr import StgrSource
+
+    return StgrSource(**params)
+
+
 def build_source(name: str, params: dict[str, Any]) -> Source:
     return SOURCES.build(name, **params)
