@@ -73,3 +73,15 @@ def write_recipe(
     path = folder / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return path
+
+
+def render_small(folder: Path, media_dir: Path, records: list[dict[str, Any]] | None = None, **kw: Any) -> Path:
+    """Render the small recipe in this process (about 3 s) and return the dataset folder."""
+    from vcprep.config import load_pipeline
+    from vcprep.pipeline import run_pipeline
+
+    recipe = write_recipe(folder, media_dir, records or good_records(), **kw)
+    out = folder / "out"
+    summary = run_pipeline(load_pipeline(recipe), out, progress=False)
+    assert summary.failed == 0, summary.errors
+    return out

@@ -128,7 +128,9 @@ class SampleTooLargeError(ValueError):
     """A sample whose single row cannot be stored safely (see MAX_ROW_BYTES)."""
 
 
-def sample_table(sample_id: str, rows: list[dict[str, Any]], schema: pa.Schema | None = None) -> pa.Table:
+def sample_table(
+    sample_id: str, rows: list[dict[str, Any]], schema: pa.Schema | None = None, *, max_row_bytes: int = MAX_ROW_BYTES,
+) -> pa.Table:
     """The rows of one sample as a table with `row_sha256` filled in.
 
     Each row is its own chunk, so no array ever holds more than one row's bytes (Arrow's
@@ -139,10 +141,10 @@ def sample_table(sample_id: str, rows: list[dict[str, Any]], schema: pa.Schema |
     for row in rows:
         row = {**row, HASH_COLUMN: None}
         one = pa.Table.from_pylist([row], schema=schema)
-        if one.nbytes > MAX_ROW_BYTES:
+        if one.nbytes > max_row_bytes:
             raise SampleTooLargeError(
                 f"sample {sample_id} variant {row.get('variant')}: one row is {one.nbytes / 2**20:.0f} MiB, "
-                f"above the {MAX_ROW_BYTES >> 20} MiB limit; lower output.max_side or sampling.max_frames"
+                f"above the {max_row_bytes / 2**20:.0f} MiB limit; lower output.max_side or sampling.max_frames"
             )
         digest = row_content_hash(one.to_pylist()[0])
         i = schema.get_field_index(HASH_COLUMN)
@@ -278,11 +280,13 @@ class ShardWriter:
     def __init__(
         self, root: str | Path, *, max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
         samples_per_shard: int = 1000, max_row_group_bytes: int = DEFAULT_MAX_ROW_GROUP_BYTES,
+        max_row_bytes: int = MAX_ROW_BYTES,
     ) -> None:
         self.root = Path(root)
         self.max_shard_bytes = max_shard_bytes
         self.samples_per_shard = samples_per_shard
         self.max_row_group_bytes = max_row_group_bytes
+        self.max_row_bytes = max_row_bytes
         self.schema = arrow_schema()
         (self.root / "data").mkdir(parents=True, exist_ok=True)
         manifest = repair_manifest(self.root)
@@ -307,7 +311,7 @@ class ShardWriter:
         """Add one sample (all its variant rows). Raises SampleTooLargeError for an oversized row."""
         if sample_id in self.done or sample_id in self._sample_ids:
             return
-        table = sample_table(sample_id, rows, self.schema)
+        table = sample_table(sample_id, rows, self.schema, max_row_bytes=self.max_row_bytes)
         if self._sample_ids and self._bytes + table.nbytes > self.max_shard_bytes:
             self.close_shard()
         if self._group and self._group_bytes + table.nbytes > self.max_row_group_bytes:
