@@ -1,0 +1,5 @@
+"""`python -m vctrain ...` (and `torchrun -m vctrain ...`) run the CLI."""
+
+from vctrain.cli import app
+
+app()

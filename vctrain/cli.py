@@ -1,0 +1,54 @@
+"""`vctrain` command line: grpo (train), eval (metrics on an eval shard folder), build-tiny (test model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+
+@app.command()
+def grpo(
+    config: Path = typer.Argument(..., help="YAML config (see vctrain/config.py for every key)."),
+    overrides: list[str] = typer.Argument(None, help="key.sub=value overrides, e.g. loss.algorithm=gspo steps=50"),
+) -> None:
+    """Train with GRPO or GSPO; run it under `torchrun --nproc_per_node N` for DDP."""
+    from vctrain.config import load_config
+    from vctrain.train import train
+
+    result = train(load_config(config, overrides or []))
+    if result.steps_done:
+        typer.echo(f"{result.output_dir}: {result.steps_done} steps; last checkpoint {result.last_checkpoint}")
+
+
+@app.command("eval")
+def evaluate_cmd(
+    config: Path = typer.Argument(..., help="YAML config; its `eval:` section sets the metric conventions."),
+    checkpoint: Path = typer.Option(
+        ..., "--checkpoint", help="A checkpoint folder (step-N or its model/) or HF model."
+    ),
+    overrides: list[str] = typer.Argument(None, help="key.sub=value overrides, e.g. eval.strict_threshold=true"),
+) -> None:
+    """Generate on the evaluation shards and report SPEC section 7 metrics (JSON + table)."""
+    from vctrain.config import load_config
+    from vctrain.evaluate import evaluate, format_table
+
+    report = evaluate(load_config(config, overrides or []), checkpoint)
+    typer.echo(format_table(report))
+
+
+@app.command("build-tiny")
+def build_tiny(
+    out: Path = typer.Argument(..., help="Folder to write the tiny model + processor into."),
+    seed: int = typer.Option(0, help="Initialisation seed."),
+) -> None:
+    """Build a tiny randomly initialised Qwen2.5-VL (about 0.2 M parameters) for tests and dry runs."""
+    from vctrain.tiny import build_tiny_qwen25vl
+
+    typer.echo(str(build_tiny_qwen25vl(out, seed=seed)))
+
+
+if __name__ == "__main__":
+    app()

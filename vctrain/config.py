@@ -1,0 +1,262 @@
+"""The trainer's typed config tree, loaded from YAML plus `a.b=value` overrides.
+
+Why dataclasses: every knob has a type, a default and a docstring in one place, unknown keys fail loudly
+(a typo must never silently train with a default), and the resolved config is written next to each run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class ModelConfig:
+    path: str = ""
+    """Local folder of a Hugging Face VLM loadable by AutoModelForImageTextToText (no download happens)."""
+    processor_path: str = ""
+    """Folder for AutoProcessor; empty means `path`."""
+    precision: str = "auto"
+    """`auto` (bf16 autocast where the GPU supports it, else fp32), `bf16` or `fp32`. Master weights stay fp32."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass (less memory, ~30% more time)."""
+    attn_implementation: str = ""
+    """Passed to from_pretrained (`sdpa`, `eager`, `flash_attention_2`); empty keeps the model default."""
+
+
+@dataclass
+class DataConfig:
+    shards: list[str] = field(default_factory=list)
+    """One or several vcprep shard folders (each with meta/info.json and data/*.parquet)."""
+    variant: str = "raw"
+    """Which prompt variant the model sees: `raw`, a fixed variant name (`id_tags`), or `column:NAME` to take
+    each sample's variant from the string column NAME of its rows."""
+    max_frames: int = 16
+    """Frames per sample fed to the model; stored frames are subsampled uniformly (true times kept)."""
+    max_pixels_per_frame: int = 128 * 28 * 28
+    """Upper pixel budget per frame for the video processor (Qwen: multiples of 28x28)."""
+    min_pixels_per_frame: int = 4 * 28 * 28
+    """Lower pixel budget per frame for the video processor."""
+    shuffle: bool = True
+    """Visit samples in a seeded random order per epoch (the order is part of the resumable state)."""
+    tasks: list[str] = field(default_factory=list)
+    """Keep only rows of these tasks (`stvg`, ...); empty keeps all."""
+
+
+@dataclass
+class RolloutConfig:
+    engine: str = "hf"
+    """Rollout engine name (`hf`: Hugging Face generate). The seam where a faster engine plugs in."""
+    group_size: int = 8
+    """G: sampled responses per prompt (STVG-R1 8, VisionCoach 4)."""
+    max_new_tokens: int = 256
+    """Generation length cap per response."""
+    temperature: float = 1.0
+    """Sampling temperature; log-probs in the loss use the same temperature."""
+    top_p: float = 1.0
+    """Nucleus sampling mass."""
+    top_k: int = 0
+    """Top-k sampling (0 disables)."""
+
+
+@dataclass
+class LossConfig:
+    algorithm: str = "grpo"
+    """`grpo` (token-level clipped ratio) or `gspo` (sequence-level ratio exp(mean token log-ratio))."""
+    clip_eps: float = 0.2
+    """Clipping range of the ratio: [1 - eps, 1 + eps]."""
+    beta: float = 0.04
+    """Weight of the k3 KL to the frozen reference; 0 is the no-KL mode (no reference model is loaded)."""
+    kl_clamp: float = 10.0
+    """r = logp_ref - logp is clamped to [-kl_clamp, kl_clamp] before exp(r) - r - 1."""
+    aggregation: str = "sequence_mean"
+    """`sequence_mean`: mean over each response's tokens, then over responses (GRPO paper);
+    `token_mean`: mean over all tokens of the group (long responses weigh more, DAPO)."""
+    updates_per_rollout: int = 1
+    """Optimizer steps taken on one batch of rollouts (mu); >1 makes the ratio and its clipping bite."""
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 1e-6
+    """Peak learning rate of AdamW."""
+    weight_decay: float = 0.01
+    """AdamW decoupled weight decay."""
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    """AdamW betas."""
+    max_grad_norm: float = 5.0
+    """Global gradient-norm clip (0 disables)."""
+    warmup_steps: int = 0
+    """Linear warm-up optimizer steps before the cosine decay."""
+    min_lr_ratio: float = 0.0
+    """Cosine floor as a fraction of `lr`."""
+
+
+@dataclass
+class EvalConfig:
+    shards: list[str] = field(default_factory=list)
+    """Evaluation shard folders; empty means the training shards."""
+    variant: str = "raw"
+    """Prompt variant at evaluation (same syntax as `data.variant`)."""
+    max_new_tokens: int = 256
+    """Generation cap per answer (greedy decoding)."""
+    max_samples: int = 0
+    """Evaluate at most this many samples (0: all)."""
+    thresholds: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7])
+    """R for vIoU@R and R@1 at tIoU R."""
+    strict_threshold: bool = False
+    """Count a hit when IoU > R (TubeDETR, CG-STVG, Time-R1) instead of IoU >= R (STVG-R1, Moment-DETR)."""
+    eval_fps: float = 0.0
+    """Frame rate at which vIoU is evaluated (TubeDETR: 5); 0 uses the tube rate stored in the shards."""
+    max_eval_frames: int = 0
+    """Cap on evaluated frames per sample (TubeDETR: 200); 0 means no cap."""
+    output: str = ""
+    """Where the JSON report goes; empty means `<checkpoint>/eval.json`."""
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    """The policy (and, with beta > 0, the frozen reference: the same weights)."""
+    data: DataConfig = field(default_factory=DataConfig)
+    """Training shards and how samples become model inputs."""
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+    """How responses are sampled."""
+    loss: LossConfig = field(default_factory=LossConfig)
+    """GRPO / GSPO objective."""
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    """Optimizer and schedule."""
+    rewards: dict[str, float] = field(default_factory=lambda: {"format_stvg": 1.0, "tiou": 1.0, "id_match": 1.0})
+    """Reward name -> weight (names from vctrain.rewards.REWARDS); the total is the weighted sum."""
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    """Settings of `vctrain eval`."""
+    steps: int = 100
+    """Training steps (one step = rollouts for `prompts_per_step` prompts per rank, then the update)."""
+    prompts_per_step: int = 2
+    """Prompts per rank per step; each prompt's group is one micro-batch of the gradient accumulation."""
+    output_dir: str = "runs/grpo"
+    """Run folder: config.yaml, metrics.jsonl, tb/, checkpoints/step-NNNNNN/."""
+    save_every: int = 50
+    """Checkpoint every N steps (and at the end); 0 saves only at the end."""
+    stop_after_steps: int = 0
+    """Stop this invocation after N steps without changing the schedule (pre-emption; resume continues)."""
+    resume: str = "auto"
+    """`auto`: continue from the newest checkpoint in output_dir if any; `never`; or a checkpoint folder."""
+    seed: int = 0
+    """Seed of data order, sampling and initialisation of everything random."""
+    device: str = "auto"
+    """`auto` (cuda if present, else cpu), `cpu` or `cuda`."""
+    tensorboard: bool = True
+    """Also write TensorBoard event files under output_dir/tb."""
+    progress: bool = True
+    """Show progress bars (rank 0 only)."""
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    """Turn a YAML value into the annotated type, recursing into dataclasses; errors name the key."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected a mapping, got {value!r}")
+        return _build(tp, value, where)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return None if value is None else _coerce(args[0], value, where)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return [_coerce(item, v, where) for v in items]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected a mapping, got {value!r}")
+        _, val_tp = typing.get_args(tp)
+        return {str(k): _coerce(val_tp, v, f"{where}.{k}") for k, v in value.items()}
+    if tp is bool:
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        if not isinstance(value, bool):
+            raise ValueError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if tp in (int, float, str):
+        try:
+            return tp(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: expected {tp.__name__}, got {value!r}") from exc
+    return value
+
+
+def _build(cls: type, data: dict, where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"{where or 'config'}: unknown key(s) {unknown}; known: {sorted(names)}")
+    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}" if where else k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _set_path(tree: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"override {dotted!r}: {key!r} is not a section")
+    node[keys[-1]] = value
+
+
+def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    """Read a YAML config and apply `a.b=value` overrides (values parsed as YAML: `3`, `true`, `[a, b]`).
+
+    Relative shard and model paths are resolved against the YAML file's folder, so recipes are portable.
+    """
+    raw: dict = {}
+    if path is not None:
+        cfg_path = Path(path)
+        if not cfg_path.is_file():
+            raise FileNotFoundError(f"{cfg_path}: config file not found")
+        raw = yaml.safe_load(cfg_path.read_text()) or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"{cfg_path}: top level must be a mapping")
+        _resolve_paths(raw, cfg_path.resolve().parent)
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override {item!r} must look like key.sub=value")
+        key, value = item.split("=", 1)
+        parsed = yaml.safe_load(value)
+        if key.strip() in _PATH_KEYS and parsed:
+            parsed = (
+                _resolve(Path.cwd(), parsed) if isinstance(parsed, str) else [_resolve(Path.cwd(), p) for p in parsed]
+            )
+        _set_path(raw, key.strip(), parsed)
+    return _build(TrainConfig, raw, "")
+
+
+_PATH_KEYS = ("data.shards", "eval.shards", "model.path", "model.processor_path")
+
+
+def _resolve_paths(raw: dict, base: Path) -> None:
+    """Make the YAML's model and shard paths absolute against the YAML's folder (recipes stay portable)."""
+    for dotted in _PATH_KEYS:
+        section, key = dotted.split(".")
+        node = raw.get(section)
+        if not isinstance(node, dict) or not node.get(key):
+            continue
+        value = node[key]
+        node[key] = _resolve(base, value) if isinstance(value, str) else [_resolve(base, p) for p in value]
+
+
+def _resolve(base: Path, p: str) -> str:
+    path = Path(p).expanduser()
+    return str(path if path.is_absolute() else (base / path).resolve())
+
+
+def config_to_dict(cfg: Any) -> dict:
+    """Plain nested dict of a config (for config.yaml next to the run and for checkpoints)."""
+    return dataclasses.asdict(cfg)
