@@ -33,6 +33,7 @@ class GroundTruthDetector:
         *,
         boxes_by_frame: Mapping[int | str, Sequence[Sequence[float]]] | None = None,
         tolerance_frames: int = 0,
+        interpolate_max_gap: int = 0,
         class_id: int = 0,
     ) -> None:
         """
@@ -40,23 +41,41 @@ class GroundTruthDetector:
             boxes_by_frame: source frame index -> list of xyxy boxes (filled by the pipeline).
             tolerance_frames: a tracked frame without annotation uses the nearest annotated frame
                 within this many frames (annotations at 25 fps, tracking at 5 fps).
+            interpolate_max_gap: a frame between two annotated frames at most this many frames apart,
+                both with the same number of boxes, gets linearly interpolated boxes (paired in
+                order). Sparse annotations (every 6th frame) otherwise jump too far for IoU trackers.
             class_id: class given to every box.
         """
         self.boxes = {int(k): np.asarray(v, np.float32).reshape(-1, 4) for k, v in (boxes_by_frame or {}).items()}
         self.frames = np.array(sorted(self.boxes), np.int64)
         self.tolerance_frames = tolerance_frames
+        self.interpolate_max_gap = interpolate_max_gap
         self.class_id = class_id
 
     def detect_at(self, image: np.ndarray, frame_index: int) -> sv.Detections:
-        if self.frames.size == 0:
+        xyxy = self.boxes_at(frame_index)
+        if xyxy is None:
             return sv.Detections.empty()
-        j = int(np.argmin(np.abs(self.frames - frame_index)))
-        if abs(int(self.frames[j]) - frame_index) > self.tolerance_frames:
-            return sv.Detections.empty()
-        xyxy = self.boxes[int(self.frames[j])]
         n = len(xyxy)
         return sv.Detections(xyxy=xyxy.copy(), confidence=np.ones(n, np.float32),
                              class_id=np.full(n, self.class_id, np.int64))
+
+    def boxes_at(self, frame_index: int) -> np.ndarray | None:
+        """Boxes [K, 4] for a frame: exact, interpolated, or nearest within tolerance; else None."""
+        if self.frames.size == 0:
+            return None
+        if frame_index in self.boxes:
+            return self.boxes[frame_index]
+        pos = int(np.searchsorted(self.frames, frame_index))
+        if 0 < pos < self.frames.size:
+            a, b = int(self.frames[pos - 1]), int(self.frames[pos])
+            if b - a <= self.interpolate_max_gap and len(self.boxes[a]) == len(self.boxes[b]):
+                w = (frame_index - a) / (b - a)
+                return ((1 - w) * self.boxes[a] + w * self.boxes[b]).astype(np.float32)
+        j = int(np.argmin(np.abs(self.frames - frame_index)))
+        if abs(int(self.frames[j]) - frame_index) > self.tolerance_frames:
+            return None
+        return self.boxes[int(self.frames[j])]
 
     def detect(self, image: np.ndarray) -> sv.Detections:
         raise TypeError("the `gt` detector needs the frame index: call detect_at(image, frame_index)")

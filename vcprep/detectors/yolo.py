@@ -98,9 +98,10 @@ class YOLODetector:
 
     def detect(self, image: np.ndarray) -> sv.Detections:
         bgr = np.ascontiguousarray(image[..., ::-1])  # ultralytics reads numpy frames as BGR
+        extra = {"half": True} if self.half else {}  # passing half=False warns on ultralytics 8.4
         result = self.model.predict(
             bgr, conf=self.confidence, iou=self.nms_iou, imgsz=self.image_size, classes=self.class_ids,
-            device=self.device, half=self.half, verbose=False,
+            device=self.device, verbose=False, **extra,
         )[0]
         dets = sv.Detections.from_ultralytics(result)
         if dets.mask is not None and dets.mask.shape[1:] != image.shape[:2]:
