@@ -153,7 +153,7 @@ def test_vstar_rows_per_chain(rendered: dict) -> None:
     assert when["task"] == "temporal_qa" and when["answer"] == "From <t>4.60</t>s to <t>10.60</t>s"
     assert where["task"] == "st_grounding" and where["gt_frame_indices"] == [52, 70, 94]
     claims = where["answer"].split("<obj>")[1:]
-    assert len(claims) == 3 and claims[0].startswith("target</obj><box>[552,210,582,302]</box>at<t>5.20</t>s")
+    assert len(claims) == 3 and claims[0].startswith("man</obj><box>[552,210,582,302]</box>at<t>5.20</t>s")
     assert sum(where["key_frame"]) >= 2  # key frames marked on the stored frames nearest their times
     assert code == 1 and len(_errors(ds)) == 1, output
 

@@ -119,8 +119,9 @@ def test_vstar_chains_and_box_frames() -> None:
     assert tasks == {"what": "general_free_form", "when": "temporal_qa", "where": "st_grounding",
                      "where_2": "st_grounding"}
     where = samples["vstar-0-vtest_clip-where"]
-    # frame_index given -> kept; missing -> round(timestamp * fps) = round(9.4 * 10) = 94
+    # README form {"5.2_52": {...}} -> frame 52; flat form without frame_index -> round(9.4 * 10) = 94
     assert sorted(where.gt_boxes) == [52, 70, 94]
+    assert where.gt_boxes[52] == (662.0, 252.0, 699.0, 363.0) and where.object_names == ("man",)
     assert [k.time_seconds for k in where.key_items] == [5.2, 7.0, 9.4]
     assert not any(k.normalized for k in where.key_items)
     assert samples["vstar-0-vtest_clip-when"].gt_span_seconds == (4.6, 10.6)
@@ -195,5 +196,22 @@ def test_grounding_answer_is_visioncoach_claims_in_stored_pixels() -> None:
     info = VideoInfo("x.mp4", fps=10.0, frame_count=120, width=768, height=576)
     items = resolve_key_items(where, info, np.ones(4, np.float32))
     answer = sample_answer(where, load_template("st_grounding"), target_id=None, key_items=items)
-    assert answer.startswith("<obj>target</obj><box>[662,252,699,363]</box>at<t>5.20</t>s")
+    assert answer.startswith("<obj>man</obj><box>[662,252,699,363]</box>at<t>5.20</t>s")
     assert answer.count("<obj>") == 3
+
+
+def test_generic_jsonl_carries_task_answer_options_and_key_items(tmp_path: Path) -> None:
+    ann = tmp_path / "ann.jsonl"
+    good = {"id": "q1", "video": "vtest.avi", "question": "Who walks?", "task": "general_mcq", "answer": "B",
+            "options": ["a dog", "a man"],
+            "key_items": [{"name": "man", "time": 5.2, "box": [0.5, 0.25, 0.75, 0.5], "normalized": True}]}
+    bad = {"id": "q2", "video": "vtest.avi", "question": "x",
+           "key_items": [{"name": "m", "time": -1, "box": [0, 0, 1, 1]}]}
+    ann.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    samples, errors = _run("jsonl", ann)
+    s = samples["q1"]
+    assert (s.task, s.answer, s.options) == ("general_mcq", "B", ("a dog", "a man"))
+    assert s.key_items[0].normalized and s.key_items[0].time_seconds == 5.2
+    assert [e.sample_id for e in errors] == ["q2"] and errors[0].file.endswith("ann.jsonl:2")
+    info = VideoInfo("x", fps=10.0, frame_count=795, width=768, height=576)
+    assert resolve_key_items(s, info, np.ones(4, np.float32))[0].xyxy == pytest.approx((384, 144, 576, 288))

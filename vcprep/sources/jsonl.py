@@ -5,7 +5,10 @@
      "boxes": {"30": [x1, y1, x2, y2], ...}, "objects": ["person"]}
 
 `boxes` are keyed by 0-based source frame index, xyxy in source pixels; `span_seconds` is
-the ground-truth span. Only `id`, `video` and `question` are required.
+the ground-truth span. Only `id`, `video` and `question` are required. Optional: `options`,
+`answer` (MCQ letter or free-form text, per `task`), and multi-object `key_items`
+`[{"name": "man", "time": 5.2, "box": [x1, y1, x2, y2], "normalized": false}]` (time in
+seconds of the source video; `normalized` boxes are fractions of the frame).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from vcprep.errors import ErrorRecord
-from vcprep.types import Sample
+from vcprep.types import KeyItem, Sample
 
 
 def _span(value: Any, what: str) -> tuple[float, float] | None:
@@ -27,6 +30,18 @@ def _span(value: Any, what: str) -> tuple[float, float] | None:
     if not (math.isfinite(s) and math.isfinite(e)) or s < 0 or e < s:
         raise ValueError(f"{what} must be finite with 0 <= start <= end, got {value}")
     return (s, e)
+
+
+def parse_key_items(raw: list[dict[str, Any]]) -> tuple[KeyItem, ...]:
+    items = []
+    for i, item in enumerate(raw):
+        normalized = bool(item.get("normalized", False))
+        x1, y1, x2, y2 = (float(v) for v in item["box"])
+        t = float(item["time"])
+        if not math.isfinite(t) or t < 0 or min(x1, y1) < 0 or x2 <= x1 or y2 <= y1 or (normalized and max(x2, y2) > 1):
+            raise ValueError(f"key_items[{i}] needs time >= 0 and a box with 0 <= x1 < x2, 0 <= y1 < y2: {item}")
+        items.append(KeyItem(name=str(item["name"]), time_seconds=t, xyxy=(x1, y1, x2, y2), normalized=normalized))
+    return tuple(items)
 
 
 def parse_boxes(raw: dict[str, Any]) -> dict[int, tuple[float, float, float, float]]:
@@ -80,4 +95,5 @@ class JsonlSource:
             options=tuple(rec.get("options") or ()),
             answer=rec.get("answer"),
             extra={k: v for k, v in rec.items() if k.startswith("x_")},
+            key_items=parse_key_items(rec.get("key_items") or []),
         )

@@ -5,7 +5,7 @@ Upstream file (`V_STaR_test.json`): a list of
     {"vid": "...", "domain": "...", "fps": 30.0, "width": 1280, "height": 720, "frame_count": 900,
      "question": "...", "answer": "...", "temporal_question": "...", "timestamps": [12.0, 18.5],
      "spatial_question": "...", "spatial_question_2": "...",
-     "bboxes": [{"timestamp": 12.0, "frame_index": 360, "xmin": .., "ymin": .., "xmax": .., "ymax": ..}]}
+     "object": "man", "bboxes": [{"12.0_360": {"xmin": .., "ymin": .., "xmax": .., "ymax": ..}}, ...]}
 
 One record becomes one sample per chain step chosen in `chains`:
 - `what`: the question, free-form answer (`general_free_form`);
@@ -15,8 +15,8 @@ One record becomes one sample per chain step chosen in `chains`:
   (the what-where-when chain), same ground truth.
 
 Conventions resolved here: `timestamps` are seconds; boxes are xyxy pixels of the source video
-(`width` x `height`); a box's frame is its `frame_index` when given, else
-`round(timestamp * fps)` with the record's fps.
+(`width` x `height`); a box's frame is its frame index when given (in the key
+`"<timestamp>_<frame_index>"` or a `frame_index` field), else `round(timestamp * fps)`.
 """
 
 from __future__ import annotations
@@ -46,6 +46,26 @@ CHAINS = {
 }
 
 
+def parse_box_entry(entry: Any, what: str, fps: float) -> tuple[float, int, tuple[float, float, float, float]]:
+    """(timestamp seconds, frame index, xyxy pixels) of one `bboxes` entry, in either release form.
+
+    The README form is `{"<timestamp>_<frame_index>": {xmin, ymin, xmax, ymax}}`; the flat form
+    read by the released evaluation code is `{timestamp, [frame_index], xmin, ymin, xmax, ymax}`.
+    Without a frame index the frame is `round(timestamp * fps)`.
+    """
+    if isinstance(entry, dict) and len(entry) == 1 and isinstance(next(iter(entry.values())), dict):
+        key, box = next(iter(entry.items()))
+        stamp, sep, frame_text = str(key).partition("_")
+        t = number(stamp, f"{what} key {key!r}")
+        frame = int(number(frame_text, f"{what} key {key!r}")) if sep else round(t * fps)
+        return t, frame, xyxy_from_mapping(box, what)
+    if not isinstance(entry, dict):
+        raise RecordError(f"{what} must be a mapping, got {entry!r}")
+    t = number(entry.get("timestamp"), f"{what}.timestamp")
+    frame = int(number(entry["frame_index"], f"{what}.frame_index")) if "frame_index" in entry else round(t * fps)
+    return t, frame, xyxy_from_mapping(entry, what)
+
+
 class VStarSource:
     def __init__(
         self, *, annotations: str, chains: list[str] | None = None, video_dir: str = "", video_ext: str = ".mp4",
@@ -53,7 +73,7 @@ class VStarSource:
     ) -> None:
         """`chains`: which steps become samples (default what, when, where); videos are
         `video_dir/<vid><video_ext>`; `object_name` names the grounded object in answers when
-        the record has no `object` field (V-STaR's spatial questions describe it in words)."""
+        a record lacks V-STaR's `object` field."""
         self.path = Path(annotations)
         self.chains = list(chains or ["what", "when", "where"])
         unknown = set(self.chains) - set(CHAINS)
@@ -90,10 +110,7 @@ class VStarSource:
         boxes: dict[int, tuple[float, float, float, float]] = {}
         items = []
         for j, b in enumerate(rec.get("bboxes") or []):
-            t = number(b.get("timestamp"), f"bboxes[{j}].timestamp")
-            frame = int(number(b["frame_index"], f"bboxes[{j}].frame_index")) if "frame_index" in b \
-                else round(t * fps)
-            xyxy = xyxy_from_mapping(b, f"bboxes[{j}]")
+            t, frame, xyxy = parse_box_entry(b, f"bboxes[{j}]", fps)
             boxes[frame] = xyxy
             items.append(KeyItem(name=name, time_seconds=t, xyxy=xyxy, frame_index=frame))
         base = {"vid": str(rec["vid"]), "domain": rec.get("domain")}
