@@ -6,6 +6,8 @@ full-frame, and scanning eight of them per frame would cost more than all the dr
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -14,8 +16,8 @@ def _crop(mask: np.ndarray, xyxy: np.ndarray, margin_px: int = 2) -> tuple[np.nd
     """The part of `mask` under the box (with a margin); falls back to the whole mask when that part is empty."""
     H, W = mask.shape[:2]
     x1, y1, x2, y2 = xyxy
-    xa, ya = max(0, int(np.floor(x1)) - margin_px), max(0, int(np.floor(y1)) - margin_px)
-    xb, yb = min(W, int(np.ceil(x2)) + margin_px), min(H, int(np.ceil(y2)) + margin_px)
+    xa, ya = max(0, math.floor(x1) - margin_px), max(0, math.floor(y1) - margin_px)
+    xb, yb = min(W, math.ceil(x2) + margin_px), min(H, math.ceil(y2) + margin_px)
     if xb > xa and yb > ya:
         part = mask[ya:yb, xa:xb]
         if part.any():
@@ -52,11 +54,14 @@ def mask_interior_point(mask: np.ndarray | None, xyxy: np.ndarray) -> tuple[int,
     part, ox, oy = _crop(mask, xyxy)
     if not part.any():
         return box_centre(xyxy)
+    # a tag is tens of pixels wide: finding the interior on a crop shrunk to <= 48 px is as good and 4x cheaper
+    shrink = max(1, max(part.shape) // 48)
+    small = part[::shrink, ::shrink].view(np.uint8)
     # a zero border makes the frame edge count as boundary too
-    padded = cv2.copyMakeBorder(part.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    dist = cv2.distanceTransform(padded, cv2.DIST_L2, 5)
+    padded = cv2.copyMakeBorder(small, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_3)
     _, _, _, (x, y) = cv2.minMaxLoc(dist)
-    return x - 1 + ox, y - 1 + oy
+    return (x - 1) * shrink + ox, (y - 1) * shrink + oy  # a sampled mask pixel, so surely inside
 
 
 def mask_area(mask: np.ndarray | None, xyxy: np.ndarray) -> float:

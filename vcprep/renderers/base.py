@@ -45,16 +45,18 @@ class Renderer:
 
 def _detections(boxes: np.ndarray, ids: np.ndarray | None = None, masks: np.ndarray | None = None) -> sv.Detections:
     xyxy = np.asarray(boxes, np.float32).reshape(-1, 4)
-    return sv.Detections(
-        xyxy=xyxy,
-        tracker_id=None if ids is None else np.asarray(ids, np.int64).reshape(-1),
-        mask=masks,
-    )
+    if ids is None:  # objects without a track (ground-truth boxes) still need an ID for colours
+        ids = np.zeros(len(xyxy), np.int64)
+    return sv.Detections(xyxy=xyxy, tracker_id=np.asarray(ids, np.int64).reshape(-1), mask=masks)
 
 
 class FrameRenderer(Renderer):
     """A renderer that draws each frame on its own; `key_frames_only` leaves non-key frames untouched
     (VisionCoach draws its prompts only on annotated key frames)."""
+
+    copies_input: ClassVar[bool] = True
+    """False for renderers whose `annotate` returns a new array and never writes to `scene`,
+    which then saves the frame copy."""
 
     def __init__(self, *, key_frames_only: bool = False, hint: str | None = None) -> None:
         super().__init__(hint=hint)
@@ -92,7 +94,7 @@ class FrameRenderer(Renderer):
             if self.key_frames_only and not clip.key_frame[i]:
                 images.append(scene)
             else:
-                images.append(self.annotate_frame(scene.copy(), clip, i))
+                images.append(self.annotate_frame(scene.copy() if self.copies_input else scene, clip, i))
         out = clip.subset(list(range(len(clip))))
         out.images = images
         return out

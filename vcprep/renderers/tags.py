@@ -22,10 +22,10 @@ class IdTags(FrameRenderer):
 
     def annotate(self, scene: np.ndarray, detections: sv.Detections) -> np.ndarray:
         font_scale, thickness = stvg_font(scene)
-        for k in range(len(detections)):
-            mask = None if detections.mask is None else detections.mask[k]
-            centre = mask_centre(mask, detections.xyxy[k])
-            put_centred_text(scene, str(int(detections.tracker_id[k])), centre, font_scale, thickness, RED)
+        masks = detections.mask
+        for k, (xyxy, track_id) in enumerate(zip(detections.xyxy.tolist(), detections.tracker_id.tolist())):
+            centre = mask_centre(None if masks is None else masks[k], xyxy)
+            put_centred_text(scene, str(track_id), centre, font_scale, thickness, RED)
         return scene
 
 
@@ -58,8 +58,8 @@ class IdTagsSom(FrameRenderer):
             pad = max(1, int(round(0.3 * h)))
             # centre the padded box on the anchor, then keep the whole box inside the frame
             bw, bh = w + 2 * pad, h + base + 2 * pad
-            bx = int(np.clip(round(anchor[0] - bw / 2), 0, max(0, W - bw)))
-            by = int(np.clip(round(anchor[1] - bh / 2), 0, max(0, H - bh)))
+            bx = min(max(int(round(anchor[0] - bw / 2)), 0), max(0, W - bw))
+            by = min(max(int(round(anchor[1] - bh / 2)), 0), max(0, H - bh))
             color = palette_color(int(detections.tracker_id[k]))
             cv2.rectangle(scene, (bx, by), (bx + bw - 1, by + bh - 1), color, -1)
             x, y, _, _, _ = text_box(text, (bx + bw / 2, by + pad + h / 2), font_scale, thickness, (H, W))

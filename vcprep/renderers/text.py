@@ -33,8 +33,9 @@ def text_box(
     """
     (w, h), base = cv2.getTextSize(text, FONT, font_scale, thickness)
     H, W = frame_hw
-    x = int(np.clip(round(centre[0] - w / 2), 0, max(0, W - w)))
-    y = int(np.clip(round(centre[1] + h / 2), h, max(h, H - base)))
+    # plain min/max: np.clip on scalars costs more than the drawing
+    x = min(max(int(round(centre[0] - w / 2)), 0), max(0, W - w))
+    y = min(max(int(round(centre[1] + h / 2)), h), max(h, H - base))
     return x, y, w, h, base
 
 
