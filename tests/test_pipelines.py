@@ -117,7 +117,7 @@ def test_hcstvg_rows_are_stvg_r1_id_and_span(rendered: dict, name: str) -> None:
 def test_vidstg_rows_keep_sentence_types_apart(rendered: dict) -> None:
     ds, code, output = rendered["vidstg"]
     rows = _rows(ds)
-    decl, inter = rows[("vidstg-vtest_clip-d0", "raw")], rows[("vidstg-vtest_clip-q0", "raw")]
+    decl, inter = rows[("vidstg-vtest_clip-r0-d0", "raw")], rows[("vidstg-vtest_clip-r0-q0", "raw")]
     for row in (decl, inter):
         _check_prompt(row)
         assert row["gt_span_seconds"] == pytest.approx([4.6, 10.7])  # end_fid 107 is exclusive

@@ -39,7 +39,7 @@ def test_every_issue_source_is_registered() -> None:
 
 def test_hcstvg_v1_one_based_xywh_box_lands_on_index_30_as_xyxy(vtest_path: Path) -> None:
     samples, errors = _run("hcstvg", FIX / "hcstvg/anno_v1/test.json", version="v1")
-    s = samples["hcstvg" + "v1-vtest"]
+    s = samples["hcstvgv1-vtest"]
     # bbox[0] = [100, 200, 40, 80] on 1-based st_frame 31 -> 0-based index 30, x2 = x + w
     assert s.gt_boxes[30] == (100.0, 200.0, 140.0, 280.0)
     assert s.gt_boxes[31] == (102.0, 201.0, 142.0, 281.0)
@@ -57,7 +57,7 @@ def test_hcstvg_v1_one_based_xywh_box_lands_on_index_30_as_xyxy(vtest_path: Path
 def test_hcstvg_v2_track_every_frame_and_reports_bad_boxes() -> None:
     raw = json.loads((FIX / "hcstvg/anno_v2/train_v2.json").read_text())["vtest_clip.mp4"]
     samples, errors = _run("hcstvg", FIX / "hcstvg/anno_v2/train_v2.json", video_dir="videos")
-    s = samples["hcstvg" + "v2-vtest_clip"]
+    s = samples["hcstvgv2-vtest_clip"]
     assert s.video_path == "videos/vtest_clip.mp4"
     assert len(s.gt_boxes) == len(raw["bbox"]) == 61
     first, last = min(s.gt_boxes), max(s.gt_boxes)
@@ -71,14 +71,14 @@ def test_hcstvg_v2_track_every_frame_and_reports_bad_boxes() -> None:
 
 def test_hcstvg_v2_query_file_gives_samples_without_ground_truth() -> None:
     samples, errors = _run("hcstvg", FIX / "hcstvg/anno_v2/query_v2.json")
-    s = samples["hcstvg" + "v2-vtest_clip"]
+    s = samples["hcstvgv2-vtest_clip"]
     assert s.gt_span_seconds is None and s.gt_boxes == {} and s.extra["x_query_only"] is True
     assert [e.sample_id for e in errors] == ["empty_query.mp4"]
 
 
 def test_vidstg_end_frame_is_exclusive_and_sentence_kinds_stay_apart() -> None:
     samples, errors = _run("vidstg", FIX / "vidstg/train_annotations.json", video_dir="video")
-    decl, inter = samples["vidstg-vtest_clip-d0"], samples["vidstg-vtest_clip-q0"]
+    decl, inter = samples["vidstg-vtest_clip-r0-d0"], samples["vidstg-vtest_clip-r0-q0"]
     assert decl.extra["x_sentence_type"] == "declarative" and inter.extra["x_sentence_type"] == "interrogative"
     assert decl.question != inter.question and inter.question.endswith("?")
     # temporal_gt [46, 107): boxes on 46..106, span 4.6 s to 10.7 s at 10 fps
@@ -90,7 +90,7 @@ def test_vidstg_end_frame_is_exclusive_and_sentence_kinds_stay_apart() -> None:
     assert decl.gt_boxes[70] == (b["xmin"], b["ymin"], b["xmax"], b["ymax"])  # VidOR boxes are xyxy already
     assert decl.video_path == "video/0001/vtest_clip.mp4" and decl.object_names == ("adult",)
     only_q, _ = _run("vidstg", FIX / "vidstg/train_annotations.json", sentences="interrogative")
-    assert list(only_q) == ["vidstg-vtest_clip-q0"]
+    assert list(only_q) == ["vidstg-vtest_clip-r0-q0"]
     reasons = {e.sample_id: e.reason for e in errors}
     assert "temporal_gt" in reasons["record 1 (vtest_clip)"]
     assert "no VidOR annotation" in reasons["record 2 (not_in_vidor)"]

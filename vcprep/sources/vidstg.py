@@ -15,7 +15,7 @@ Conventions resolved here:
   sample's clip; the ground-truth span lies inside it.
 - VidOR boxes are xyxy pixels already.
 - declarative sentences (`captions`) and interrogative ones (`questions`) are scored apart in
-  the literature: they get distinct sample ids (`-d<i>` / `-q<i>`) and `x_sentence_type` in
+  the literature: they get distinct sample ids (`-r<record>-d<i>` / `-q<i>`) and `x_sentence_type` in
   `meta`, and `sentences` selects one kind or both.
 """
 
@@ -75,9 +75,11 @@ class VidStgSource:
             return
         for i, rec in enumerate(data):
             key = f"record {i}" + (f" ({rec.get('vid')})" if isinstance(rec, dict) else "")
-            yield from guarded(self.path, key, lambda r=rec: self.parse(r))
+            yield from guarded(self.path, key, lambda r=rec, n=i: self.parse(r, n))
 
-    def parse(self, rec: Any) -> list[Sample]:
+    def parse(self, rec: Any, index: int = 0) -> list[Sample]:
+        """Samples of one VidSTG record (`index`: its position in the file, part of the ids,
+        since one VidOR video can carry several records)."""
         require(rec, "vid", "fps", "temporal_gt", "used_segment")
         vid = str(rec["vid"])
         fps = number(rec["fps"], "fps")
@@ -112,7 +114,7 @@ class VidStgSource:
                 if not text:
                     raise RecordError(f"{SENTENCE_KINDS[kind]}[{j}] has no description")
                 samples.append(Sample(
-                    sample_id=f"vidstg-{vid}-{'d' if kind == 'declarative' else 'q'}{j}",
+                    sample_id=f"vidstg-{vid}-r{index}-{'d' if kind == 'declarative' else 'q'}{j}",
                     video_path=video_path,
                     question=text,
                     task="stvg",
