@@ -18,7 +18,7 @@ from vctrain.rewards.format import format_stvg, format_visioncoach
 from vctrain.rewards.identity import id_match
 from vctrain.rewards.spatial import spatial
 from vctrain.rewards.temporal import temporal_point, temporal_segment, tiou, tiou_timer1
-from vctrain.rewards.text import mcq, rouge
+from vctrain.rewards.text import accuracy, mcq, rouge
 
 RewardFn = Callable[..., dict[str, float]]
 
@@ -33,6 +33,7 @@ REWARDS: dict[str, RewardFn] = {
     "temporal_segment": temporal_segment,
     "mcq": mcq,
     "rouge": rouge,
+    "accuracy": accuracy,
 }
 
 

@@ -80,3 +80,21 @@ def rouge(
     pred, ref = tokens(answer or ""), tokens(gt.answer or "")
     r1, r2, rl = rouge_n_f(pred, ref, 1), rouge_n_f(pred, ref, 2), rouge_l_f(pred, ref)
     return {"score": (r1 + r2 + rl) / 3, "rouge1": r1, "rouge2": r2, "rougeL": rl}
+
+
+MCQ_TASKS = frozenset({"mcq", "temporal_mcq"})
+"""Tasks whose answer is an option letter."""
+NO_TEXT_ANSWER_TASKS = frozenset({"stvg", "temporal_qa", "image_qa"})
+"""Tasks whose answer is a span, an ID or a box, scored by other rewards (the source's accuracy gives them 0)."""
+
+
+def accuracy(
+    completion: str, gt: GroundTruth, *, progress: float = 0.0, answer_tag: AnswerTag = "auto"
+) -> dict[str, float]:
+    """VisionCoach's answer accuracy, chosen per row's task (not per batch as in the source): the MCQ letter for
+    multiple-choice tasks, mean ROUGE-1/2/L F for free-form answers, 0 for span/ID/box answers."""
+    if gt.task in MCQ_TASKS:
+        return {"score": mcq(completion, gt, answer_tag=answer_tag)["score"]}
+    if gt.task in NO_TEXT_ANSWER_TASKS:
+        return {"score": 0.0}
+    return {"score": rouge(completion, gt, answer_tag=answer_tag)["score"]}
