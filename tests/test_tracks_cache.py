@@ -93,6 +93,12 @@ def test_cache_hit_on_second_run_and_miss_after_a_config_change(short_clip: Path
     rows = pq.read_table(next((tmp_path / "ds" / "data").glob("*.parquet")), columns=["variant", "tube_track_ids"])
     assert sorted(rows.column("variant").to_pylist()) == ["boxes", "id_tags"]
     assert len(rows.column("tube_track_ids")[0].as_py()) > 0
+    # measured quality reaches the run summary and the data card
+    assert "tracking:" in result.output and "oracle vIoU" in result.output
+    stats = json.loads((tmp_path / "ds" / "meta" / "info.json").read_text())["stats"]
+    assert stats["track_length_frames"]["tracks"] >= 1 and stats["track_length_frames"]["median"] >= 1
+    assert stats["target_never_tracked_share"] in (0.0, 1.0) and "id_fragmentation" in stats
+    assert "IDs per matched target" in (tmp_path / "ds" / "README.md").read_text()
 
 
 def test_the_key_follows_the_video_bytes(short_clip: Path, tmp_path: Path) -> None:
