@@ -38,9 +38,12 @@ def good_records() -> list[dict[str, Any]]:
 
 def write_recipe(
     folder: Path, media_dir: Path, records: list[dict[str, Any]], *, samples_per_shard: int = 1,
-    extra_files: dict[str, bytes] | None = None, output: dict[str, Any] | None = None,
+    extra_files: dict[str, bytes] | None = None, output: dict[str, Any] | None = None, **overrides: Any,
 ) -> Path:
-    """Write data/ (links to the real media plus `extra_files`), annotations and recipe.yaml."""
+    """Write data/ (links to the real media plus `extra_files`), annotations and recipe.yaml.
+
+    `overrides` replace top-level recipe keys (`variants`, `sampling`, ...).
+    """
     data = folder / "data_root"
     data.mkdir(parents=True, exist_ok=True)
     for name in ("vtest.avi", "bikes.mp4", "Megamind_bugy.avi"):
@@ -70,6 +73,7 @@ def write_recipe(
         "output": {"max_side": 256, "jpeg_quality": 85, "samples_per_shard": samples_per_shard,
                    "license": "bsd-3-clause", **(output or {})},
     }
+    recipe.update(overrides)
     path = folder / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return path

@@ -335,6 +335,10 @@ class ShardWriter:
                 write_statistics=["sample_id", "variant"],
             )
         table = pa.concat_tables(self._group)
+        if table.nbytes < MAX_ROW_BYTES:
+            # one contiguous chunk lets Parquet's dictionary store a frame repeated across
+            # variants once (per-row chunks defeat it: ~15% larger demo shards)
+            table = table.combine_chunks()
         self._writer.write_table(table, row_group_size=table.num_rows)
         self._row_groups += 1
         self._group, self._group_bytes = [], 0
