@@ -211,6 +211,22 @@ def test_spatial_unparsable_claims_count_as_zero() -> None:
     assert out["score"] == pytest.approx(1 / 3) and out["n_claims"] == 3.0
     assert [c.valid for c in parse_claims(good + bad_box + bad_time)] == [True, False, False]
     assert score("spatial", wrap("a", "no claims"), ST_GT) == 0.0
+    empty_box = claim("man", "<box>[]</box>", "2.0")
+    assert score("spatial", wrap("a", good + empty_box), ST_GT) == pytest.approx(0.5)
+
+
+def test_ground_truth_skips_empty_and_malformed_boxes() -> None:
+    row = {"task": "stvg", "target_id": None, "gt_span_seconds": [], "gt_pts_seconds": [1.0, 2.0, 3.0],
+           "gt_boxes": [[], [0, 0, 5, 5], [1, 2, 3]], "object_names": [], "meta": "{not json"}
+    gt = ground_truth_from_row(row)
+    assert gt.target_id is None and gt.span_seconds is None
+    assert gt.key_frames == (KeyFrame(2.0, {"": ((0.0, 0.0, 5.0, 5.0),)}),)
+    # an unnamed ground-truth object matches no claim
+    assert score("spatial", wrap("a", claim("man", "<box>[0,0,5,5]</box>", "2.0")), gt) == 0.0
+    # multi-object key frames from meta
+    meta = '{"key_frames": [{"time_seconds": 4.0, "objects": {"dog": [[0, 0, 2, 2]], "cat": [1, 1, 3, 3]}}]}'
+    gt = ground_truth_from_row({**row, "meta": meta})
+    assert gt.key_frames == (KeyFrame(4.0, {"dog": ((0.0, 0.0, 2.0, 2.0),), "cat": ((1.0, 1.0, 3.0, 3.0),)}),)
 
 
 def test_spatial_empty_and_normalised_boxes() -> None:
@@ -324,3 +340,74 @@ def test_ground_truth_from_real_shard_row(demo_dataset: Path) -> None:
     # the same row through pandas (numpy arrays, NaN for nulls) gives the same ground truth
     pandas_row = table.slice(0, 1).to_pandas().iloc[0].to_dict()
     assert ground_truth_from_row(pandas_row) == gt
+
+
+@pytest.fixture(scope="module")
+def stgr_rows(tmp_path_factory: pytest.TempPathFactory, vtest_path: Path) -> list[dict]:
+    """The STGR recipe rendered on its upstream-format fixture over a 12 s clip of vtest.avi (raw variant only)."""
+    import cv2
+
+    from vcprep.config import load_pipeline
+    from vcprep.pipeline import run_pipeline
+
+    root = Path(__file__).resolve().parents[1]
+    data_root = tmp_path_factory.mktemp("stgr_root")
+    (data_root / "videos").mkdir()
+    cap = cv2.VideoCapture(str(vtest_path))
+    writer = cv2.VideoWriter(str(data_root / "videos" / "vtest_clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0,
+                             (768, 576))
+    for _ in range(120):
+        ok, frame = cap.read()
+        assert ok
+        writer.write(frame)
+    writer.release()
+    cap.release()
+    cfg = load_pipeline(root / "pipelines" / "stgr.yaml")
+    cfg.source.data_root = str(data_root)
+    cfg.source.annotations = str(root / "tests" / "fixtures" / "stgr" / "STGR-RL.json")
+    cfg.variants = [v for v in cfg.variants if (v if isinstance(v, str) else getattr(v, "name", "")) == "raw"]
+    out = tmp_path_factory.mktemp("stgr") / "ds"
+    run_pipeline(cfg, out, progress=False)
+    rows = [r for f in sorted((out / "data").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    assert rows
+    return rows
+
+
+def _claims_of(gt: GroundTruth, shift_seconds: float) -> str:
+    """The ground truth's own key boxes as VisionCoach claims, each stated `shift_seconds` late."""
+    return "".join(
+        f"<obj>{name}</obj>" + "".join(f"<box>{list(b)}</box>" for b in boxes)
+        + f"at<t>{kf.time_seconds + shift_seconds:.2f}</t>s "
+        for kf in gt.key_frames for name, boxes in kf.objects.items()
+    )
+
+
+def test_visioncoach_rewards_on_real_stgr_rows(stgr_rows: list[dict]) -> None:
+    """A completion that restates each row's own ground truth earns full marks on every reward meant for its task."""
+    tasks = set()
+    for row in stgr_rows:
+        gt = ground_truth_from_row(row)
+        tasks.add(gt.task)
+        claims = _claims_of(gt, 0.0)
+        span = "" if gt.span_seconds is None else f"from <t>{gt.span_seconds[0]}</t>s to <t>{gt.span_seconds[1]}</t>s"
+        text = f"<think>{claims}{span}</think><answer>{row['answer']}</answer>"
+        out = {name: REWARDS[name](text, gt)["score"] for name in REWARDS if name not in ("format_stvg", "id_match")}
+        if gt.task in ("temporal_qa", "temporal_mcq"):
+            assert out["tiou"] == pytest.approx(1.0) and out["temporal_segment"] == 1.0, row["sample_id"]
+            assert out["format_visioncoach"] == 1.0
+        if gt.task in ("temporal_mcq", "general_mcq"):
+            assert out["mcq"] == 1.0 and out["accuracy"] == 1.0, row["sample_id"]
+            wrong = "A" if mcq_letter(row["answer"]) != "A" else "B"
+            assert REWARDS["mcq"](f"<think>x</think><answer>{wrong}</answer>", gt)["score"] == 0.0
+        if gt.task in ("st_free_form", "general_free_form"):
+            assert out["rouge"] == pytest.approx(1.0) and out["accuracy"] == pytest.approx(1.0), row["sample_id"]
+        if gt.key_frames:
+            assert out["spatial"] == pytest.approx(1.0) and out["temporal_point"] == pytest.approx(1.0)
+            assert out["format_visioncoach"] == 1.0
+            # the right boxes a second and a half late fall outside the temporal gate
+            late = f"<think>{_claims_of(gt, 1.5)}</think><answer>{row['answer']}</answer>"
+            assert REWARDS["spatial"](late, gt)["score"] == 0.0
+            assert REWARDS["spatial"](f"<think>{_claims_of(gt, 0.9)}</think><answer>a</answer>", gt)["score"] > 0.99
+    assert {"temporal_qa", "temporal_mcq", "st_free_form", "general_mcq"} <= tasks
+    multi = [ground_truth_from_row(r) for r in stgr_rows if r["sample_id"] == "stgr-st-1"][0]
+    assert {name for kf in multi.key_frames for name in kf.objects} == {"man", "building door"}

@@ -28,7 +28,8 @@ class GroundTruth:
     """Everything the rewards compare a completion against. Fields a task does not use stay at their defaults."""
 
     task: str
-    """`stvg` | `temporal_qa` | `temporal_mcq` | `st_reasoning` | `mcq` | `image_qa` | `video_qa` ..."""
+    """`stvg` | `temporal_qa` | `temporal_mcq` | `st_free_form` | `st_grounding` | `general_mcq` |
+    `general_free_form` (vcprep's task names; `st_reasoning`, `mcq`, `image_qa`, `video_qa` are accepted too)."""
     answer: str | None = None
     """Reference answer text (MCQ letter, free-form text, STVG answer)."""
     target_id: int | None = None
@@ -77,9 +78,27 @@ def _float_or_none(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
+def _key_frames_from_items(raw: list) -> tuple[KeyFrame, ...]:
+    """vcprep's `meta["key_items"]`: one `{name, time_seconds, box}` per box (stored-frame pixels), grouped here
+    into one key frame per time with every object's boxes (several boxes per object = multi-region)."""
+    grouped: dict[float, dict[str, list[Box]]] = {}
+    for item in raw:
+        if not isinstance(item, Mapping):
+            continue
+        time_seconds, box = _float_or_none(item.get("time_seconds")), _as_box(item.get("box"))
+        if time_seconds is None or box is None:
+            continue
+        grouped.setdefault(time_seconds, {}).setdefault(str(item.get("name") or ""), []).append(box)
+    return tuple(
+        KeyFrame(t, {name: tuple(boxes) for name, boxes in objects.items()}) for t, objects in sorted(grouped.items())
+    )
+
+
 def _key_frames_from_meta(meta: Mapping[str, Any]) -> tuple[KeyFrame, ...] | None:
-    """Multi-object key frames, when a source stores them in `meta` as
+    """Multi-object key frames, when a source stored them in `meta`: vcprep's `key_items` list, or
     `key_frames: [{"time_seconds": t, "objects": {name: [[x1, y1, x2, y2], ...]}}]` (stored-frame pixels)."""
+    if isinstance(meta.get("key_items"), list):
+        return _key_frames_from_items(meta["key_items"])
     raw = meta.get("key_frames")
     if not isinstance(raw, list):
         return None
@@ -106,7 +125,8 @@ def _key_frames_from_meta(meta: Mapping[str, Any]) -> tuple[KeyFrame, ...] | Non
 def ground_truth_from_row(row: Mapping[str, Any]) -> GroundTruth:
     """Build the ground truth of one shard row.
 
-    Key frames come from `meta["key_frames"]` when a source stored multi-object frames there; otherwise from
+    Key frames come from `meta["key_items"]` (or `meta["key_frames"]`) when a source stored multi-object frames
+    there (STGR, V-STaR); otherwise from
     `gt_pts_seconds` + `gt_boxes` (one box per annotated frame) named after the first of `object_names`
     (an empty name when there is none: it then matches no predicted name in the spatial reward).
     """

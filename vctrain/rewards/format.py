@@ -11,7 +11,7 @@ _STVG_FORMAT_RE = re.compile(r"\s*<think>.*?</think>\s*<answer>.*?</answer>\s*",
 _IMAGE_QA_RE = re.compile(r"<obj>(\w+)</obj><box>(\[.*?\])</box>", re.S)
 TEMPORAL_TASKS = frozenset({"temporal_qa", "temporal_mcq"})
 """VisionCoach tasks whose grounding is time only: >= 2 `<t>` tags count as grounded."""
-GENERAL_TASKS = frozenset({"mcq", "video_qa", "general_qa"})
+GENERAL_TASKS = frozenset({"mcq", "video_qa", "general_qa", "general_mcq", "general_free_form"})
 """VisionCoach's "General video QA" tasks: well-paired tags alone earn the full format reward."""
 
 

@@ -82,9 +82,9 @@ def rouge(
     return {"score": (r1 + r2 + rl) / 3, "rouge1": r1, "rouge2": r2, "rougeL": rl}
 
 
-MCQ_TASKS = frozenset({"mcq", "temporal_mcq"})
+MCQ_TASKS = frozenset({"mcq", "temporal_mcq", "general_mcq"})
 """Tasks whose answer is an option letter."""
-NO_TEXT_ANSWER_TASKS = frozenset({"stvg", "temporal_qa", "image_qa"})
+NO_TEXT_ANSWER_TASKS = frozenset({"stvg", "temporal_qa", "image_qa", "st_grounding"})
 """Tasks whose answer is a span, an ID or a box, scored by other rewards (the source's accuracy gives them 0)."""
 
 
