@@ -96,16 +96,22 @@ def preview(
     sample: str = typer.Option(None, help="Sample id (default: the first sample)."),
     frames: int = typer.Option(6, help="Frames per variant."),
     width: int = typer.Option(320, help="Width of each tile in pixels."),
+    mp4: str = typer.Option(None, "--mp4", help="Also write this variant of the sample as H.264 MP4 beside the PNG."),
+    mp4_fps: float = typer.Option(None, help="Frame rate of the MP4 (default: the rate the frames were sampled at)."),
 ) -> None:
-    """Write a contact sheet (variants by frames) of one sample as PNG."""
-    from vcprep.preview import write_contact_sheet
+    """Write a contact sheet (variants by frames) of one sample as PNG, and optionally one variant as MP4."""
+    from vcprep.preview import write_contact_sheet, write_variant_mp4
 
     target = out or dataset / "preview.png"
     try:
         sample_id = write_contact_sheet(dataset, target, sample_id=sample, num_frames=frames, tile_width=width)
+        typer.echo(f"wrote {target} (sample {sample_id})")
+        if mp4:
+            movie = target.with_name(f"{target.stem}_{mp4.replace('+', '_')}.mp4")
+            _, count = write_variant_mp4(dataset, movie, mp4, sample_id=sample_id, fps=mp4_fps)
+            typer.echo(f"wrote {movie} ({count} frames of variant {mp4})")
     except (FileNotFoundError, KeyError) as exc:
         _fail(str(exc).strip("'\""))
-    typer.echo(f"wrote {target} (sample {sample_id})")
 
 
 @app.command()

@@ -1,8 +1,10 @@
-"""Contact sheets: variants (rows) by frames (columns) of one sample, as a PNG people can look at."""
+"""Previews people can look at: a contact sheet (variants by frames) of one sample as PNG, and
+one variant of one sample as an H.264 MP4 (PyAV's libx264; OpenCV's wheel has no H.264 encoder)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -25,20 +27,26 @@ def _label(tile: np.ndarray, text: str) -> None:
                 (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def contact_sheet(
-    root: str | Path, *, sample_id: str | None = None, num_frames: int = 6, tile_width: int = 320
-) -> tuple[np.ndarray, str]:
-    """RGB image of one sample: one row per variant, `num_frames` evenly spaced frames each."""
-    rows = []
-    for row in iter_rows(root, columns=["sample_id", "variant", "frames", "frame_indices", "pts_seconds"]):
+def sample_rows(root: str | Path, sample_id: str | None, columns: list[str]) -> tuple[list[dict], str]:
+    """Every row (one per variant) of one sample; the first sample of the dataset when none is named."""
+    rows: list[dict] = []
+    for row in iter_rows(root, columns=["sample_id", "variant", *columns]):
         if sample_id is None:
             sample_id = row["sample_id"]
         if row["sample_id"] == sample_id:
             rows.append(row)
         elif rows:
             break
-    if not rows:
+    if not rows or sample_id is None:
         raise KeyError(f"sample {sample_id!r} not found in {root}")
+    return rows, sample_id
+
+
+def contact_sheet(
+    root: str | Path, *, sample_id: str | None = None, num_frames: int = 6, tile_width: int = 320
+) -> tuple[np.ndarray, str]:
+    """RGB image of one sample: one row per variant, `num_frames` evenly spaced frames each."""
+    rows, sample_id = sample_rows(root, sample_id, ["frames", "frame_indices", "pts_seconds"])
     sheet_rows = []
     for row in rows:
         n = len(row["frames"])
@@ -58,9 +66,53 @@ def contact_sheet(
     return np.concatenate(sheet_rows, axis=0), sample_id
 
 
-def write_contact_sheet(root: str | Path, out_png: str | Path, **kwargs) -> str:
+def write_contact_sheet(root: str | Path, out_png: str | Path, **kwargs: Any) -> str:
     sheet, sample_id = contact_sheet(root, **kwargs)
     Path(out_png).parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out_png), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
         raise OSError(f"could not write {out_png}")
     return sample_id
+
+
+def write_variant_mp4(
+    root: str | Path, out_mp4: str | Path, variant: str, *, sample_id: str | None = None, fps: float | None = None,
+    crf: int = 20,
+) -> tuple[str, int]:
+    """Encode one variant of one sample as H.264 (yuv420p, plays everywhere); returns (sample id, frames).
+
+    `fps` defaults to the rate the frames were sampled at (from their source times), so the clip
+    plays at the speed of the source video. Odd frame sizes are padded by one black pixel
+    (4:2:0 chroma needs even sizes).
+    """
+    import av
+
+    rows, sample_id = sample_rows(root, sample_id, ["frames", "pts_seconds"])
+    row = next((r for r in rows if r["variant"] == variant), None)
+    if row is None:
+        known = ", ".join(sorted(r["variant"] for r in rows))
+        raise KeyError(f"variant {variant!r} not found for sample {sample_id!r}; it has: {known}")
+    if not row["frames"]:
+        raise KeyError(f"variant {variant!r} of sample {sample_id!r} holds no frames")
+    if fps is None:
+        steps = np.diff(np.asarray(row["pts_seconds"], float))
+        steps = steps[steps > 0]
+        fps = float(1.0 / np.median(steps)) if len(steps) else 1.0
+    images = [decode_frame(f["bytes"]) for f in row["frames"]]
+    h, w = images[0].shape[:2]
+    H, W = h + h % 2, w + w % 2
+    Path(out_mp4).parent.mkdir(parents=True, exist_ok=True)
+    from fractions import Fraction
+
+    with av.open(str(out_mp4), mode="w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "medium"}
+        for image in images:
+            if image.shape[:2] != (h, w):
+                image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+            image = np.pad(image, ((0, H - h), (0, W - w), (0, 0)))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return sample_id, len(images)
