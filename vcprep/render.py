@@ -17,6 +17,7 @@ from vcprep.ground_truth import key_boxes_per_frame, resolve_key_items, sample_a
 from vcprep.prompts import load_template, user_prompt
 from vcprep.quality import oracle_for_sample
 from vcprep.renderers import Renderer, build_renderer, chain_hint, crop_reference
+from vcprep.renderers.clip_masks import masks_for_clip
 from vcprep.tracks import boxes_at_frame, drop_small_masks, match_target
 from vcprep.types import Clip, Sample, Tracks, VideoInfo
 
@@ -103,6 +104,8 @@ def build_sample_rows(
         images, pts = decoded[key]
         clip = _make_clip(key, images, pts, drawn_tracks, gt_boxes, match.target_id, scale, step)
         clip.gt_span_seconds = sample.gt_span_seconds
+        clip.masks = masks_for_clip(drawn_tracks, clip.frame_indices, clip.track_ids, clip.boxes, (width, height),
+                                    max_gap=2 * step)  # None for box trackers: renderers use boxes
         if key_items:  # key objects (STGR, V-STaR) on the stored frame nearest their time
             clip.key_boxes = key_boxes_per_frame(key_items, clip.pts_seconds)
             clip.key_frame = [k or len(b) > 0 for k, b in zip(clip.key_frame, clip.key_boxes)]
