@@ -24,6 +24,7 @@ from vctrain.metrics import (
     viou,
     vstar_am_lgm,
     vstar_what,
+    vstar_when,
     vstar_where,
 )
 
@@ -155,6 +156,7 @@ def test_vstar() -> None:
     assert vstar_where({1.0: box}, {1.0: box, 2.0: box}) == 0.5  # missing timestamp scores 0
     assert vstar_where({}, {}) == 0.0
     assert vstar_what([3, 2, 1, 0]) == 0.5
+    assert vstar_when([(0.0, 5.0), None, (6.0, 2.0)], [(0.0, 10.0)] * 3) == pytest.approx(0.5 / 3)
     scores = vstar_am_lgm(0.5, 0.5, 0.5)
     assert scores["AM"] == 0.5 and scores["LGM"] == pytest.approx(math.log(2))
     assert math.isfinite(vstar_am_lgm(1.0, 1.0, 1.0)["LGM"])

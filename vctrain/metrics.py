@@ -329,6 +329,13 @@ def vstar_where(
     return total / len(gt_boxes)
 
 
+def vstar_when(preds: Sequence[Sequence[float] | None], gts: Sequence[Sequence[float]]) -> float:
+    """Mean tIoU over samples (missing or reversed predictions count as 0)."""
+    if len(preds) != len(gts):
+        raise ValueError(f"{len(preds)} predictions but {len(gts)} ground truths")
+    return mean(temporal_iou(p, g) for p, g in zip(preds, gts))
+
+
 def vstar_what(judge_scores: Sequence[float], *, threshold: float = 2.0) -> float:
     """Fraction of answers whose judge score is >= threshold (V-STaR: >= 2)."""
     return mean(float(s >= threshold) for s in judge_scores)
