@@ -112,4 +112,6 @@ def policy_loss(
         raise ValueError(f"loss.algorithm must be grpo or gspo, got {algorithm!r}")
     kl = aggregate(k3_kl(logp, ref_logp, kl_clamp)) if ref_logp is not None else torch.zeros((), device=logp.device)
     loss = surrogate + beta * kl if ref_logp is not None and beta > 0 else surrogate
-    return LossParts(loss, float(surrogate.detach()), float(kl.detach()), float(clip_fraction), float(ratio_mean))
+    return LossParts(
+        loss, float(surrogate.detach()), float(kl.detach()), float(clip_fraction.detach()), float(ratio_mean.detach())
+    )
