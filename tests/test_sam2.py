@@ -98,3 +98,38 @@ def test_sam2_refuses_to_run_without_weights(tmp_path: Path) -> None:
         build_tracker("sam2", {"device": "cpu"})
     with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
         build_tracker("sam2", {"checkpoint": str(tmp_path / "missing.pt"), "device": "cpu"})
+
+
+def test_the_stvg_r1_recipe_runs_yolo_and_sam2_through_vcprep_track(
+    sam2_checkpoint: Path, vtest_path: Path, tmp_path: Path
+) -> None:
+    """pipelines/stvg_r1_sam2.yaml as shipped, with random-weight checkpoints at small sizes on 10 frames."""
+    import cv2
+    import pyarrow.parquet as pq
+    import yaml
+    from typer.testing import CliRunner
+    from ultralytics import YOLO
+
+    from vcprep.cli import app
+    from vcprep.decode import read_frames
+
+    writer = cv2.VideoWriter(str(tmp_path / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
+    for frame in read_frames(vtest_path, np.arange(46, 56)):
+        writer.write(cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR))
+    writer.release()
+    (tmp_path / "ann.jsonl").write_text(json.dumps({"id": "c", "video": "clip.avi", "question": "who?"}) + "\n")
+    YOLO("yolo11n-seg.yaml").save(str(tmp_path / "yolo.pt"))
+    recipe = yaml.safe_load((ROOT / "pipelines" / "stvg_r1_sam2.yaml").read_text())
+    recipe["source"].update(annotations="ann.jsonl", data_root=".")
+    recipe["detector"]["params"].update(weights="yolo.pt", classes="all", confidence=1e-4, image_size=160,
+                                        device="cpu")
+    recipe["tracker"]["params"].update(config="configs/sam2.1/sam2.1_hiera_t.yaml", checkpoint=str(sam2_checkpoint),
+                                       device="cpu", image_size=256, redetect_every=2)
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    result = CliRunner().invoke(app, ["track", str(tmp_path / "recipe.yaml"), "--out", str(tmp_path / "tracks"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "1 computed" in result.output
+    table = pq.read_table(tmp_path / "tracks" / "clip.avi.parquet")
+    assert sorted(set(table.column("frame_index").to_pylist())) <= list(range(0, 10, 2))
+    masks = table.column("mask_rle").to_pylist()
+    assert masks and all(m and m.startswith("576x768:") for m in masks)

@@ -22,10 +22,32 @@ from vcprep.tracks import compact_ids, drop_short_tracks, join_fragments
 from vcprep.tracks_cache import TracksCache, cache_key, video_sha256
 from vcprep.types import Sample, Tracks, VideoInfo
 
+_PATH_PARAMS = ("weights", "checkpoint")
+
+
+def resolve_path_params(params: dict[str, Any], config: PipelineConfig) -> dict[str, Any]:
+    """Weights and checkpoint paths in a recipe resolve against the recipe's folder, like every path.
+
+    A bare name (`yolo11n.yaml`) that is no file next to the recipe stays as written: it names a
+    model config shipped inside the library.
+    """
+    out = dict(params)
+    for key in _PATH_PARAMS:
+        value = out.get(key)
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            candidate = config.resolve(value)
+            if "/" in value or candidate.exists():
+                out[key] = str(candidate)
+    return out
+
+
+def tracker_params(config: PipelineConfig) -> dict[str, Any]:
+    return resolve_path_params(config.tracker.params, config)
+
 
 def detector_params(config: PipelineConfig, samples: Sequence[Sample] = ()) -> dict[str, Any]:
     """The detector's constructor parameters; the `gt` detector gets the samples' boxes here."""
-    params = dict(config.detector.params)
+    params = resolve_path_params(config.detector.params, config)
     if config.detector.name == "gt" and "boxes_by_frame" not in params:
         from vcprep.detectors.gt import boxes_from_samples
 
@@ -37,7 +59,7 @@ def tracks_key(video_file: Path, config: PipelineConfig, params: dict[str, Any])
     return cache_key(
         video_sha256(video_file),
         {"name": config.detector.name, "params": params},
-        {"name": config.tracker.name, "params": config.tracker.params},
+        {"name": config.tracker.name, "params": tracker_params(config)},
         {"track_fps": config.decode.track_fps, "backend": config.decode.backend},
     )
 
@@ -65,7 +87,7 @@ def raw_tracks(video_file: Path, info: VideoInfo, config: PipelineConfig, *, sam
         raw = track_video(
             video_file,
             detector=build_detector(config.detector.name, params),
-            tracker=build_tracker(config.tracker.name, config.tracker.params),
+            tracker=build_tracker(config.tracker.name, tracker_params(config)),
             frame_indices=sample_frame_indices(info=info, fps=config.decode.track_fps),
             backend=config.decode.backend,
             progress=progress,
@@ -131,7 +153,7 @@ def run_track_stage(config: PipelineConfig, out_dir: str | Path, *, progress: bo
             timing = StageTiming()
             raw = raw_tracks(video_file, info, config, samples=job.samples, video_path=job.video_path,
                              timing=timing, progress=progress)
-        except (InputError, DecodeError, ValueError, FileNotFoundError) as exc:
+        except (InputError, DecodeError, ValueError, OSError, ImportError) as exc:
             summary.errors.extend(ErrorRecord("track", job.video_path, s.sample_id, str(exc)) for s in job.samples)
             continue
         summary.videos += 1
