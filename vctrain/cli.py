@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__)
 
 
 @app.command()
@@ -18,7 +18,11 @@ def grpo(
     from vctrain.config import load_config
     from vctrain.train import train
 
-    result = train(load_config(config, overrides or []))
+    try:
+        result = train(load_config(config, overrides or []))
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     if result.steps_done:
         typer.echo(f"{result.output_dir}: {result.steps_done} steps; last checkpoint {result.last_checkpoint}")
 
@@ -35,7 +39,11 @@ def evaluate_cmd(
     from vctrain.config import load_config
     from vctrain.evaluate import evaluate, format_table
 
-    report = evaluate(load_config(config, overrides or []), checkpoint)
+    try:
+        report = evaluate(load_config(config, overrides or []), checkpoint)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     typer.echo(format_table(report))
 
 

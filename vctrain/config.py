@@ -108,14 +108,24 @@ class EvalConfig:
     """Generation cap per answer (greedy decoding)."""
     max_samples: int = 0
     """Evaluate at most this many samples (0: all)."""
-    thresholds: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7])
-    """R for vIoU@R and R@1 at tIoU R."""
-    strict_threshold: bool = False
-    """Count a hit when IoU > R (TubeDETR, CG-STVG, Time-R1) instead of IoU >= R (STVG-R1, Moment-DETR)."""
+    grid: str = "tube"
+    """Frames vIoU is computed on: `tube` (the tracking rate stored in the shards), `annotated`, or `fps`."""
     eval_fps: float = 0.0
-    """Frame rate at which vIoU is evaluated (TubeDETR: 5); 0 uses the tube rate stored in the shards."""
+    """Rate of the `fps` grid (TubeDETR evaluates HC-STVG at 5)."""
     max_eval_frames: int = 0
-    """Cap on evaluated frames per sample (TubeDETR: 200); 0 means no cap."""
+    """Cap on the `fps` grid per video (TubeDETR: 200); 0 means no cap."""
+    span_frames: str = "pts"
+    """Seconds to frames: `pts` (the frames' own times), `truncate` (STVG-R1: int(s * fps)) or `round`."""
+    tiou_unit: str = "seconds"
+    """tIoU over `seconds` or over the grid's `frames`."""
+    comparison: str = ">"
+    """vIoU@R counts IoU > R (`>`: TubeDETR, CG-STVG) or IoU >= R (`>=`: STVG-R1)."""
+    thresholds: list[float] = field(default_factory=lambda: [0.3, 0.5])
+    """R values of vIoU@R."""
+    moment_comparison: str = ">="
+    """Charades-STA R@1 test: `>=` (Moment-DETR) or `>` (Time-R1)."""
+    moment_thresholds: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7])
+    """IoU thresholds of Charades-STA R@1."""
     output: str = ""
     """Where the JSON report goes; empty means `<checkpoint>/eval.json`."""
 
@@ -229,7 +239,10 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
         if "=" not in item:
             raise ValueError(f"override {item!r} must look like key.sub=value")
         key, value = item.split("=", 1)
-        parsed = yaml.safe_load(value)
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            parsed = value  # e.g. `eval.comparison=>=`: not YAML, meant as a plain string
         if key.strip() in _PATH_KEYS and parsed:
             parsed = (
                 _resolve(Path.cwd(), parsed) if isinstance(parsed, str) else [_resolve(Path.cwd(), p) for p in parsed]
