@@ -10,7 +10,9 @@ JPEG encoding (quality 90, the pipeline's default) is timed on its own.
 
 OpenCV runs on one thread: the pipeline parallelises over videos, so per-core speed is what counts.
 
-    python bench/bench_renderers.py [--frames 16] [--repeats 5] [--markdown out.md]
+    python bench/bench_renderers.py [--frames 16] [--repeats 15] [--write]
+
+`--write` replaces the "## Renderers" section of BENCHMARKS.md (and nothing else in it).
 """
 
 from __future__ import annotations
@@ -207,15 +209,14 @@ def markdown(results: list[dict]) -> str:
             f"{r['sv_ms'] / r['ours_ms']:.1f}x | {r['ours_ms'] / r['floor_ms']:.1f} | {r['note']} |"
         )
     lines.append("")
-    lines.append("| resolution | floor: addWeighted (ms / fps) | frame copy (ms) | JPEG q90 encode (ms / fps) |")
+    lines.append("| resolution | floor: addWeighted, best of all rows (ms / fps) | frame copy (ms) | "
+                 "JPEG q90 encode, not in any row above (ms / fps) |")
     lines.append("|---|---|---|---|")
-    seen = set()
-    for r in results:
-        if r["resolution"] in seen:
-            continue
-        seen.add(r["resolution"])
-        lines.append(f"| {r['resolution']} | {r['floor_ms']:.3f} / {1000 / r['floor_ms']:.0f} | {r['copy_ms']:.3f} | "
-                     f"{r['jpeg_ms']:.2f} / {1000 / r['jpeg_ms']:.0f} |")
+    for resolution in dict.fromkeys(r["resolution"] for r in results):
+        rows = [r for r in results if r["resolution"] == resolution]
+        floor = min(r["floor_ms"] for r in rows)
+        lines.append(f"| {resolution} | {floor:.3f} / {1000 / floor:.0f} | {rows[0]['copy_ms']:.3f} | "
+                     f"{rows[0]['jpeg_ms']:.2f} / {1000 / rows[0]['jpeg_ms']:.0f} |")
     return "\n".join(lines)
 
 
@@ -235,17 +236,58 @@ def goals(results: list[dict]) -> str:
     ])
 
 
+NOTES = """Reading the goals:
+- Where ours and supervision tie (boxes, circle, frame numbers, STVG tags: 0.9-1.1x), both spend most of
+  the time on the frame copy (see "frame copy" above; a decoded frame is shared by all variants of a
+  sample, so drawing on a copy is required) and the few shapes drawn cost microseconds; the sign of the
+  difference changes from run to run on this shared machine. Strictly, that goal is not met in every run.
+- Masks with outlines, feathered spotlight edges and blur are the costly variants at 640x360 (contour
+  tracing per object; a float blend over each padded box; a shrink-blur-enlarge of the whole frame). They
+  stay far ahead of supervision's nearest chain but do not fit within 3x of one full-frame pass there.
+  Without outlines (`masks: {outline: false}`) and with hard edges (the default, VisionCoach's), they do.
+- What made the rest fast: work confined to each object's box (never a full-frame pass per object), the
+  darkened/grey frame computed once and the lit boxes pasted back (no mask), blur on a frame shrunk by a
+  power of two, no anti-aliasing on axis-aligned lines (3x cheaper, invisible), tags anchored on crops.
+- JPEG encoding (quality 90) costs more than drawing any single prompt: it is reported apart above.
+"""
+
+
+SECTION_INTRO = """## Renderers
+
+Produced by `python bench/bench_renderers.py --write` (2-core CPU machine shared with other jobs, no GPU;
+OpenCV on one thread since the pipeline parallelises over videos). Real vtest.avi frames resized to each
+resolution, 8 person-sized objects with elliptical full-frame masks, 16 frames a clip. Each row times, in
+interleaved rounds, our variant through `Renderer.render(clip)`, its supervision {sv} equivalent (same
+objects, line widths and text sizes) and the floor (`cv2.addWeighted` of two frames); every contender
+copies/keeps its output frames; the least-disturbed of {repeats} rounds counts. Spotlight rows light all 8
+objects, as `BackgroundOverlayAnnotator` does. "x floor" = our time / floor time in the same round.
+"""
+
+
+def write_section(path: Path, body: str) -> None:
+    """Replace (or append) the '## Renderers' section of BENCHMARKS.md, leaving the others alone."""
+    text = path.read_text() if path.is_file() else "# Benchmarks\n"
+    start = text.find("\n## Renderers\n")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + body
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[:start + 1] + body + ("" if end < 0 else "\n" + text[end + 1:])
+    path.write_text(text.rstrip("\n") + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--markdown", type=Path, default=None, help="also write the tables and goals here")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--write", action="store_true", help="replace the '## Renderers' section of BENCHMARKS.md")
     args = parser.parse_args()
     results = bench(args.frames, args.repeats)
-    text = markdown(results) + "\n\n" + goals(results) + "\n"
+    text = markdown(results) + "\n\nGoals (issue 4), as measured in this run:\n\n" + goals(results) + "\n"
     print(text)
-    if args.markdown:
-        args.markdown.write_text(text)
+    if args.write:
+        intro = SECTION_INTRO.format(sv=sv.__version__, repeats=args.repeats)
+        write_section(ROOT / "BENCHMARKS.md", intro + "\n" + text + "\n" + NOTES)
 
 
 if __name__ == "__main__":
