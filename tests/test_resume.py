@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from shard_recipes import good_records, write_recipe
 
-from vcprep.shards import MANIFEST_PATH, ShardWriter, load_manifest
+from vcprep.shards import MANIFEST_PATH, DatasetLockedError, ShardWriter, load_manifest
 from vcprep.verify import verify_dataset
 
 CLI = [sys.executable, "-m", "vcprep.cli"]
@@ -142,6 +142,9 @@ def test_resume_cleans_every_state_a_kill_can_leave(recipe: Path, reference: lis
     assert writer.done == {s for e in kept for s in e["sample_ids"]}
     assert sorted(p.name for p in (out / "data").iterdir()) == [Path(e["shard"]).name for e in kept]
     assert (out / MANIFEST_PATH).read_text().endswith("\n")  # the torn line is gone, appends stay whole
+    with pytest.raises(DatasetLockedError, match="another `vcprep render` is writing this folder"):
+        ShardWriter(out)  # a second writer on the same folder is refused while the first is open
+    writer.close()
     done = _render(recipe, out)
     assert done.returncode == 0, done.stderr
     assert sorted(_rows(out)) == sorted(reference)

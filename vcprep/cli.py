@@ -55,7 +55,12 @@ def render(
     ann = cfg.resolve(cfg.source.annotations)
     if not ann.is_file():
         _fail(f"annotation file not found: {ann} (source.annotations in {pipeline})")
-    summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, executor=executor)
+    from vcprep.shards import DatasetLockedError
+
+    try:
+        summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, executor=executor)
+    except DatasetLockedError as exc:
+        _fail(str(exc))
     typer.echo(summary_table(summary))
     if summary.failed:
         raise typer.Exit(1)

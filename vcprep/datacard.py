@@ -121,7 +121,7 @@ def finalize_dataset(root: Path, config: PipelineConfig, summary: RunSummary | N
         provenance=provenance(config),
     )
     write_info(root, info)
-    (root / "README.md").write_text(render_card(info, config))
+    (root / "README.md").write_text(render_card(info, config, root))
     return info
 
 
@@ -142,7 +142,20 @@ def _yaml_features() -> list[dict[str, Any]]:
     return [conv(n, s) for n, s in hf_features().items()]
 
 
-def render_card(info: DatasetInfo, config: PipelineConfig) -> str:
+def _by_stage(root: Path | None) -> str:
+    if root is None or not (root / ERRORS_PATH).is_file():
+        return ""
+    stages: dict[str, int] = {}
+    for line in (root / ERRORS_PATH).read_text().splitlines():
+        try:
+            stage = json.loads(line).get("stage", "?")
+        except json.JSONDecodeError:
+            continue
+        stages[stage] = stages.get(stage, 0) + 1
+    return "(" + ", ".join(f"{k}: {v}" for k, v in sorted(stages.items())) + ")" if stages else ""
+
+
+def render_card(info: DatasetInfo, config: PipelineConfig, root: Path | None = None) -> str:
     header = {
         "license": config.output.license,
         "task_categories": config.output.task_categories,
@@ -171,7 +184,7 @@ Column meanings: `data_cards/SCHEMA.md` of the vcprep repository.
 | stored frames | {s['num_frames']} |
 | videos | {s['num_videos']} ({s['video_seconds']} s) |
 | shards | {info.num_shards} |
-| failed inputs | {info.num_errors} (see `meta/errors.jsonl`) |
+| failed inputs | {info.num_errors} {_by_stage(root)} (see `meta/errors.jsonl`) |
 
 | variant | rows |
 |---|---|
@@ -196,4 +209,6 @@ Column meanings: `data_cards/SCHEMA.md` of the vcprep repository.
 ```
 
 Load with `datasets.load_dataset("parquet", data_files="data/*.parquet")` or plain pyarrow.
+Check integrity with `vcprep verify .` (schema, manifest sha256, row hashes, every frame);
+convert with `vcprep export . --to verl|easyr1|trl --out OUT`.
 """

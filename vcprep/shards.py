@@ -124,6 +124,30 @@ def row_content_hash(row: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class DatasetLockedError(RuntimeError):
+    """Another process is writing the same dataset folder."""
+
+
+def _lock_folder(root: Path) -> Any:
+    """Hold an exclusive lock on ROOT/meta/.lock for this writer's life.
+
+    Two renders into one folder would delete each other's shards as strays. The kernel drops
+    the lock when the process dies, so a kill -9 never leaves the folder locked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        return None
+    (root / "meta").mkdir(parents=True, exist_ok=True)
+    handle = open(root / "meta" / ".lock", "w")  # noqa: SIM115 - held until close()
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise DatasetLockedError(f"{root}: another `vcprep render` is writing this folder") from None
+    return handle
+
+
 class SampleTooLargeError(ValueError):
     """A sample whose single row cannot be stored safely (see MAX_ROW_BYTES)."""
 
@@ -289,6 +313,7 @@ class ShardWriter:
         self.max_row_bytes = max_row_bytes
         self.schema = arrow_schema()
         (self.root / "data").mkdir(parents=True, exist_ok=True)
+        self._lock = _lock_folder(self.root)
         manifest = repair_manifest(self.root)
         listed = {e["shard"] for e in manifest}
         for stray in (self.root / "data").iterdir():
@@ -365,6 +390,9 @@ class ShardWriter:
 
     def close(self) -> None:
         self.close_shard()
+        if self._lock is not None:
+            self._lock.close()  # closing the handle releases the lock
+            self._lock = None
 
 
 def shard_paths(root: str | Path) -> list[Path]:
