@@ -122,6 +122,10 @@ def test_kill_9_at_several_points_then_resume_loses_nothing(recipe: Path, refere
     report = verify_dataset(out)
     assert report.ok, report.problems
     assert report.samples == 6 and report.rows == 12
+    # the card and info.json describe the whole dataset, not only the last run's videos
+    info = json.loads((out / "meta/info.json").read_text())
+    ref_info = json.loads((recipe.parent / "reference/meta/info.json").read_text())
+    assert info["stats"] == ref_info["stats"] and info["stats"]["track_length_frames"]["tracks"] > 0
 
 
 def test_resume_cleans_every_state_a_kill_can_leave(recipe: Path, reference: list, tmp_path: Path) -> None:

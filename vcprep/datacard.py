@@ -22,6 +22,7 @@ from vcprep.quality import fragmentation, length_distribution
 from vcprep.shards import (
     ERRORS_PATH,
     FORMAT_VERSION,
+    VIDEO_STATS_PATH,
     DatasetInfo,
     hf_features,
     load_manifest,
@@ -67,6 +68,7 @@ def dataset_stats(root: Path) -> dict[str, Any]:
         "mean_oracle_viou": round(float(np.mean(oracle)), 4) if oracle else None,
         "mean_oracle_tiou": round(float(np.mean([s["oracle_tiou"] for s in with_gt])), 4) if with_gt else None,
         "mean_ids_per_video": round(float(np.mean(list(ids_per_video.values()))), 2) if ids_per_video else 0,
+        "video_paths": sorted(durations),
         "id_fragmentation": fragmentation([json.loads(s["meta"] or "{}").get("match_votes", {}) for s in with_gt]),
     }
 
@@ -99,11 +101,33 @@ def count_errors(root: Path) -> int:
     return sum(1 for line in path.read_text().splitlines() if line.strip()) if path.is_file() else 0
 
 
+def stored_video_stats(root: Path) -> dict[str, dict[str, Any]]:
+    """Per-video tracking stats of every run into this folder (the last record of a video wins).
+
+    Read from disk, not from the run's memory, so the card of a resumed run covers the videos
+    finished before the interruption too.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    path = root / VIDEO_STATS_PATH
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            out[record["video_path"]] = record
+    return out
+
+
 def finalize_dataset(root: Path, config: PipelineConfig, summary: RunSummary | None = None) -> DatasetInfo:
     stats = dataset_stats(root)
-    if summary is not None and summary.video_stats:
-        lengths = [n for v in summary.video_stats for n in v["track_lengths"]]
-        stats["track_length_frames"] = length_distribution(lengths)
+    per_video = stored_video_stats(root)
+    if summary is not None:  # a run without the stats file (older writer) still reports its own videos
+        for v in summary.video_stats:
+            per_video.setdefault(v["video_path"], v)
+    in_dataset = set(stats.pop("video_paths"))
+    lengths = [n for path, v in sorted(per_video.items()) if path in in_dataset for n in v["track_lengths"]]
+    stats["track_length_frames"] = length_distribution(lengths)
     info = DatasetInfo(
         format_version=FORMAT_VERSION,
         name=config.name,

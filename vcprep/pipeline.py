@@ -23,7 +23,7 @@ from vcprep.decode import DecodeError, probe
 from vcprep.errors import ErrorRecord, InputError, resolve_under
 from vcprep.executors import iter_results
 from vcprep.render import build_sample_rows
-from vcprep.shards import ERRORS_PATH, SampleTooLargeError, ShardWriter, append_jsonl
+from vcprep.shards import ERRORS_PATH, VIDEO_STATS_PATH, SampleTooLargeError, ShardWriter, append_jsonl
 from vcprep.sources import build_source
 from vcprep.types import Sample, Tracks, VideoInfo
 
@@ -157,6 +157,8 @@ def run_pipeline(
     bar = tqdm(total=sum(len(j.samples) for j in todo), desc=f"render {config.name}", unit="sample",
                disable=not progress)
     for result in iter_results(process_video, todo, config, executor=executor, workers=n_workers):
+        if result.stats:  # before the rows: every video with written samples has its stats on disk
+            append_jsonl(out / VIDEO_STATS_PATH, result.stats)
         for sample_id, rows in result.rows:
             try:
                 writer.write_sample(sample_id, rows)

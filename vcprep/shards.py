@@ -6,6 +6,7 @@ Layout of a dataset folder (paths are templates, as in LeRobot):
     meta/info.json             format version, features, counts, configuration
     meta/manifest.jsonl        one line per completed shard: its samples and sha256
     meta/errors.jsonl          every input that failed, with file, sample and reason
+    meta/video_stats.jsonl     per-video tracking statistics (kept across resumed runs)
     README.md                  the generated data card
 
 `data_cards/SCHEMA.md` documents every column; `FORMAT_VERSION` is bumped on any change
@@ -36,6 +37,7 @@ SHARD_TEMPLATE = "data/shard-{index:05d}.parquet"
 INFO_PATH = "meta/info.json"
 MANIFEST_PATH = "meta/manifest.jsonl"
 ERRORS_PATH = "meta/errors.jsonl"
+VIDEO_STATS_PATH = "meta/video_stats.jsonl"
 
 _IMAGE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 _BOX = pa.list_(pa.float32())
@@ -255,10 +257,19 @@ def load_manifest(root: str | Path) -> list[dict[str, Any]]:
     return entries
 
 
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    """Append one JSON line and fsync, so a completed line survives a kill or power loss."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
-        fh.write(json.dumps(record, sort_keys=True) + "\n")
+        fh.write(json.dumps(record, default=_json_default) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
 

@@ -239,10 +239,10 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
         if "=" not in item:
             raise ValueError(f"override {item!r} must look like key.sub=value")
         key, value = item.split("=", 1)
-        try:
-            parsed = yaml.safe_load(value)
+        try:  # `>`, `>=`, `|` would start YAML block scalars: they are meant as plain strings
+            parsed = value if value.strip()[:1] in (">", "|") else yaml.safe_load(value)
         except yaml.YAMLError:
-            parsed = value  # e.g. `eval.comparison=>=`: not YAML, meant as a plain string
+            parsed = value
         if key.strip() in _PATH_KEYS and parsed:
             parsed = (
                 _resolve(Path.cwd(), parsed) if isinstance(parsed, str) else [_resolve(Path.cwd(), p) for p in parsed]

@@ -12,16 +12,20 @@ import cv2
 import numpy as np
 
 
-def _crop(mask: np.ndarray, xyxy: np.ndarray, margin_px: int = 2) -> tuple[np.ndarray, int, int]:
-    """The part of `mask` under the box (with a margin); falls back to the whole mask when that part is empty."""
+def _box_part(mask: np.ndarray, xyxy: np.ndarray, margin_px: int = 2) -> tuple[np.ndarray, int, int]:
+    """The part of `mask` under the box (with a margin) and its offset."""
     H, W = mask.shape[:2]
     x1, y1, x2, y2 = xyxy
     xa, ya = max(0, math.floor(x1) - margin_px), max(0, math.floor(y1) - margin_px)
     xb, yb = min(W, math.ceil(x2) + margin_px), min(H, math.ceil(y2) + margin_px)
-    if xb > xa and yb > ya:
-        part = mask[ya:yb, xa:xb]
-        if part.any():
-            return part, xa, ya
+    return mask[ya:max(ya, yb), xa:max(xa, xb)], xa, ya
+
+
+def _crop(mask: np.ndarray, xyxy: np.ndarray, margin_px: int = 2) -> tuple[np.ndarray, int, int]:
+    """The part of `mask` under the box (with a margin); falls back to the whole mask when that part is empty."""
+    part, xa, ya = _box_part(mask, xyxy, margin_px)
+    if part.size and part.any():
+        return part, xa, ya
     return mask, 0, 0
 
 
@@ -34,13 +38,17 @@ def mask_centre(mask: np.ndarray | None, xyxy: np.ndarray) -> tuple[int, int]:
     """STVG-R1's anchor: the mask's middle row, mean x of the mask pixels on that row; box centre without a mask."""
     if mask is None:
         return box_centre(xyxy)
-    part, ox, oy = _crop(mask, xyxy)
-    if not part.any():
-        return box_centre(xyxy)
-    rows = np.flatnonzero(part.any(axis=1))
+    # few numpy calls on a small crop: their fixed cost, not the pixels, is what this spends
+    part, ox, oy = _box_part(mask, xyxy)
+    rows = np.flatnonzero(part.any(axis=1)) if part.size else part
+    if not len(rows):
+        part, ox, oy = mask, 0, 0
+        rows = np.flatnonzero(part.any(axis=1))
+        if not len(rows):
+            return box_centre(xyxy)
     y = int(rows[len(rows) // 2])
-    x = int(round(np.flatnonzero(part[y]).mean()))
-    return x + ox, y + oy
+    xs = np.flatnonzero(part[y])
+    return int(round(float(xs.sum()) / len(xs))) + ox, y + oy
 
 
 def mask_interior_point(mask: np.ndarray | None, xyxy: np.ndarray) -> tuple[int, int]:

@@ -9,7 +9,7 @@ import numpy as np
 import supervision as sv
 
 from vcprep.renderers.anchors import mask_area
-from vcprep.renderers.base import FrameRenderer
+from vcprep.renderers.base import FOCUS_MODES, FrameRenderer
 from vcprep.renderers.palette import RED, palette_color
 from vcprep.renderers.text import scale_for
 from vcprep.types import Clip
@@ -56,7 +56,8 @@ class Masks(FrameRenderer):
     """Each object's mask filled in its palette colour at `opacity` (out = (1-a)*img + a*colour inside
     the mask), with an optional outline. Without masks (a box tracker) the box is the mask.
 
-    Work is confined to each object's box: full-frame passes per object would cost 8x a frame."""
+    Work is confined to each object's box (plus 2 px): full-frame passes per object would cost 8x a
+    frame. Masks are taken to lie within their box, as boxes derived from masks do."""
 
     name = "masks"
     hint = "Each object in the video is covered by a translucent colour that identifies it."
@@ -112,6 +113,8 @@ class Circle(FrameRenderer):
         key_frames_only: bool = False, hint: str | None = None,
     ) -> None:
         super().__init__(key_frames_only=key_frames_only, hint=hint)
+        if focus not in FOCUS_MODES:
+            raise ValueError(f"focus must be one of {FOCUS_MODES}, got {focus!r}")
         self.focus = focus
         self.pad_px = pad_px
         self.thickness = thickness

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import supervision as sv
 
-from vcprep.renderers.base import FrameRenderer
+from vcprep.renderers.base import FOCUS_MODES, FrameRenderer
 from vcprep.types import Clip
 
 MODES = ("darken", "blur", "desaturate")
@@ -36,12 +36,14 @@ class Spotlight(FrameRenderer):
     """Light the key objects, subdue the rest.
 
     `darken` is VisionCoach's prompt: boxes padded by `pad_px`, pixels outside their union scaled
-    by `factor` (`out = img*m + factor*img*(1-m)`), hard edges. `blur` blurs the outside (Gaussian,
-    sigma = `blur_sigma_frac` of the longer side), `desaturate` keeps `saturation` of the outside's
-    colour. `feather_px` > 0 softens the edge with a Gaussian of that sigma (scaled with the frame
-    like every other length here would break VisionCoach's exact 10 px pad, so pad and feather are
-    in pixels of the stored frame). Frames without a key object are left unchanged: there is
-    nothing to point at.
+    by `factor` (`out = img*m + factor*img*(1-m)`, rounded to the nearest level), hard edges.
+    `blur` blurs the outside (Gaussian, sigma = `blur_sigma_frac` of the longer side, so it looks
+    the same at any size); `desaturate` keeps `saturation` of the outside's colour (0: grey).
+    `feather_px` > 0 softens the edge with a Gaussian of that sigma. `pad_px` and `feather_px` are
+    pixels of the stored frame, not scaled with it: VisionCoach's pad is an exact 10 px.
+    `focus`: `target` lights the sample's target, `all` every key object (a sample may override it
+    through `Clip.focus`). Frames without a key object are left unchanged: there is nothing to
+    point at.
 
     Speed: the outside is computed once for the whole frame and the lit rectangles are pasted back
     from the source, so no mask is built. Feathering blends only a band around each rectangle: a
@@ -50,9 +52,8 @@ class Spotlight(FrameRenderer):
     works on a frame shrunk so the kernel stays small, then enlarged.
     """
 
-    copies_input = False
-
     name = "spotlight"
+    copies_input = False
 
     def __init__(
         self, *, mode: str = "darken", factor: float = 0.3, pad_px: int = 10, focus: str = "target",
@@ -61,6 +62,12 @@ class Spotlight(FrameRenderer):
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"spotlight mode must be one of {MODES}, got {mode!r}")
+        if focus not in FOCUS_MODES:
+            raise ValueError(f"focus must be one of {FOCUS_MODES}, got {focus!r}")
+        if not 0.0 <= factor <= 1.0 or not 0.0 <= saturation <= 1.0:
+            raise ValueError(f"factor and saturation must lie in [0, 1], got {factor}, {saturation}")
+        if pad_px < 0 or feather_px < 0:
+            raise ValueError(f"pad_px and feather_px must be >= 0, got {pad_px}, {feather_px}")
         super().__init__(key_frames_only=key_frames_only, hint=HINTS[mode] if hint is None else hint)
         self.mode = mode
         self.factor = factor
