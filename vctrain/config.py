@@ -99,6 +99,35 @@ class OptimConfig:
 
 
 @dataclass
+class AdaptiveConfig:
+    """VisionCoach's input-adaptive visual prompting with self-distillation (SPEC section 5). Per sample: roll out
+    on the raw input; if the group's mean reward is under `threshold`, roll out again on the chosen variant's
+    pre-rendered row (frames + hint, read from the shards), keep the responses beating the raw mean, take the top
+    `top_n` by answer reward and add `alpha * L_SD` (their length-normalised NLL) to the RL loss of the raw group."""
+
+    enabled: bool = False
+    """Run the hard-sample step at all (off: plain GRPO/GSPO)."""
+    threshold: float = 0.0
+    """A sample is hard when its raw group's mean total reward is strictly below this; same scale as the weighted
+    reward sum of `rewards:` (VisionCoach: 2.21 against the sum of its 7 reward terms)."""
+    variant_source: str = ""
+    """Which variant a hard sample gets: `fixed:NAME`, `selector:PATH` (predictions Parquet: sample_id, variant,
+    confidence; the most confident row per sample) or `oracle:PATH` (labels Parquet: the variant with the best
+    stored `score` per sample). A sample whose choice is `raw` or absent gets no prompted rollout."""
+    top_n: int = 2
+    """N: at most this many candidates per hard sample become distillation targets (VisionCoach: 2)."""
+    alpha: float = 0.1
+    """Weight of L_SD in L = L_RL + alpha * 1[hard] * L_SD; 0 keeps the prompted rollouts (metrics) but adds no
+    loss, i.e. adaptive prompting without distillation."""
+    condition_on: str = "prompted"
+    """Input the distillation targets are scored on: `prompted` (the variant's frames + hint, as VisionCoach's code
+    does) or `raw` (the raw input the model sees at test time)."""
+    answer_rewards: list[str] = field(default_factory=list)
+    """Reward part names summed as the answer reward that ranks candidates for the top N (e.g. `[tiou,
+    id_match]`); empty ranks by the total reward."""
+
+
+@dataclass
 class EvalConfig:
     shards: list[str] = field(default_factory=list)
     """Evaluation shard folders; empty means the training shards."""
@@ -146,6 +175,8 @@ class TrainConfig:
     """Reward name -> weight (names from vctrain.rewards.REWARDS); the total is the weighted sum."""
     eval: EvalConfig = field(default_factory=EvalConfig)
     """Settings of `vctrain eval`."""
+    adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
+    """VisionCoach's input-adaptive prompting + self-distillation (off by default)."""
     steps: int = 100
     """Training steps (one step = rollouts for `prompts_per_step` prompts per rank, then the update)."""
     prompts_per_step: int = 2

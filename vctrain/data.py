@@ -105,6 +105,23 @@ def index_rows(shard_folders: list[str], variant: str, tasks: list[str] | tuple[
     return refs
 
 
+def index_variants(shard_folders: list[str], tasks: list[str] | tuple[str, ...] = ()) -> dict[tuple[str, str], RowRef]:
+    """Every row of the shards keyed by (sample_id, variant), so a trainer can fetch any pre-rendered variant of a
+    sample it is training on (VisionCoach's prompted input) without rendering anything."""
+    import pyarrow.parquet as pq
+
+    out: dict[tuple[str, str], RowRef] = {}
+    for folder in shard_folders:
+        for shard in _check_folder(Path(folder)):
+            pf = pq.ParquetFile(shard)
+            for rg in range(pf.num_row_groups):
+                table = pf.read_row_group(rg, columns=list(_INDEX_COLUMNS)).to_pydict()
+                for i, (sid, var, task) in enumerate(zip(table["sample_id"], table["variant"], table["task"])):
+                    if not tasks or task in tasks:
+                        out[(sid, var)] = RowRef(str(shard), rg, i, sid, var)
+    return out
+
+
 def _pick(n: int, max_frames: int) -> list[int]:
     """Uniformly spread indices of at most `max_frames` of `n` frames, first and last included."""
     if n <= max_frames:
