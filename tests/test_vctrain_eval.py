@@ -69,7 +69,9 @@ def test_stvg_answer_becomes_boxes_from_the_tubes(raw_row: dict) -> None:
 def test_threshold_comparison_is_a_parameter(raw_row: dict) -> None:
     start, end = raw_row["gt_span_seconds"]
     text = answer(int(raw_row["target_id"]), start, end)
-    exact = by_hand_viou(raw_row, int(raw_row["target_id"]))
+    _, per_sample = score_answers([raw_row], [text], load_config(None, ["eval.grid=annotated"]))
+    exact = per_sample[0]["viou"]  # the threshold is the metric's own value, so IoU == R holds bit for bit
+    assert exact == pytest.approx(by_hand_viou(raw_row, int(raw_row["target_id"])), abs=1e-12)
     base = ["eval.grid=annotated", f"eval.thresholds=[{exact!r}]"]
     strict, _ = score_answers([raw_row], [text], load_config(None, [*base, "eval.comparison=>"]))
     loose, _ = score_answers([raw_row], [text], load_config(None, [*base, "eval.comparison=>="]))
