@@ -1,4 +1,5 @@
-"""`vctrain` command line: grpo (train), eval (metrics on an eval shard folder), build-tiny (test model)."""
+"""`vctrain` command line: grpo (train), eval (metrics on an eval shard folder), build-tiny (test model), selector
+(label / train / predict the Visual Prompt Selector)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from pathlib import Path
 
 import typer
 
+from vctrain.selector.cli import selector_app
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__)
+app.add_typer(selector_app, name="selector")
 
 
 @app.command()
