@@ -9,6 +9,7 @@ Why one plain function: the RL stage of both methods is a short recipe; keeping 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -22,9 +23,19 @@ import numpy as np
 import torch
 import yaml
 
+from vctrain.adaptive import (
+    AdaptiveOutcome,
+    DistillTarget,
+    check_config,
+    hard_sample_step,
+    load_variant_source,
+    plan_variants,
+    self_distillation_loss,
+    step_metrics,
+)
 from vctrain.checkpoint import TrainState, latest_checkpoint, load_trainer_state, save_checkpoint
 from vctrain.config import TrainConfig, config_to_dict
-from vctrain.data import DataOrder, RowRef, VideoSample, index_rows, load_sample
+from vctrain.data import DataOrder, RowRef, VideoSample, index_rows, index_variants, load_sample
 from vctrain.losses import group_advantages, policy_loss
 from vctrain.model import (
     autocast,
@@ -100,6 +111,7 @@ class Group:
     ref_logp: torch.Tensor | None  # [G, T]
     old_logp: torch.Tensor | None = None  # [G, T], set on the first update
     rewards: dict[str, np.ndarray] = field(default_factory=dict)
+    distill: DistillTarget | None = None  # VisionCoach: responses whose NLL joins this group's loss
 
 
 @dataclass
@@ -179,6 +191,14 @@ def train(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> TrainRes
     reward_fn = reward_fn or default_rewards(cfg.rewards)
     refs = index_rows(cfg.data.shards, cfg.data.variant, cfg.data.tasks)
     order = DataOrder(len(refs), cfg.seed, cfg.data.shuffle)
+    variant_rows: dict[tuple[str, str], RowRef] = {}
+    variant_plan: dict[str, str | None] = {}
+    if cfg.adaptive.enabled:  # VisionCoach: the pre-rendered variant each sample is prompted with when hard
+        check_config(cfg.adaptive)
+        variant_rows = index_variants(cfg.data.shards, cfg.data.tasks)
+        variant_plan = plan_variants(
+            load_variant_source(cfg.adaptive.variant_source), [r.sample_id for r in refs], variant_rows
+        )
     bf16 = use_bf16(cfg.model.precision, dist.device)
     resume_from = None
     if cfg.resume == "auto":
@@ -213,6 +233,21 @@ def train(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> TrainRes
     engine = ENGINES[cfg.rollout.engine](tokenizer, cfg.rollout, eos_ids, pad_id, banned)
     from tqdm.auto import tqdm
 
+    def prompted_rollout(sample_id: str, variant: str, timers: Timers, progress: float):
+        """G scored responses on the sample's `variant` row (its frames and hint as stored), or None if unreadable."""
+        ref = variant_rows[(sample_id, variant)]
+        try:
+            sample = load_sample(ref, cfg.data.max_frames)
+        except Exception as exc:  # noqa: BLE001 - bad input is recorded and skipped, never fatal
+            _record_error(cfg.output_dir, ref, exc)
+            return None
+        prompt = encode_prompt(processor, sample, cfg.data, dist.device)
+        with timers("adaptive_rollout"), autocast(dist.device, bf16):
+            rollout = engine.generate(policy, prompt, cfg.rollout.group_size)
+        with timers("adaptive_reward"):
+            total, parts = reward_fn(rollout.texts, [ground_truth_from_row(sample.row)] * len(rollout.texts), progress)
+        return prompt, rollout, total, parts
+
     bar = tqdm(total=cfg.steps, initial=state.step, disable=not (cfg.progress and dist.main), desc="grpo")
     last_ckpt = str(resume_from) if resume_from else None
     steps_this_run = 0
@@ -223,6 +258,7 @@ def train(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> TrainRes
         step_start = time.perf_counter()
         progress = state.step / max(1, cfg.steps)
         groups: list[Group] = []
+        outcomes: list[AdaptiveOutcome] = []
 
         # 1. rollouts, rewards, advantages and reference log-probs for this rank's prompts
         for k in range(cfg.prompts_per_step):
@@ -246,6 +282,18 @@ def train(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> TrainRes
                         banned,
                     ).float()
             groups.append(Group(prompt, rollout, advantages, ref_logp, rewards={"total": total, **parts}))
+            if cfg.adaptive.enabled:  # hard sample? prompted rollout, candidates beating the raw mean, top N
+                sid = sample.sample_id
+                outcomes.append(
+                    hard_sample_step(
+                        cfg.adaptive,
+                        total,
+                        prompt,
+                        variant_plan.get(sid),
+                        functools.partial(prompted_rollout, sid, timers=timers, progress=progress),
+                    )
+                )
+                groups[-1].distill = outcomes[-1].target
         state.data_counter += cfg.prompts_per_step * dist.world_size
 
         # 2. policy update(s): one micro-batch per group, gradients averaged, clipped, one optimizer step each
@@ -256,6 +304,16 @@ def train(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> TrainRes
             for k, g in enumerate(groups):
                 last = k == len(groups) - 1
                 sync = contextlib.nullcontext() if last or dist.world_size == 1 else trainable.no_sync()
+                if g.distill is not None:  # alpha * L_SD, its own backward (no_sync: one all-reduce per step)
+                    local = trainable.no_sync() if dist.world_size > 1 else contextlib.nullcontext()
+                    with timers("distill"), local, autocast(dist.device, bf16):
+                        d = g.distill
+                        sd_logp = completion_logprobs(
+                            trainable, d.prompt, d.completion_ids, d.completion_mask, cfg.rollout.temperature, banned
+                        ).float()
+                        l_sd = self_distillation_loss(sd_logp, d.completion_mask)
+                        (cfg.adaptive.alpha * l_sd / len(groups)).backward()
+                    loss_stats["l_sd"].append(float(l_sd.detach()))
                 with timers("policy"), sync, autocast(dist.device, bf16):
                     ids, mask = g.rollout.completion_ids, g.rollout.completion_mask
                     logp = completion_logprobs(trainable, g.prompt, ids, mask, cfg.rollout.temperature, banned).float()
@@ -290,7 +348,7 @@ def train(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> TrainRes
         completion_tokens = sum(int(g.rollout.completion_mask.sum()) for g in groups)
         all_tokens = completion_tokens + sum(int(g.prompt["input_ids"].shape[1]) * len(g.rollout.texts) for g in groups)
         metrics = {
-            **{f"loss/{k}" if k != "loss" else "loss": float(np.mean(v)) for k, v in loss_stats.items()},
+            **{f"loss/{k}" if k != "loss" else "loss": float(np.mean(v)) for k, v in loss_stats.items() if k != "l_sd"},
             **{
                 f"reward/{k}": float(np.mean(np.concatenate([g.rewards[k] for g in groups]))) for k in groups[0].rewards
             },
@@ -303,6 +361,8 @@ def train(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> TrainRes
             "throughput/tokens_per_second": all_tokens / step_seconds,
             "throughput/generated_tokens_per_second": completion_tokens / max(1e-9, timers.seconds["rollout"]),
         }
+        if cfg.adaptive.enabled:
+            metrics.update(step_metrics(outcomes, loss_stats["l_sd"]))
         if dist.device.type == "cuda":
             metrics["memory/max_allocated_gib"] = torch.cuda.max_memory_allocated(dist.device) / 2**30
         metrics = _gather_mean(metrics, dist)
