@@ -173,6 +173,10 @@ class TrainConfig:
     """Optimizer and schedule."""
     rewards: dict[str, float] = field(default_factory=lambda: {"format_stvg": 1.0, "tiou": 1.0, "id_match": 1.0})
     """Reward name -> weight (names from vctrain.rewards.REWARDS); the total is the weighted sum."""
+    reward_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Reward name -> keyword parameters of that reward function, e.g. `{tiou: {grammar: paper}, id_match:
+    {both_required: true}}` for STVG-R1's own conventions (README: rewards table). Checked against the signatures
+    before anything loads; used in training and in `vctrain eval`."""
     eval: EvalConfig = field(default_factory=EvalConfig)
     """Settings of `vctrain eval`."""
     adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)

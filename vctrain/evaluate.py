@@ -73,8 +73,8 @@ def score_answers(
     """
     from vctrain.groundtruth import ground_truth_from_row
     from vctrain.metrics import evaluate_stvg_row, moment_retrieval, stvg_prediction_from_text, summarize_stvg
-    from vctrain.rewards import compute_rewards
     from vctrain.rewards.parse import answer_text, parse_span
+    from vctrain.train import default_rewards
 
     ev = cfg.eval
     stvg_cfg = stvg_eval_config(ev)
@@ -111,7 +111,8 @@ def score_answers(
             comparison=ev.moment_comparison,  # type: ignore[arg-type]
         )
     if texts and cfg.rewards:
-        total, parts = compute_rewards(texts, [ground_truth_from_row(r) for r in rows], cfg.rewards)
+        reward_fn = default_rewards(cfg.rewards, cfg.reward_params)  # the training rewards, same switches
+        total, parts = reward_fn(texts, [ground_truth_from_row(r) for r in rows], 0.0)
         metrics["rewards"] = {"total": float(total.mean())} | {k: float(v.mean()) for k, v in parts.items()}
     return metrics, records
 

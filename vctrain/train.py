@@ -54,14 +54,30 @@ from vctrain.runlog import RunLog
 RewardComputer = Callable[[list[str], list, float], tuple[np.ndarray, dict[str, np.ndarray]]]
 
 
-def default_rewards(weights: dict[str, float]) -> RewardComputer:
-    """The weighted sum of named rewards from vctrain.rewards (the config's `rewards:` mapping)."""
+def default_rewards(weights: dict[str, float], params: dict[str, dict] | None = None) -> RewardComputer:
+    """The weighted sum of named rewards from vctrain.rewards (the config's `rewards:` and `reward_params:`).
+
+    Parameters are checked against each reward's signature here: inside a run a reward that raises scores 0 for
+    that item (never fatal), so a misspelt switch would otherwise silently zero the reward.
+    """
+    import inspect
+
     from vctrain.rewards import REWARDS, compute_rewards
 
     unknown = sorted(set(weights) - set(REWARDS))
     if unknown:
         raise KeyError(f"rewards: unknown name(s) {unknown}; known: {sorted(REWARDS)}")
-    return lambda texts, gts, progress: compute_rewards(texts, gts, weights, progress=progress)
+    params = params or {}
+    for name, kwargs in params.items():
+        if name not in weights:
+            raise KeyError(f"reward_params: {name!r} is not one of the configured rewards {sorted(weights)}")
+        accepted = {p.name for p in inspect.signature(REWARDS[name]).parameters.values() if p.kind is p.KEYWORD_ONLY}
+        bad = sorted(set(kwargs) - (accepted - {"progress"}))
+        if bad:
+            raise KeyError(
+                f"reward_params.{name}: unknown parameter(s) {bad}; known: {sorted(accepted - {'progress'})}"
+            )
+    return lambda texts, gts, progress: compute_rewards(texts, gts, weights, progress=progress, reward_params=params)
 
 
 @dataclass
@@ -188,7 +204,7 @@ def train(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> TrainRes
         (out / "config.yaml").write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
     torch.manual_seed(cfg.seed + dist.rank)
     np.random.seed(cfg.seed + dist.rank)
-    reward_fn = reward_fn or default_rewards(cfg.rewards)
+    reward_fn = reward_fn or default_rewards(cfg.rewards, cfg.reward_params)
     refs = index_rows(cfg.data.shards, cfg.data.variant, cfg.data.tasks)
     order = DataOrder(len(refs), cfg.seed, cfg.data.shuffle)
     variant_rows: dict[tuple[str, str], RowRef] = {}
