@@ -195,6 +195,13 @@ def test_variant_sources_from_parquet(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="confidence"):
         load_variant_source(f"selector:{tmp_path / 'short.parquet'}")
 
+    recipe = tmp_path / "recipe.yaml"  # a YAML's relative Parquet path resolves against the YAML's folder
+    recipe.write_text(yaml.safe_dump({"adaptive": {"enabled": True, "variant_source": "selector:predictions.parquet"}}))
+    resolved = load_config(recipe).adaptive.variant_source
+    assert resolved == f"selector:{preds}"
+    assert load_variant_source(resolved).choose("b") == "id_tags"
+    assert load_config(recipe, ["adaptive.variant_source=fixed:boxes"]).adaptive.variant_source == "fixed:boxes"
+
     rows = {("a", "spotlight"): 0, ("b", "raw"): 0}
     with pytest.warns(UserWarning, match="b \\('id_tags'\\)"):
         plan = plan_variants(sel, ["a", "b", "c"], rows)

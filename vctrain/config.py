@@ -113,7 +113,8 @@ class AdaptiveConfig:
     variant_source: str = ""
     """Which variant a hard sample gets: `fixed:NAME`, `selector:PATH` (predictions Parquet: sample_id, variant,
     confidence; the most confident row per sample) or `oracle:PATH` (labels Parquet: the variant with the best
-    stored `score` per sample). A sample whose choice is `raw` or absent gets no prompted rollout."""
+    stored `score` per sample). A sample whose choice is `raw` or absent gets no prompted rollout. PATHs in a YAML
+    resolve against its folder."""
     top_n: int = 2
     """N: at most this many candidates per hard sample become distillation targets (VisionCoach: 2)."""
     alpha: float = 0.1
@@ -298,6 +299,11 @@ def _resolve_paths(raw: dict, base: Path) -> None:
             continue
         value = node[key]
         node[key] = _resolve(base, value) if isinstance(value, str) else [_resolve(base, p) for p in value]
+    adaptive = raw.get("adaptive")
+    source = adaptive.get("variant_source") if isinstance(adaptive, dict) else None
+    if isinstance(source, str) and source.partition(":")[0] in ("selector", "oracle") and source.partition(":")[2]:
+        kind, _, file = source.partition(":")
+        adaptive["variant_source"] = f"{kind}:{_resolve(base, file)}"
 
 
 def _resolve(base: Path, p: str) -> str:
