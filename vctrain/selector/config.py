@@ -85,8 +85,9 @@ class TrainSelectorConfig:
     """Token cap of the encoder input."""
     hashing_dim: int = 1024
     """Buckets of the hashing encoder."""
-    hashing_ngrams: int = 2
-    """Word n-gram orders 1..N hashed by the hashing encoder."""
+    hashing_ngrams: int = 1
+    """Word n-gram orders 1..N hashed by the hashing encoder (1: with few labels, bigrams mostly add features unique to
+    one sample, which a linear head then memorises)."""
     visual_features: bool = False
     """Append features from the shards' tube columns (tracks, target box area share, span share, oracle vIoU)."""
     head: str = "linear"
@@ -99,7 +100,7 @@ class TrainSelectorConfig:
     """Passes over the training split."""
     batch_size: int = 32
     """Samples per optimizer step."""
-    lr: float = 1e-2
+    lr: float = 5e-2
     """AdamW learning rate of the head (LoRA uses `lora_lr`)."""
     weight_decay: float = 1e-4
     """AdamW weight decay."""

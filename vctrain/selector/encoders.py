@@ -25,7 +25,7 @@ class HashingEncoder(nn.Module):
 
     trainable = False
 
-    def __init__(self, dim: int = 1024, ngrams: int = 2) -> None:
+    def __init__(self, dim: int = 1024, ngrams: int = 1) -> None:
         super().__init__()
         if dim < 1 or ngrams < 1:
             raise ValueError(f"hashing encoder needs dim >= 1 and ngrams >= 1, got {dim}, {ngrams}")
@@ -147,7 +147,7 @@ def build_encoder(spec: dict[str, Any]) -> nn.Module:
     """An encoder from its spec (what `selector.json` stores), for train and predict alike."""
     kind = spec.get("kind")
     if kind == "hashing":
-        return HashingEncoder(int(spec.get("dim", 1024)), int(spec.get("ngrams", 2)))
+        return HashingEncoder(int(spec.get("dim", 1024)), int(spec.get("ngrams", 1)))
     if kind == "text":
         return FrozenTextEncoder(str(spec.get("path", "")), int(spec.get("max_length", 128)))
     if kind == "lora":

@@ -135,9 +135,14 @@ def score_texts(row: Mapping[str, Any], texts: list[str], cfg: LabelConfig) -> t
 
 
 def label_records(
-    sample_id: str, scored: Mapping[str, tuple[float, float]], row: Mapping[str, Any], tolerance: float
+    sample_id: str,
+    scored: Mapping[str, tuple[float, float]],
+    row: Mapping[str, Any],
+    tolerance: float,
+    answers: Mapping[str, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The labels table's rows of one sample from {variant: (answer, grounding)}; score = answer + grounding."""
+    """The labels table's rows of one sample from {variant: (answer, grounding)}; score = answer + grounding.
+    `answers` (the proxy's texts per variant) are kept so every score can be recomputed and audited."""
     scores = {v: a + g for v, (a, g) in scored.items()}
     best = best_variant(scores, tolerance)
     visual = visual_features_of_row(row)
@@ -152,6 +157,7 @@ def label_records(
             "best_variant": best,
             "question": str(row.get("question") or ""),
             "key_items": key_items_of(row),
+            "answers": list((answers or {}).get(variant, [])),
             **{f"feat_{name}": float(visual[k]) for k, name in enumerate(VISUAL_FEATURES)},
         }
         for variant, (a, g) in sorted(scored.items())
@@ -172,6 +178,7 @@ def labels_table(records: list[dict[str, Any]], metadata: Mapping[str, Any]):
         pa.field("best_variant", pa.string()),
         pa.field("question", pa.string()),
         pa.field("key_items", pa.list_(pa.string())),
+        pa.field("answers", pa.list_(pa.string())),
         *[pa.field(f"feat_{name}", pa.float64()) for name in VISUAL_FEATURES],
     ]
     schema = pa.schema(fields, metadata={"vctrain_selector": json.dumps(metadata, default=str)})
@@ -199,14 +206,16 @@ def label(cfg: LabelConfig) -> dict[str, Any]:
     with tqdm(total=total, desc="selector label", disable=not cfg.progress) as bar:
         for sid in sample_ids:
             scored: dict[str, tuple[float, float]] = {}
+            answers: dict[str, list[str]] = {}
             first_row: dict[str, Any] = {}
             for variant in sorted(index[sid]):
                 row, texts = answer_row(proxy, index[sid][variant], cfg)
                 scored[variant] = score_texts(row, texts, cfg)
+                answers[variant] = texts
                 if not first_row or variant == "raw":
                     first_row = row  # features come from the raw row (a temporal crop changes the span share)
                 bar.update(1)
-            records.extend(label_records(sid, scored, first_row, cfg.tie_tolerance))
+            records.extend(label_records(sid, scored, first_row, cfg.tie_tolerance, answers))
     out = Path(cfg.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(labels_table(records, dataclasses.asdict(cfg)), out)
