@@ -18,7 +18,22 @@ def grpo(
     config: Path = typer.Argument(..., help="YAML config (see vctrain/config.py for every key)."),
     overrides: list[str] = typer.Argument(None, help="key.sub=value overrides, e.g. loss.algorithm=gspo steps=50"),
 ) -> None:
-    """Train with GRPO or GSPO; run it under `torchrun --nproc_per_node N` for DDP."""
+    r"""Train a Hugging Face VLM with GRPO or GSPO on vcprep shard folders.
+
+    CONFIG is a YAML file: example configs/grpo_demo.yaml, every key and its
+    meaning in vctrain/config.py. Each override key.sub=value replaces one key,
+    the value read as YAML: steps=50, loss.algorithm=gspo, loss.beta=0 (no KL,
+    no reference model), data.variant=column:NAME, data.shards=\[a,b].
+
+    The run folder (output_dir) gets config.yaml, metrics.jsonl (one line per
+    step: every reward sub-score, KL, clip fraction, response length, phase
+    times), tb/ (TensorBoard) and checkpoints/step-NNNNNN/. Running the same
+    command again resumes exactly from the newest checkpoint (resume=never
+    starts over).
+
+    DDP: torchrun --nproc_per_node N -m vctrain grpo CONFIG \[overrides]
+    (gloo on CPU, nccl on GPUs).
+    """
     from vctrain.config import load_config
     from vctrain.train import train
 
@@ -35,11 +50,29 @@ def grpo(
 def evaluate_cmd(
     config: Path = typer.Argument(..., help="YAML config; its `eval:` section sets the metric conventions."),
     checkpoint: Path = typer.Option(
-        ..., "--checkpoint", help="A checkpoint folder (step-N or its model/) or HF model."
+        ...,
+        "--checkpoint",
+        help="A checkpoint folder (runs/X/checkpoints/step-N or its model/) or a Hugging Face model folder.",
     ),
-    overrides: list[str] = typer.Argument(None, help="key.sub=value overrides, e.g. eval.strict_threshold=true"),
+    overrides: list[str] = typer.Argument(
+        None, help="key.sub=value overrides, e.g. eval.comparison='>=' eval.max_samples=50"
+    ),
 ) -> None:
-    """Generate on the evaluation shards and report SPEC section 7 metrics (JSON + table)."""
+    """Generate greedy answers on evaluation shards; report SPEC section 7 metrics.
+
+    Reads eval.shards (default: data.shards) in the prompt variant eval.variant
+    (default raw). STVG answers (an ID and a span) become boxes from the tracks
+    stored in the shards; temporal answers get Charades-STA R@1 and mIoU; every
+    configured reward is averaged too.
+
+    Conventions are eval.* overrides: eval.comparison='>=' (STVG-R1's vIoU@R;
+    default '>' as TubeDETR); eval.grid=fps eval.eval_fps=5
+    eval.max_eval_frames=200 (TubeDETR); eval.span_frames=truncate;
+    eval.tiou_unit=frames; eval.max_samples=N.
+
+    The JSON report goes to eval.output (default CHECKPOINT/eval.json) and a
+    table is printed.
+    """
     from vctrain.config import load_config
     from vctrain.evaluate import evaluate, format_table
 
