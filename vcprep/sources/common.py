@@ -33,6 +33,18 @@ def load_json(path: Path) -> Any:
         raise RecordError(f"{path}: not valid JSON ({exc})") from exc
 
 
+def load_top_level(path: Path, expect: type, what: str) -> Any:
+    """The parsed annotation file if its top level is an `expect` (list or dict), else one ErrorRecord
+    for the whole file: a missing, unparsable or wrongly shaped file is reported, never raised."""
+    try:
+        data = load_json(path)
+        if not isinstance(data, expect):
+            raise RecordError(f"{path}: expected {what}")
+    except RecordError as exc:
+        return ErrorRecord("source", str(path), "", str(exc))
+    return data
+
+
 def resolve_aux(annotations: Path, path: str | None) -> Path | None:
     """Auxiliary upstream files (VidOR folder, duration CSV) are given relative to the
     annotation file's folder, so a recipe and its fixtures move together."""
@@ -109,9 +121,7 @@ def video_under(video_dir: str, name: str) -> str:
     return f"{video_dir.rstrip('/')}/{name}" if video_dir else name
 
 
-def guarded(
-    file: Path, key: str, make: Callable[[], list[Sample]]
-) -> Iterator[Sample | ErrorRecord]:
+def guarded(file: Path, key: str, make: Callable[[], list[Sample]]) -> Iterator[Sample | ErrorRecord]:
     """Run one record's conversion; a malformed record becomes one ErrorRecord, never an exception."""
     try:
         samples = make()

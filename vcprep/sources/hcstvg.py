@@ -29,7 +29,7 @@ from vcprep.sources.common import (
     RecordError,
     check_span,
     guarded,
-    load_json,
+    load_top_level,
     number,
     require,
     video_under,
@@ -57,12 +57,9 @@ class HcStvgSource:
         self.video_dir = video_dir
 
     def iter_samples(self) -> Iterator[Sample | ErrorRecord]:
-        try:
-            data = load_json(self.path)
-            if not isinstance(data, dict):
-                raise RecordError(f"{self.path}: expected a JSON object keyed by video name")
-        except RecordError as exc:
-            yield ErrorRecord("source", str(self.path), "", str(exc))
+        data = load_top_level(self.path, dict, "a JSON object keyed by video name")
+        if isinstance(data, ErrorRecord):
+            yield data
             return
         for vid, rec in data.items():
             yield from guarded(self.path, str(vid), lambda v=vid, r=rec: [self.parse(str(v), r)])

@@ -30,6 +30,7 @@ from vcprep.sources.common import (
     RecordError,
     guarded,
     load_json,
+    load_top_level,
     number,
     require,
     resolve_aux,
@@ -66,12 +67,9 @@ class VidStgSource:
         return load_json(self._vidor_index[vid])
 
     def iter_samples(self) -> Iterator[Sample | ErrorRecord]:
-        try:
-            data = load_json(self.path)
-            if not isinstance(data, list):
-                raise RecordError(f"{self.path}: expected a JSON list of video records")
-        except RecordError as exc:
-            yield ErrorRecord("source", str(self.path), "", str(exc))
+        data = load_top_level(self.path, list, "a JSON list of video records")
+        if isinstance(data, ErrorRecord):
+            yield data
             return
         for i, rec in enumerate(data):
             key = f"record {i}" + (f" ({rec.get('vid')})" if isinstance(rec, dict) else "")

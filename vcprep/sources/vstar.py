@@ -30,7 +30,7 @@ from vcprep.sources.common import (
     RecordError,
     check_span,
     guarded,
-    load_json,
+    load_top_level,
     number,
     require,
     video_under,
@@ -84,12 +84,9 @@ class VStarSource:
         self.object_name = object_name
 
     def iter_samples(self) -> Iterator[Sample | ErrorRecord]:
-        try:
-            data = load_json(self.path)
-            if not isinstance(data, list):
-                raise RecordError(f"{self.path}: expected a JSON list of records")
-        except RecordError as exc:
-            yield ErrorRecord("source", str(self.path), "", str(exc))
+        data = load_top_level(self.path, list, "a JSON list of records")
+        if isinstance(data, ErrorRecord):
+            yield data
             return
         for i, rec in enumerate(data):
             key = f"record {i}" + (f" ({rec.get('vid')})" if isinstance(rec, dict) else "")
