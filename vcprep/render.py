@@ -16,7 +16,7 @@ from vcprep.errors import InputError
 from vcprep.ground_truth import key_boxes_per_frame, resolve_key_items, sample_answer
 from vcprep.prompts import load_template, user_prompt
 from vcprep.quality import oracle_for_sample
-from vcprep.renderers import Renderer, build_renderer, chain_hint, crop_reference
+from vcprep.renderers import Renderer, build_renderer, chain_hint, crop_reference, render_chain
 from vcprep.renderers.clip_masks import masks_for_clip
 from vcprep.tracks import boxes_at_frame, drop_small_masks, match_target
 from vcprep.types import Clip, Sample, Tracks, VideoInfo
@@ -110,8 +110,7 @@ def build_sample_rows(
             clip.key_boxes = key_boxes_per_frame(key_items, clip.pts_seconds)
             clip.key_frame = [k or len(b) > 0 for k, b in zip(clip.key_frame, clip.key_boxes)]
         clip.focus = sample.extra.get("spotlight_focus")  # per-sample: light the target or all key objects
-        for renderer in chain:
-            clip = renderer.render(clip)
+        clip = render_chain(chain, clip)  # each frame copied once, whatever the chain's length
         hint = chain_hint(chain)
         rows.append({
             "sample_id": sample.sample_id,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from vcprep.registry import Registry
-from vcprep.renderers.base import FOCUS_MODES, FrameRenderer, Renderer
+from vcprep.renderers.base import FOCUS_MODES, FrameRenderer, Renderer, render_chain
 from vcprep.renderers.frame_numbers import FrameNumbers
 from vcprep.renderers.shapes import Boxes, Circle, Masks
 from vcprep.renderers.spotlight import Spotlight
@@ -55,6 +55,13 @@ def crop_reference(sample: Sample) -> tuple[float, float] | None:
 
 
 __all__ = [
-    "FOCUS_MODES", "RENDERERS", "FrameRenderer", "Renderer", "build_chain", "build_renderer", "chain_hint",
+    "FOCUS_MODES",
+    "RENDERERS",
+    "FrameRenderer",
+    "Renderer",
+    "build_chain",
+    "build_renderer",
+    "chain_hint",
     "crop_reference",
+    "render_chain",
 ]

@@ -18,7 +18,7 @@ def _box_part(mask: np.ndarray, xyxy: np.ndarray, margin_px: int = 2) -> tuple[n
     x1, y1, x2, y2 = xyxy
     xa, ya = max(0, math.floor(x1) - margin_px), max(0, math.floor(y1) - margin_px)
     xb, yb = min(W, math.ceil(x2) + margin_px), min(H, math.ceil(y2) + margin_px)
-    return mask[ya:max(ya, yb), xa:max(xa, xb)], xa, ya
+    return mask[ya : max(ya, yb), xa : max(xa, xb)], xa, ya
 
 
 def _crop(mask: np.ndarray, xyxy: np.ndarray, margin_px: int = 2) -> tuple[np.ndarray, int, int]:

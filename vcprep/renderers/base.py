@@ -9,6 +9,7 @@ recipe may replace it (`hint: "..."` among the renderer's parameters).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -33,12 +34,13 @@ class Renderer:
         if hint is not None:
             self.hint = hint
 
-    def render(self, clip: Clip) -> Clip:
+    def render(self, clip: Clip, *, owned: Sequence[bool] | None = None) -> Clip:
+        """`clip` with this prompt drawn. `owned[i]` True: frame i was made by an earlier renderer of
+        the same chain (see `render_chain`), so it may be drawn on in place; other frames are never
+        modified (a decoded frame is shared by all variants of a sample)."""
         return clip
 
-    def crop_span(
-        self, gt_span: tuple[float, float] | None, clip_span: tuple[float, float]
-    ) -> tuple[float, float]:
+    def crop_span(self, gt_span: tuple[float, float] | None, clip_span: tuple[float, float]) -> tuple[float, float]:
         """Time span (seconds) the frames of this variant are sampled from; default: unchanged."""
         return clip_span
 
@@ -55,8 +57,8 @@ class FrameRenderer(Renderer):
     (VisionCoach draws its prompts only on annotated key frames)."""
 
     copies_input: ClassVar[bool] = True
-    """False for renderers whose `annotate` returns a new array and never writes to `scene`,
-    which then saves the frame copy."""
+    """False for renderers whose `draw` returns a new array and never writes to a frame it does not
+    own, which then saves the frame copy."""
 
     def __init__(self, *, key_frames_only: bool = False, hint: str | None = None) -> None:
         super().__init__(hint=hint)
@@ -88,16 +90,42 @@ class FrameRenderer(Renderer):
         """Draw frame i of `clip` on `scene` (a copy, free to modify); returns the drawn frame."""
         return self.annotate(scene, self.select(clip, i))
 
-    def render(self, clip: Clip) -> Clip:
+    def draw(self, scene: np.ndarray, clip: Clip, i: int, writable: bool) -> np.ndarray:
+        """Frame i drawn. `scene` may be modified only when `writable` (the chain's own frame); else
+        it is copied first, unless the renderer builds its output as a new array anyway."""
+        if not writable and self.copies_input:
+            scene = scene.copy()
+        return self.annotate_frame(scene, clip, i)
+
+    def render(self, clip: Clip, *, owned: Sequence[bool] | None = None) -> Clip:
         images = []
         for i, scene in enumerate(clip.images):
             if self.key_frames_only and not clip.key_frame[i]:
                 images.append(scene)
             else:
-                images.append(self.annotate_frame(scene.copy() if self.copies_input else scene, clip, i))
+                images.append(self.draw(scene, clip, i, owned is not None and bool(owned[i])))
         out = clip.subset(list(range(len(clip))))
         out.images = images
         return out
 
 
-__all__ = ["FOCUS_MODES", "FrameRenderer", "Renderer", "scale_for"]
+def render_chain(chain: Sequence[Renderer], clip: Clip) -> Clip:
+    """`clip` through the renderers in order, each frame copied at most once.
+
+    The first renderer that draws on a frame makes a new array of it (a copy, or its own output);
+    later renderers draw on that array in place, as it belongs to this chain. The input clip's
+    frames are never modified. Intermediate clips share those arrays: only the result is meant to
+    be used.
+    """
+    owned = [False] * len(clip)
+    for renderer in chain:
+        before = clip.images
+        clip = renderer.render(clip, owned=owned)
+        if len(clip.images) != len(before):  # a renderer that changed the frames: own none of them
+            owned = [False] * len(clip)
+            continue
+        owned = [o or a is not b for o, a, b in zip(owned, clip.images, before)]
+    return clip
+
+
+__all__ = ["FOCUS_MODES", "FrameRenderer", "Renderer", "render_chain", "scale_for"]

@@ -19,13 +19,18 @@ from vcprep.types import Tracks
 def _box_mask(box: np.ndarray, height: int, width: int) -> np.ndarray:
     m = np.zeros((height, width), bool)
     x1, y1, x2, y2 = (int(round(v)) for v in box)
-    m[max(0, y1):max(0, y2), max(0, x1):max(0, x2)] = True
+    m[max(0, y1) : max(0, y2), max(0, x1) : max(0, x2)] = True
     return m
 
 
 def masks_for_clip(
-    tracks: Tracks, frame_indices: list[int], track_ids: list[np.ndarray], boxes: list[np.ndarray],
-    size: tuple[int, int], *, max_gap: int,
+    tracks: Tracks,
+    frame_indices: list[int],
+    track_ids: list[np.ndarray],
+    boxes: list[np.ndarray],
+    size: tuple[int, int],
+    *,
+    max_gap: int,
 ) -> list[np.ndarray] | None:
     """[K, H, W] bool per clip frame, aligned with `track_ids[i]` / `boxes[i]` (stored-frame pixels);
     None when the tracker made no masks (renderers then use boxes)."""

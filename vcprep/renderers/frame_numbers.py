@@ -7,7 +7,7 @@ import numpy as np
 
 from vcprep.renderers.base import FrameRenderer
 from vcprep.renderers.palette import RED
-from vcprep.renderers.text import FONT, font_for_height
+from vcprep.renderers.text import FONT, font_for_height, put_text
 from vcprep.types import Clip
 
 NUMBERINGS = ("sampled", "source")
@@ -26,8 +26,14 @@ class FrameNumbers(FrameRenderer):
     hint = "Each frame shows its frame number in red in the bottom-right corner."
 
     def __init__(
-        self, *, numbering: str = "sampled", start: int = 0, font_px: float = 40.0, reference_px: float = 640.0,
-        key_frames_only: bool = False, hint: str | None = None,
+        self,
+        *,
+        numbering: str = "sampled",
+        start: int = 0,
+        font_px: float = 40.0,
+        reference_px: float = 640.0,
+        key_frames_only: bool = False,
+        hint: str | None = None,
     ) -> None:
         if numbering not in NUMBERINGS:
             raise ValueError(f"numbering must be one of {NUMBERINGS}, got {numbering!r}")
@@ -52,5 +58,5 @@ class FrameNumbers(FrameRenderer):
         (w, h), base = cv2.getTextSize(text, FONT, font_scale, thickness)
         H, W = scene.shape[:2]
         x, y = max(0, W - margin - w), max(h, H - margin - base)
-        cv2.putText(scene, text, (x, y), FONT, font_scale, RED, thickness, cv2.LINE_AA)
+        put_text(scene, text, (x, y), font_scale, thickness, RED)
         return scene

@@ -29,3 +29,25 @@ def contrasting_text_color(background: tuple[int, int, int]) -> tuple[int, int, 
     """Black or white, whichever reads better on `background` (Rec. 601 luma threshold)."""
     r, g, b = background
     return BLACK if 0.299 * r + 0.587 * g + 0.114 * b >= 140 else WHITE
+
+
+_TILES: dict[tuple[int, int, int], np.ndarray] = {}
+
+
+def colour_tile(color: tuple[int, int, int], height: int, width: int) -> np.ndarray:
+    """[height, width, 3] uint8 view filled with `color`, read-only use.
+
+    OpenCV blends and masked copies take a second image, not a colour; filling one per object and
+    frame would cost more than the blend (numpy fills a tuple colour at ~20 us for a person-sized
+    box), so one tile per colour is kept and grown to the largest box asked for.
+    """
+    tile = _TILES.get(color)
+    if tile is None or tile.shape[0] < height or tile.shape[1] < width:
+        h = max(height, 0 if tile is None else tile.shape[0])
+        w = max(width, 0 if tile is None else tile.shape[1])
+        tile = np.empty((h, w, 3), np.uint8)
+        tile[:] = color
+        if len(_TILES) >= 256:  # bounded: IDs are many over a dataset, a frame shows a few
+            _TILES.clear()
+        _TILES[color] = tile
+    return tile[:height, :width]

@@ -9,7 +9,7 @@ import supervision as sv
 from vcprep.renderers.anchors import mask_area, mask_centre, mask_interior_point
 from vcprep.renderers.base import FrameRenderer
 from vcprep.renderers.palette import RED, contrasting_text_color, palette_color
-from vcprep.renderers.text import FONT, put_centred_text, stvg_font, text_box
+from vcprep.renderers.text import FONT, put_centred_text, put_text, stvg_font, text_box
 
 
 class IdTags(FrameRenderer):
@@ -63,5 +63,5 @@ class IdTagsSom(FrameRenderer):
             color = palette_color(int(detections.tracker_id[k]))
             cv2.rectangle(scene, (bx, by), (bx + bw - 1, by + bh - 1), color, -1)
             x, y, _, _, _ = text_box(text, (bx + bw / 2, by + pad + h / 2), font_scale, thickness, (H, W))
-            cv2.putText(scene, text, (x, y), FONT, font_scale, contrasting_text_color(color), thickness, cv2.LINE_AA)
+            put_text(scene, text, (x, y), font_scale, thickness, contrasting_text_color(color))
         return scene

@@ -30,9 +30,7 @@ class TemporalCrop(Renderer):
             raise ValueError(f"margin_seconds must be >= 0, got {margin_seconds}")
         self.margin_seconds = margin_seconds
 
-    def crop_span(
-        self, gt_span: tuple[float, float] | None, clip_span: tuple[float, float]
-    ) -> tuple[float, float]:
+    def crop_span(self, gt_span: tuple[float, float] | None, clip_span: tuple[float, float]) -> tuple[float, float]:
         if gt_span is None:
             return clip_span
         start = max(clip_span[0], gt_span[0] - self.margin_seconds)
