@@ -7,13 +7,15 @@ full-frame, and scanning eight of them per frame would cost more than all the dr
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
 
-def _box_part(mask: np.ndarray, xyxy: np.ndarray, margin_px: int = 2) -> tuple[np.ndarray, int, int]:
-    """The part of `mask` under the box (with a margin) and its offset."""
+def _box_part(mask: np.ndarray, xyxy: Sequence[float], margin_px: int = 2) -> tuple[np.ndarray, int, int]:
+    """The part of `mask` under the box (with a margin) and its offset. Pass the box as Python floats
+    (`xyxy.tolist()`): rounding numpy scalars one by one costs more than the crop's work."""
     H, W = mask.shape[:2]
     x1, y1, x2, y2 = xyxy
     xa, ya = max(0, math.floor(x1) - margin_px), max(0, math.floor(y1) - margin_px)
@@ -21,7 +23,7 @@ def _box_part(mask: np.ndarray, xyxy: np.ndarray, margin_px: int = 2) -> tuple[n
     return mask[ya : max(ya, yb), xa : max(xa, xb)], xa, ya
 
 
-def _crop(mask: np.ndarray, xyxy: np.ndarray, margin_px: int = 2) -> tuple[np.ndarray, int, int]:
+def _crop(mask: np.ndarray, xyxy: Sequence[float], margin_px: int = 2) -> tuple[np.ndarray, int, int]:
     """The part of `mask` under the box (with a margin); falls back to the whole mask when that part is empty."""
     part, xa, ya = _box_part(mask, xyxy, margin_px)
     if part.size and part.any():
@@ -29,12 +31,12 @@ def _crop(mask: np.ndarray, xyxy: np.ndarray, margin_px: int = 2) -> tuple[np.nd
     return mask, 0, 0
 
 
-def box_centre(xyxy: np.ndarray) -> tuple[int, int]:
+def box_centre(xyxy: Sequence[float]) -> tuple[int, int]:
     x1, y1, x2, y2 = xyxy
     return int(round((x1 + x2) / 2)), int(round((y1 + y2) / 2))
 
 
-def mask_centre(mask: np.ndarray | None, xyxy: np.ndarray) -> tuple[int, int]:
+def mask_centre(mask: np.ndarray | None, xyxy: Sequence[float]) -> tuple[int, int]:
     """STVG-R1's anchor: the mask's middle row, mean x of the mask pixels on that row; box centre without a mask."""
     if mask is None:
         return box_centre(xyxy)
@@ -51,7 +53,7 @@ def mask_centre(mask: np.ndarray | None, xyxy: np.ndarray) -> tuple[int, int]:
     return int(round(float(xs.sum()) / len(xs))) + ox, y + oy
 
 
-def mask_interior_point(mask: np.ndarray | None, xyxy: np.ndarray) -> tuple[int, int]:
+def mask_interior_point(mask: np.ndarray | None, xyxy: Sequence[float]) -> tuple[int, int]:
     """Set-of-Mark's anchor: the point of the mask farthest from its boundary (distance-transform maximum).
 
     Unlike the centre, it lies inside the object even for C- or L-shaped masks. Without a mask the
@@ -72,10 +74,10 @@ def mask_interior_point(mask: np.ndarray | None, xyxy: np.ndarray) -> tuple[int,
     return (x - 1) * shrink + ox, (y - 1) * shrink + oy  # a sampled mask pixel, so surely inside
 
 
-def mask_area(mask: np.ndarray | None, xyxy: np.ndarray) -> float:
+def mask_area(mask: np.ndarray | None, xyxy: Sequence[float]) -> float:
     """Pixels of the mask (box area without a mask); SoM draws the largest first so small tags end on top."""
     if mask is None:
         x1, y1, x2, y2 = xyxy
         return float(max(0.0, x2 - x1) * max(0.0, y2 - y1))
-    part, _, _ = _crop(mask, xyxy)
-    return float(np.count_nonzero(part))
+    area = np.count_nonzero(_box_part(mask, xyxy)[0])
+    return float(area if area else np.count_nonzero(mask))  # a mask off its box: count it all

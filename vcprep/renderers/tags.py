@@ -50,10 +50,11 @@ class IdTagsSom(FrameRenderer):
         thickness = max(1, int(round(2 * font_scale)))
         H, W = scene.shape[:2]
         masks = [None if detections.mask is None else detections.mask[k] for k in range(len(detections))]
-        order = sorted(range(len(detections)), key=lambda k: -mask_area(masks[k], detections.xyxy[k]))
+        boxes = detections.xyxy.tolist()
+        order = sorted(range(len(detections)), key=lambda k: -mask_area(masks[k], boxes[k]))
         for k in order:
             text = str(int(detections.tracker_id[k]))
-            anchor = mask_interior_point(masks[k], detections.xyxy[k])
+            anchor = mask_interior_point(masks[k], boxes[k])
             (w, h), base = cv2.getTextSize(text, FONT, font_scale, thickness)
             pad = max(1, int(round(0.3 * h)))
             # centre the padded box on the anchor, then keep the whole box inside the frame
