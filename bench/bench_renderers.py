@@ -2,15 +2,22 @@
 
 For each resolution (640x360, 1280x720) the frames are real (vtest.avi, resized) with 8 objects
 (person-sized boxes and elliptical full-frame masks). Each variant is timed through the real
-path (`Renderer.render(clip)`, the frame copy included) and compared with, in interleaved rounds:
+path (`render_chain(chain, clip)`, as the pipeline calls it, the frame copy included) and compared
+with, in interleaved rounds:
 - its supervision equivalent (annotator or chain) on the same frames and objects, with the same
   line widths and text sizes, the copy that keeps the input intact included as well;
-- the floor: one full-frame pass, `cv2.addWeighted` of two frames.
+- the floor: one full-frame pass, `cv2.addWeighted` of two frames into a new array, kept like a
+  variant's output (timed twice a round: the two copies' disagreement is the run's noise band).
 JPEG encoding (quality 90, the pipeline's default) is timed on its own.
 
-OpenCV runs on one thread: the pipeline parallelises over videos, so per-core speed is what counts.
+Times are CPU time of the benchmarking thread (other jobs on a shared machine do not count, except
+through the caches they share) and medians over rounds. OpenCV runs on one thread: the pipeline
+parallelises over videos, so per-core speed is what counts. glibc's allocator is pinned (no
+trimming, no mmap for frames) before timing, so a new output frame reuses memory already mapped
+instead of page-faulting in fresh pages, for every contender alike; what a fresh frame costs with
+the default allocator is measured first and reported apart.
 
-    python bench/bench_renderers.py [--frames 16] [--repeats 15] [--write]
+    python bench/bench_renderers.py [--frames 16] [--repeats 21] [--write]
 
 `--write` replaces the "## Renderers" section of BENCHMARKS.md (and nothing else in it).
 """
@@ -18,6 +25,10 @@ OpenCV runs on one thread: the pipeline parallelises over videos, so per-core sp
 from __future__ import annotations
 
 import argparse
+import ctypes
+import mmap
+import resource
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +38,7 @@ import cv2
 import numpy as np
 import supervision as sv
 
-from vcprep.renderers import build_renderer
+from vcprep.renderers import build_renderer, render_chain
 from vcprep.types import Clip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,12 +64,24 @@ CASES = [
     Case("masks", [("masks", {})], "mask+polygon"),
     Case("masks (no outline)", [("masks", {"outline": False})], "mask"),
     Case("spotlight darken", [("spotlight", {"focus": "all"})], "background_overlay"),
-    Case("spotlight darken feathered", [("spotlight", {"focus": "all", "feather_px": 6})], "background_overlay",
-         "sv has no feathered overlay"),
-    Case("spotlight blur", [("spotlight", {"mode": "blur", "focus": "all"})], "background_overlay",
-         "sv has no outside-blur; nearest is its overlay"),
-    Case("spotlight desaturate", [("spotlight", {"mode": "desaturate", "focus": "all"})], "background_overlay",
-         "sv has no outside-desaturate; nearest is its overlay"),
+    Case(
+        "spotlight darken feathered",
+        [("spotlight", {"focus": "all", "feather_px": 6})],
+        "background_overlay",
+        "sv has no feathered overlay",
+    ),
+    Case(
+        "spotlight blur",
+        [("spotlight", {"mode": "blur", "focus": "all"})],
+        "background_overlay",
+        "sv has no outside-blur; nearest is its overlay",
+    ),
+    Case(
+        "spotlight desaturate",
+        [("spotlight", {"mode": "desaturate", "focus": "all"})],
+        "background_overlay",
+        "sv has no outside-desaturate; nearest is its overlay",
+    ),
     Case("circle", [("circle", {"focus": "all"})], "circle"),
     Case("frame_numbers", [("frame_numbers", {})], "draw_text"),
     Case("id_tags+spotlight", [("id_tags", {}), ("spotlight", {"focus": "all"})], "label(center)+background_overlay"),
@@ -115,7 +138,11 @@ def sv_chain(name: str, scale: float, line_px: int) -> Callable[[np.ndarray, sv.
         ).annotate(s, d),
         "circle": lambda s, d, i: sv.CircleAnnotator(color=red, thickness=line_px).annotate(s, d),
         "draw_text": lambda s, d, i: sv.draw_text(
-            s, str(i), sv.Point(s.shape[1] - 40, s.shape[0] - 30), text_color=red, text_scale=text_scale * 1.5,
+            s,
+            str(i),
+            sv.Point(s.shape[1] - 40, s.shape[0] - 30),
+            text_color=red,
+            text_scale=text_scale * 1.5,
             text_thickness=thick,
         ),
     }
@@ -129,23 +156,66 @@ def sv_chain(name: str, scale: float, line_px: int) -> Callable[[np.ndarray, sv.
     return run
 
 
-def per_frame_ms(fns: list[Callable[[], object]], frames: int, repeats: int) -> list[float]:
-    """Milliseconds a frame of each function, timed in interleaved rounds (A B C, A B C, ...) so a
-    burst of load from other processes hits all of them alike; the least-disturbed round counts."""
+def pin_allocator() -> bool:
+    """Keep freed memory mapped (glibc): no trimming, no mmap for frame-sized blocks.
+
+    With the defaults, freeing a clip's frames can hand their pages back to the OS, and the next
+    frame allocated then page-faults in fresh zeroed pages (about 170 faults for a 640x360 frame),
+    which costs more than most drawing. Whether a contender pays it depended on what ran before
+    it; pinned, none does. False where the C library has no `mallopt` (not glibc).
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_mmap_threshold, 32 << 20)) and bool(libc.mallopt(m_trim_threshold, 1 << 30))
+
+
+def rounds_ms(fns: list[Callable[[], object]], frames: int, repeats: int) -> list[list[float]]:
+    """CPU milliseconds a frame of each function in each round, timed in interleaved rounds whose
+    order alternates (A B C, C B A, ...) so slow phases of the machine, and what the previous call
+    left in the caches, hit all of them alike."""
     for fn in fns:
         fn()  # warm-up
-    best = [float("inf")] * len(fns)
-    for _ in range(repeats):
-        for k, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            fn()
-            best[k] = min(best[k], time.perf_counter() - t0)
-    return [1000 * b / frames for b in best]
+    times: list[list[float]] = [[] for _ in fns]
+    for round_ in range(repeats):
+        order = range(len(fns)) if round_ % 2 == 0 else reversed(range(len(fns)))
+        for k in order:
+            t0 = time.thread_time()
+            fns[k]()
+            times[k].append(1000 * (time.thread_time() - t0) / frames)
+    return times
 
 
-def bench(frames_n: int, repeats: int) -> list[dict]:
+def copy_costs(images: list[np.ndarray], repeats: int) -> dict[str, tuple[float, float]]:
+    """(ms, page faults) a frame to copy every frame of a clip, kept until the clip is done: with the
+    allocator as this process found it (call before `pin_allocator`), and into fresh pages (a new
+    anonymous mapping per frame: the cost when the allocator hands out memory never touched)."""
+
+    def fresh_fn() -> list[tuple[mmap.mmap, np.ndarray]]:
+        out = []
+        for a in images:
+            pages = mmap.mmap(-1, a.nbytes)
+            out.append((pages, np.frombuffer(pages, np.uint8).reshape(a.shape)))
+            np.copyto(out[-1][1], a)
+        return out
+
+    costs = {}
+    for name, fn in (("as found", lambda: [a.copy() for a in images]), ("fresh pages", fresh_fn)):
+        faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        (ms,) = rounds_ms([fn], len(images), repeats)
+        faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / ((repeats + 1) * len(images))
+        costs[name] = statistics.median(ms), faults
+    return costs
+
+
+def bench(frames_n: int, repeats: int) -> tuple[list[dict], dict]:
     cv2.setNumThreads(1)
-    return [r for width, height in RESOLUTIONS for r in bench_resolution(width, height, frames_n, repeats)]
+    fresh = {f"{w}x{h}": copy_costs(load_frames(w, h, frames_n), repeats) for w, h in RESOLUTIONS}
+    pinned = pin_allocator()
+    results = [r for width, height in RESOLUTIONS for r in bench_resolution(width, height, frames_n, repeats)]
+    return results, {"fresh": fresh, "pinned": pinned}
 
 
 def bench_resolution(width: int, height: int, frames_n: int, repeats: int) -> list[dict]:
@@ -153,16 +223,21 @@ def bench_resolution(width: int, height: int, frames_n: int, repeats: int) -> li
     xyxy, ids, masks = objects(width, height)
     n = len(images)
     clip = Clip(
-        images=images, frame_indices=list(range(n)), pts_seconds=[i / 10 for i in range(n)],
-        track_ids=[ids] * n, boxes=[xyxy] * n, focus_boxes=[xyxy[:1]] * n, key_frame=[True] * n,
+        images=images,
+        frame_indices=list(range(n)),
+        pts_seconds=[i / 10 for i in range(n)],
+        track_ids=[ids] * n,
+        boxes=[xyxy] * n,
+        focus_boxes=[xyxy[:1]] * n,
+        key_frame=[True] * n,
         masks=[masks] * n,
     )
     det = sv.Detections(xyxy=xyxy, tracker_id=ids, mask=masks, class_id=np.zeros(len(ids), int))
     other = images[::-1]
     bgr = [cv2.cvtColor(a, cv2.COLOR_RGB2BGR) for a in images]
 
-    # every contender keeps its output frames until the clip is done, as the pipeline does: a frame
-    # dropped at once would let the allocator hand the same warm memory back each time
+    # every contender makes new output frames and keeps them until the clip is done, as the pipeline
+    # does (a decoded frame is shared by all variants of a sample, so no one may draw on it)
     def floor_fn() -> list[np.ndarray]:
         return [cv2.addWeighted(a, 0.5, b, 0.5, 0) for a, b in zip(images, other)]
 
@@ -173,7 +248,7 @@ def bench_resolution(width: int, height: int, frames_n: int, repeats: int) -> li
         for b in bgr:
             cv2.imencode(".jpg", b, [cv2.IMWRITE_JPEG_QUALITY, 90])
 
-    copy_ms, jpeg_ms = per_frame_ms([copy_fn, jpeg_fn], n, repeats)
+    copy_ms, jpeg_ms = (statistics.median(t) for t in rounds_ms([copy_fn, jpeg_fn], n, repeats))
     scale = max(width, height) / 336
     line_px = max(1, round(max(width, height) / 320 * 2))  # our line width, given to supervision too
     results = []
@@ -182,74 +257,99 @@ def bench_resolution(width: int, height: int, frames_n: int, repeats: int) -> li
         svf = sv_chain(case.sv_chain, scale, line_px)
 
         def ours(chain: list = chain) -> Clip:
-            c = clip
-            for r in chain:
-                c = r.render(c)
-            return c
+            return render_chain(chain, clip)
 
         def theirs(svf: Callable = svf) -> list[np.ndarray]:
             return [svf(a.copy(), det, i) for i, a in enumerate(images)]
 
-        floor_ms, ours_ms, sv_ms = per_frame_ms([floor_fn, ours, theirs], n, repeats)
-        results.append({
-            "resolution": f"{width}x{height}", "variant": case.label, "ours_ms": ours_ms, "sv": case.sv_chain,
-            "sv_ms": sv_ms, "floor_ms": floor_ms, "copy_ms": copy_ms, "jpeg_ms": jpeg_ms, "note": case.sv_note,
-        })
+        floor_a, floor_b, ours_t, sv_t = rounds_ms([floor_fn, floor_fn, ours, theirs], n, repeats)
+        # ratios within a round, where all contenders met the same machine; medians over rounds
+        speedups = sorted(s / o for s, o in zip(sv_t, ours_t))
+        results.append(
+            {
+                "resolution": f"{width}x{height}",
+                "variant": case.label,
+                "ours_ms": statistics.median(ours_t),
+                "sv": case.sv_chain,
+                "sv_ms": statistics.median(sv_t),
+                "floor_ms": statistics.median(floor_a),
+                "aa": statistics.median(a / b for a, b in zip(floor_a, floor_b)),  # floor vs itself
+                "speedup": statistics.median(speedups),
+                "speedup_q": (speedups[len(speedups) // 4], speedups[(3 * len(speedups)) // 4]),
+                "x_floor": statistics.median(o / f for o, f in zip(ours_t, floor_a)),
+                "copy_ms": copy_ms,
+                "jpeg_ms": jpeg_ms,
+                "note": case.sv_note,
+            }
+        )
     return results
 
 
-def markdown(results: list[dict]) -> str:
+def noise_band(results: list[dict], resolution: str) -> float:
+    """Relative noise of a median ratio in this run: the largest disagreement between the floor's two
+    timings (the same call twice a round) over all rows of `resolution`."""
+    return max(abs(r["aa"] - 1.0) for r in results if r["resolution"] == resolution)
+
+
+def verdict_vs_sv(r: dict, band: float) -> str:
+    """faster / slower / tie: a median speed-up within the noise band of 1.0 is a tie."""
+    speedup = r["speedup"]
+    if speedup > 1.0 + band:
+        return "faster"
+    return "slower" if speedup < 1.0 - band else "tie"
+
+
+def markdown(results: list[dict], extra: dict) -> str:
     lines = [
-        "| resolution | variant | ours fps | supervision (chain) | sv fps | speed-up vs sv | x floor | note |",
-        "|---|---|---|---|---|---|---|---|",
+        "| resolution | variant | ours fps | supervision (chain) | sv fps | speed-up vs sv (rounds' IQR) | vs sv | "
+        "x floor | note |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        band = noise_band(results, r["resolution"])
+        lo, hi = r["speedup_q"]
         lines.append(
             f"| {r['resolution']} | {r['variant']} | {1000 / r['ours_ms']:.0f} | {r['sv']} | {1000 / r['sv_ms']:.0f} | "
-            f"{r['sv_ms'] / r['ours_ms']:.1f}x | {r['ours_ms'] / r['floor_ms']:.1f} | {r['note']} |"
+            f"{r['speedup']:.2f}x ({lo:.2f}-{hi:.2f}) | {verdict_vs_sv(r, band)} | {r['x_floor']:.1f} | {r['note']} |"
         )
-    lines.append("")
-    lines.append("| resolution | floor: addWeighted, best of all rows (ms / fps) | frame copy (ms) | "
-                 "JPEG q90 encode, not in any row above (ms / fps) |")
-    lines.append("|---|---|---|---|")
+    lines += [
+        "",
+        "| resolution | floor: addWeighted into a new frame, median of rows (ms / fps) | noise band (floor vs itself) "
+        "| frame copy (ms) | frame copy into fresh pages (ms, page faults) | frame copy, allocator as found (ms, "
+        "page faults) | JPEG q90 encode, not in any row above (ms / fps) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for resolution in dict.fromkeys(r["resolution"] for r in results):
         rows = [r for r in results if r["resolution"] == resolution]
-        floor = min(r["floor_ms"] for r in rows)
-        lines.append(f"| {resolution} | {floor:.3f} / {1000 / floor:.0f} | {rows[0]['copy_ms']:.3f} | "
-                     f"{rows[0]['jpeg_ms']:.2f} / {1000 / rows[0]['jpeg_ms']:.0f} |")
+        floor = statistics.median(r["floor_ms"] for r in rows)
+        fresh, found = extra["fresh"][resolution]["fresh pages"], extra["fresh"][resolution]["as found"]
+        lines.append(
+            f"| {resolution} | {floor:.3f} / {1000 / floor:.0f} | +/-{100 * noise_band(results, resolution):.1f}% | "
+            f"{rows[0]['copy_ms']:.3f} | {fresh[0]:.3f} ({fresh[1]:.0f}) | {found[0]:.3f} ({found[1]:.0f}) | "
+            f"{rows[0]['jpeg_ms']:.2f} / {1000 / rows[0]['jpeg_ms']:.0f} |"
+        )
     return "\n".join(lines)
 
 
 def goals(results: list[dict]) -> str:
     """The issue's three goals, each met or not, with the offending rows named."""
-    slower = [f"{r['variant']} @ {r['resolution']}" for r in results if r["ours_ms"] > r["sv_ms"]]
+    band = {r["resolution"]: noise_band(results, r["resolution"]) for r in results}
+    verdicts = [(r, verdict_vs_sv(r, band[r["resolution"]])) for r in results]
+    slower = [f"{r['variant']} @ {r['resolution']} ({r['speedup']:.2f}x)" for r, v in verdicts if v == "slower"]
+    ties = [f"{r['variant']} @ {r['resolution']} ({r['speedup']:.2f}x)" for r, v in verdicts if v == "tie"]
     spot = [r for r in results if r["variant"] == "spotlight darken"]
-    spot_bad = [f"{r['resolution']} ({r['sv_ms'] / r['ours_ms']:.1f}x)" for r in spot if r["sv_ms"] / r["ours_ms"] < 3]
-    floor_bad = [f"{r['variant']} @ {r['resolution']} ({r['ours_ms'] / r['floor_ms']:.1f}x)"
-                 for r in results if r["ours_ms"] > 3 * r["floor_ms"]]
-    spot_best = ", ".join(f"{r['resolution']} {r['sv_ms'] / r['ours_ms']:.1f}x" for r in spot)
+    spot_bad = [f"{r['resolution']} ({r['speedup']:.1f}x)" for r in spot if r["speedup"] < 3]
+    floor_bad = [f"{r['variant']} @ {r['resolution']} ({r['x_floor']:.1f}x)" for r in results if r["x_floor"] > 3]
+    spot_best = ", ".join(f"{r['resolution']} {r['speedup']:.1f}x" for r in spot)
     verdict = lambda bad: "met" if not bad else "NOT met: " + "; ".join(bad)  # noqa: E731
-    return "\n".join([
-        f"- No variant slower than its supervision equivalent: {verdict(slower)}.",
-        f"- `spotlight` >= 3x faster than `BackgroundOverlayAnnotator` ({spot_best}): {verdict(spot_bad)}.",
-        f"- Every variant within 3x of the full-frame floor: {verdict(floor_bad)}.",
-    ])
-
-
-NOTES = """Reading the goals:
-- Where ours and supervision tie (boxes, circle, frame numbers, STVG tags: 0.9-1.1x), both spend most of
-  the time on the frame copy (see "frame copy" above; a decoded frame is shared by all variants of a
-  sample, so drawing on a copy is required) and the few shapes drawn cost microseconds; the sign of the
-  difference changes from run to run on this shared machine. Strictly, that goal is not met in every run.
-- Masks with outlines, feathered spotlight edges and blur are the costly variants at 640x360 (contour
-  tracing per object; a float blend over each padded box; a shrink-blur-enlarge of the whole frame). They
-  stay far ahead of supervision's nearest chain but do not fit within 3x of one full-frame pass there.
-  Without outlines (`masks: {outline: false}`) and with hard edges (the default, VisionCoach's), they do.
-- What made the rest fast: work confined to each object's box (never a full-frame pass per object), the
-  darkened/grey frame computed once and the lit boxes pasted back (no mask), blur on a frame shrunk by a
-  power of two, no anti-aliasing on axis-aligned lines (3x cheaper, invisible), tags anchored on crops.
-- JPEG encoding (quality 90) costs more than drawing any single prompt: it is reported apart above.
-"""
+    tie_note = f" Ties within the noise band: {'; '.join(ties)}." if ties else ""
+    return "\n".join(
+        [
+            f"- No variant slower than its supervision equivalent beyond the noise band: {verdict(slower)}.{tie_note}",
+            f"- `spotlight` >= 3x faster than `BackgroundOverlayAnnotator` ({spot_best}): {verdict(spot_bad)}.",
+            f"- Every variant within 3x of the full-frame floor: {verdict(floor_bad)}.",
+        ]
+    )
 
 
 SECTION_INTRO = """## Renderers
@@ -257,10 +357,17 @@ SECTION_INTRO = """## Renderers
 Produced by `python bench/bench_renderers.py --write` (2-core CPU machine shared with other jobs, no GPU;
 OpenCV on one thread since the pipeline parallelises over videos). Real vtest.avi frames resized to each
 resolution, 8 person-sized objects with elliptical full-frame masks, 16 frames a clip. Each row times, in
-interleaved rounds, our variant through `Renderer.render(clip)`, its supervision {sv} equivalent (same
-objects, line widths and text sizes) and the floor (`cv2.addWeighted` of two frames); every contender
-copies/keeps its output frames; the least-disturbed of {repeats} rounds counts. Spotlight rows light all 8
-objects, as `BackgroundOverlayAnnotator` does. "x floor" = our time / floor time in the same round.
+{repeats} interleaved rounds, our variant through `render_chain` (as the pipeline calls it), its supervision
+{sv} equivalent (same objects, line widths and text sizes) and the floor (`cv2.addWeighted` of two frames
+into a new frame), timed twice. Every contender makes and keeps new output frames. Times are the CPU time of
+the benchmarking thread, medians over rounds; glibc's allocator was {pinned} before timing (see the notes).
+Spotlight rows light all 8 objects, as `BackgroundOverlayAnnotator` does. "x floor" = our median / the
+floor's median in the same row. "vs sv": a median speed-up within the run's noise band (the floor's two
+timings' largest disagreement at that resolution) is a tie.
+"""
+
+
+NOTES = """Reading the goals: TO BE WRITTEN
 """
 
 
@@ -272,21 +379,22 @@ def write_section(path: Path, body: str) -> None:
         text = text.rstrip("\n") + "\n\n" + body
     else:
         end = text.find("\n## ", start + 1)
-        text = text[:start + 1] + body + ("" if end < 0 else "\n" + text[end + 1:])
+        text = text[: start + 1] + body + ("" if end < 0 else "\n" + text[end + 1 :])
     path.write_text(text.rstrip("\n") + "\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--write", action="store_true", help="replace the '## Renderers' section of BENCHMARKS.md")
     args = parser.parse_args()
-    results = bench(args.frames, args.repeats)
-    text = markdown(results) + "\n\nGoals (issue 4), as measured in this run:\n\n" + goals(results) + "\n"
+    results, extra = bench(args.frames, args.repeats)
+    text = markdown(results, extra) + "\n\nGoals (issue 4), as measured in this run:\n\n" + goals(results) + "\n"
     print(text)
     if args.write:
-        intro = SECTION_INTRO.format(sv=sv.__version__, repeats=args.repeats)
+        pinned = "pinned (no trimming, no mmap for frames)" if extra["pinned"] else "left as is (no mallopt here)"
+        intro = SECTION_INTRO.format(sv=sv.__version__, repeats=args.repeats, pinned=pinned)
         write_section(ROOT / "BENCHMARKS.md", intro + "\n" + text + "\n" + NOTES)
 
 

@@ -1,0 +1,155 @@
+"""The renderers' fast paths against the plain computations they replace, on real frames.
+
+Each fast path (chains drawing in place, cached glyphs, outlines by erosion, feathering only the
+soft band in fixed point, in-place spotlight) must give what the straightforward computation,
+written out here, gives: the same pixels, or within the stated levels where rounding differs.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from renderer_fixtures import make_clip, people_boxes, source_frame, vtest_clip
+from scipy import ndimage
+
+from vcprep.renderers import build_renderer, render_chain
+from vcprep.renderers.palette import palette_color
+from vcprep.renderers.text import put_text
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+CHAINS = {
+    "id_tags+spotlight": [("id_tags", {}), ("spotlight", {})],
+    "masks+id_tags_som": [("masks", {}), ("id_tags_som", {})],
+    "boxes+circle+frame_numbers": [("boxes", {}), ("circle", {"focus": "all"}), ("frame_numbers", {})],
+    "spotlight blur+id_tags": [("spotlight", {"mode": "blur", "focus": "all"}), ("id_tags", {})],
+    "feathered+masks": [("spotlight", {"feather_px": 3.0}), ("masks", {"opacity": 0.3})],
+    "key frames only+boxes": [("spotlight", {"key_frames_only": True}), ("boxes", {"key_frames_only": True})],
+}
+
+
+def _frames(n: int) -> list[np.ndarray]:
+    """n distinct real frames (the stored frame shifted), as a decoder would hand them over."""
+    return [np.ascontiguousarray(np.roll(source_frame(), 7 * i, axis=1)) for i in range(n)]
+
+
+@pytest.mark.parametrize("name", sorted(CHAINS))
+def test_a_chain_draws_in_place_after_one_copy_and_leaves_the_decoded_frames_alone(name: str) -> None:
+    images = _frames(3)
+    before = [a.copy() for a in images]
+    clip = make_clip(images, people_boxes(320, 240), key_frame=[True, False, True])
+    chain = [build_renderer(n, p) for n, p in CHAINS[name]]
+    out = render_chain(chain, clip)
+    # the renderers one by one, each drawing on a fresh copy (the behaviour before chains shared frames)
+    expected = clip
+    for r in chain:
+        expected = r.render(expected)
+    for i in range(3):
+        assert np.array_equal(images[i], before[i]), f"frame {i} of the input was modified"
+        assert np.array_equal(out.images[i], expected.images[i]), f"frame {i} differs from the one-by-one result"
+        drawn = any(not r.key_frames_only or clip.key_frame[i] for r in chain)
+        assert (out.images[i] is not images[i]) == drawn  # undrawn frames are passed on, not copied
+
+
+def test_a_renderer_draws_on_a_frame_its_chain_owns_and_copies_one_it_does_not() -> None:
+    clip = vtest_clip(320, 240)
+    frame = clip.images[0].copy()
+    clip.images = [frame]
+    for name, params in [("boxes", {}), ("masks", {}), ("id_tags", {}), ("frame_numbers", {})]:
+        r = build_renderer(name, params)
+        kept = frame.copy()
+        copied = r.render(clip).images[0]
+        assert copied is not frame and np.array_equal(frame, kept)
+        in_place = r.render(clip, owned=[True]).images[0]
+        assert in_place is frame and np.array_equal(in_place, copied)
+        frame[:] = kept
+    # the spotlight makes a new frame from a shared one, and subdues an owned one in place
+    spot = build_renderer("spotlight", {"focus": "all"})
+    new = spot.render(clip).images[0]
+    assert new is not frame and np.array_equal(frame, kept)
+    assert np.array_equal(spot.render(clip, owned=[True]).images[0], new)
+
+
+@pytest.mark.parametrize("size", [(320, 240), (1280, 720)])
+def test_cached_glyphs_match_opencv_puttext_on_a_real_frame(size: tuple[int, int]) -> None:
+    W, H = size
+    frame = cv2.resize(source_frame(), size, interpolation=cv2.INTER_LINEAR)
+    scale = (20 / 30) * max(W, H) / 336
+    cases = [
+        ("7", scale, max(2, int(2 * scale)), (255, 0, 0)),
+        ("12", 0.8 * scale, 2, (0, 0, 0)),
+        ("345", 2.5 * scale, 5, (255, 255, 255)),
+        ("9", scale, 2, palette_color(9)),
+    ]
+    for text, font_scale, thickness, color in cases:
+        (w, h), base = cv2.getTextSize(text, FONT, font_scale, thickness)
+        # in the open, and cut by each edge of the frame
+        for org in [(W // 3, H // 2), (-w // 2, H // 3), (W - w // 2, H // 2), (W // 2, h // 2), (W // 4, H + base)]:
+            ref, ours = frame.copy(), frame.copy()
+            cv2.putText(ref, text, org, FONT, font_scale, color, thickness, cv2.LINE_AA)
+            put_text(ours, text, org, font_scale, thickness, color)
+            diff = np.abs(ref.astype(int) - ours.astype(int))
+            # OpenCV clips a stroke's polygon at the frame's edge and anti-aliases along the cut, so the
+            # outermost pixels there differ; the cached glyph is the stroke running on past the edge
+            diff[:2], diff[-2:], diff[:, :2], diff[:, -2:] = 0, 0, 0, 0
+            assert diff.max() <= 6, (text, org, diff.max())  # putText blends its coverage in 8-bit steps
+            assert (diff > 2).sum() <= 0.05 * (ref != frame).any(axis=2).sum() + 3
+            assert (ref != frame).any() == (ours != frame).any()
+
+
+@pytest.mark.parametrize("size", [(320, 240), (640, 360), (1280, 720)])
+def test_mask_outline_is_the_masks_edge_band_of_the_line_width(size: tuple[int, int]) -> None:
+    W, H = size
+    clip = vtest_clip(W, H)
+    src = clip.images[0]
+    out = build_renderer("masks", {"opacity": 0.0}).render(clip).images[0]  # opacity 0: only the outline shows
+    t = max(1, max(1, round(max(W, H) / 320 * 2)) // 2)
+    for k, mask in enumerate(clip.masks[0]):
+        color = np.array(palette_color(k + 1))
+        painted = (out == color).all(axis=2) & (src != color).any(axis=2)
+        near = ndimage.binary_dilation(mask, iterations=t) & ~ndimage.binary_erosion(mask, iterations=t)
+        assert painted.any() and not (painted & ~near).any()  # nothing beyond t px of the edge
+        contour = np.zeros((H, W), np.uint8)
+        found, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(contour, found, -1, 1, 1)
+        on_contour = contour.astype(bool)
+        if t == 1:  # a 1-px outline is exactly the traced border
+            assert np.array_equal(painted, on_contour)
+        else:  # a wider one covers the border, t px wide across it
+            assert painted[on_contour].mean() > 0.99
+            width = painted.sum() / cv2.arcLength(found[0], True)  # area / length of the edge
+            assert t - 0.5 <= width <= t + 0.5, width
+
+
+def _soft(lo_hi: tuple[int, int], span: tuple[int, int], sigma: float, n: int) -> np.ndarray:
+    """1-D step on span, blurred, with the frame edge not counting as an edge (the step runs on past it)."""
+    pad = int(8 * sigma)
+    step = np.zeros(n + 2 * pad)
+    step[span[0] + pad : span[1] + pad] = 1.0
+    if span[0] <= 0:
+        step[:pad] = 1.0
+    if span[1] >= n:
+        step[n + pad :] = 1.0
+    return ndimage.gaussian_filter1d(step, sigma, mode="nearest", truncate=4.0)[pad : pad + n]
+
+
+@pytest.mark.parametrize("mode", ["darken", "blur"])
+def test_feathered_spotlight_equals_the_float_soft_union_of_its_boxes(mode: str) -> None:
+    W, H = 320, 240
+    clip = vtest_clip(W, H)
+    boxes = np.array([[60, 50, 130, 170], [110, 90, 200, 200], [270, 150, 330, 250]], np.float32)  # overlap, edge
+    clip.focus_boxes = [boxes]
+    src = clip.images[0]
+    sigma, pad = 4.0, 10
+    r = build_renderer("spotlight", {"mode": mode, "feather_px": sigma})
+    out = r.render(clip).images[0].astype(float)
+    dim = r.outside(src).astype(float)
+    unlit = np.ones((H, W))
+    for x1, y1, x2, y2 in boxes.astype(int).tolist():
+        xa, ya, xb, yb = max(0, x1 - pad), max(0, y1 - pad), min(W, x2 + pad), min(H, y2 + pad)
+        unlit *= 1.0 - np.outer(_soft((0, H), (ya, yb), sigma, H), _soft((0, W), (xa, xb), sigma, W))
+    lit = (1.0 - unlit)[..., None]
+    expected = dim + lit * (src - dim)
+    assert np.abs(out - expected).max() <= 2.0  # the Gaussian's discrete kernel and uint8 rounding
+    assert np.abs(out - expected).mean() < 0.3
