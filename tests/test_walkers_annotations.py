@@ -111,6 +111,16 @@ def test_boxes_spans_and_key_items_fit_the_video(samples: list[Sample], vtest_pa
             assert s.gt_boxes[frame] == item.xyxy, (s.sample_id, item)
 
 
+def test_split_is_disjoint_in_time(samples: list[Sample]) -> None:
+    """`x_split`: train and test clips share no moment of the video (one scene, so time is what can be held out)."""
+    by_split: dict[str, list[Sample]] = {}
+    for s in samples:
+        by_split.setdefault(s.extra["x_split"], []).append(s)
+    assert set(by_split) == {"train", "test"} and len(by_split["test"]) >= 4
+    train_end = max(s.clip_span_seconds[1] for s in by_split["train"])
+    assert train_end <= min(s.clip_span_seconds[0] for s in by_split["test"])
+
+
 def test_hog_detections_confirm_the_boxes(samples: list[Sample], hog_boxes: dict[int, np.ndarray]) -> None:
     hits = _confirmed(samples, hog_boxes)
     share = sum(hits.values()) / len(hits)
