@@ -131,6 +131,11 @@ def main() -> None:
     final = {a: c[:, -tail:].mean(axis=1) for a, c in curves.items()}  # [seeds]
     mean = {a: c.mean(axis=1) for a, c in curves.items()}  # [seeds]
     secs = {a: np.array([r["seconds"] for r in rs]) for a, rs in results.items()}
+    extra_keys = ("time/adaptive_rollout", "time/adaptive_reward", "time/distill")
+    extra_s = {
+        a: np.array([sum(m.get(k, 0.0) for m in r["metrics"] for k in extra_keys) for r in rs])
+        for a, rs in results.items()
+    }
 
     def per_step(arm: str, key: str) -> float:
         vals = [m.get(key, 0.0) for r in results[arm] for m in r["metrics"]]
@@ -141,8 +146,8 @@ def main() -> None:
 
     rows = [
         f"| arm | final raw reward (last {tail} steps) | x plain | mean raw reward | x plain | hard share "
-        "| kept / step | L_SD | extra rollouts / step | loop s | x plain |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| kept / step | L_SD | extra rollouts / step | loop s | x plain | of which prompted rollouts + L_SD |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for arm in arms:
         hard = per_step(arm, "adaptive/hard_share") if arm != "plain" else 0.0
@@ -152,7 +157,8 @@ def main() -> None:
             f"| {arm} | {final[arm].mean():.3f} ± {final[arm].std():.3f} | {x_plain(final, arm)} "
             f"| {mean[arm].mean():.3f} ± {mean[arm].std():.3f} | {x_plain(mean, arm)} | {hard:.2f} "
             f"| {per_step(arm, 'adaptive/candidates_kept'):.2f} | {np.mean(l_sd) if l_sd else float('nan'):.2f} "
-            f"| {extra:.1f} | {secs[arm].mean():.0f} | {secs[arm].mean() / secs['plain'].mean():.2f}x |"
+            f"| {extra:.1f} | {secs[arm].mean():.0f} | {secs[arm].mean() / secs['plain'].mean():.2f}x "
+            f"| {extra_s[arm].mean():.0f} s ({extra_s[arm].sum() / secs[arm].sum():.0%}) |"
         )
     gains = {
         k: per_step("prompt+sd", k) for k in {k for r in results["prompt+sd"] for m in r["metrics"] for k in m}
@@ -160,23 +166,23 @@ def main() -> None:
     }  # fmt: skip
     gain_text = ", ".join(f"`{k.split('/')[-1]}` {v:+.3f}" for k, v in sorted(gains.items())) or "none"
 
-    # the honest reading: differences against the spread between seeds and against the noise arm
-    noise = abs(final["prompt"].mean() - final["plain"].mean())
-    spread = float(np.mean([final[a].std() for a in arms]))
-    delta = final["prompt+sd"].mean() - final["plain"].mean()
-    paired = final["prompt+sd"] - final["plain"]  # [seeds], same seed and data order
-    if abs(delta) <= max(noise, spread):
-        verdict = (
-            f"no measurable effect: prompt+sd ends {delta:+.3f} from plain GRPO, within the seed spread "
-            f"({spread:.3f}) and the noise arm's gap ({noise:.3f})"
+    # the honest reading: a gap counts only if every seed agrees on its sign, it exceeds two standard errors of
+    # the paired (same seed, same data order) differences, and it exceeds the noise arm's gap to plain GRPO
+    def verdict_of(arm: str) -> str:
+        paired = final[arm] - final["plain"]  # [seeds]
+        delta = float(paired.mean())
+        se = float(paired.std(ddof=1) / np.sqrt(len(paired))) if len(paired) > 1 else float("inf")
+        noise = float(np.abs(final["prompt"] - final["plain"]).mean())
+        same_sign = bool(np.all(paired > 0) or np.all(paired < 0))
+        detail = (
+            f"`{arm}` ends {delta:+.3f} from plain GRPO (per seed {', '.join(f'{d:+.3f}' for d in paired)}; "
+            f"2 standard errors {2 * se:.3f}; the noise arm's mean gap {noise:.3f})"
         )
-    else:
-        word = "higher" if delta > 0 else "lower"
-        verdict = (
-            f"prompt+sd ends {word} than plain GRPO by {abs(delta):.3f} (paired per seed: "
-            f"{', '.join(f'{d:+.3f}' for d in paired)}), beyond the seed spread ({spread:.3f}) and the noise "
-            f"arm's gap ({noise:.3f})"
-        )
+        if same_sign and abs(delta) > 2 * se and abs(delta) > noise:
+            return f"{detail}: a consistent {'gain' if delta > 0 else 'loss'} at this scale"
+        return f"{detail}: not distinguishable from seed noise with {len(paired)} seeds"
+
+    verdict = "; ".join(verdict_of(a) for a in arms if a not in ("plain", "prompt"))
 
     import matplotlib
 
@@ -201,7 +207,8 @@ def main() -> None:
   per step, lr 1e-2, no KL. `prompt`: adaptive step with alpha 0 (prompted rollouts, no loss); `prompt+sd`: alpha 0.1,
   targets conditioned on the prompted input (VisionCoach's code); `prompt+sd(raw)`: conditioned on the raw input.
 - Equal budget: the same {args.steps} optimizer steps, prompts and raw rollouts per step. The adaptive arms spend extra
-  rollouts on hard samples (column "extra rollouts"); "loop s" is the training loop's time (sum of step times).
+  rollouts on hard samples (column "extra rollouts"); "loop s" is the training loop's time (sum of step times),
+  which also depends on how long the learned responses are; the last column is the adaptive step's own share.
 - Reward: fraction of the four format tags present (learnable by a random policy; answer rewards stay 0 for it).
   Hard: raw group mean < {args.threshold}; variant `{args.variant_source}` (pre-rendered in the shards); top N = 2,
   ranked by that reward.
