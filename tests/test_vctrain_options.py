@@ -183,3 +183,31 @@ def test_variant_from_a_column_over_several_folders(tiny_model: Path, demo_datas
     train(load_config(cfg))
     assert len(read_metrics(tmp_path / "column")) == 1
     assert not (tmp_path / "column" / "errors.jsonl").exists()  # both folders' rows loaded
+
+
+def test_cosine_schedule_by_hand() -> None:
+    from vctrain.train import cosine_schedule
+
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=2.0)
+    scheduler = cosine_schedule(optimizer, total_steps=10, warmup_steps=2, min_ratio=0.1)
+    lrs = []
+    for _ in range(11):
+        lrs.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    # warm-up 1/2, 2/2; then 0.1 + 0.9 * (1 + cos(pi * (s - 2) / 8)) / 2 for s = 2..10, times the peak 2.0
+    assert lrs[:3] == pytest.approx([1.0, 2.0, 2.0])
+    assert lrs[6] == pytest.approx(2.0 * (0.1 + 0.9 * 0.5))  # half way down
+    assert lrs[4] == pytest.approx(2.0 * (0.1 + 0.9 * (1 + np.cos(np.pi / 4)) / 2))
+    assert lrs[10] == pytest.approx(0.2) and all(a >= b for a, b in zip(lrs[2:], lrs[3:]))
+
+
+def test_bf16_only_where_the_device_has_it() -> None:
+    from vctrain.model import use_bf16
+
+    cpu = torch.device("cpu")
+    assert use_bf16("auto", cpu) is False and use_bf16("fp32", cpu) is False  # fp32 on CPU (bf16 is slower there)
+    with pytest.raises(ValueError, match="no bf16 support"):
+        use_bf16("bf16", cpu)
+    if torch.cuda.is_available():
+        assert use_bf16("auto", torch.device("cuda", 0)) is torch.cuda.is_bf16_supported()
