@@ -10,9 +10,11 @@ Models are randomly initialised Qwen2.5-VLs built from configs (no weights can b
 and a larger CPU-feasible one by default; `--model-config qwen2.5-vl-3b` (or a config.json path) times a model of
 Qwen2.5-VL-3B's shape on a GPU (`--device cuda`) with the peak memory allocated. Responses are forced to the full
 `max_new_tokens` (`min_new_tokens` in the model's generation config) so every mode generates the same token count.
+On a CPU the trainer's timers are pointed at `time.process_time` with one torch thread (`--clock cpu`): on a
+machine shared with other jobs, wall time measured whoever else was running; with `--device cuda`, wall time.
 
     python bench/bench_train.py [--steps 3] [--write]
-    python bench/bench_train.py --model-config qwen2.5-vl-3b --device cuda --shards out/demo [--write]
+    python bench/bench_train.py --model-config qwen2.5-vl-3b --device cuda --gradient-checkpointing --shards out/demo
 """
 
 from __future__ import annotations
@@ -385,9 +387,12 @@ the full token count.
 """
 OUTRO = """
 
-On a GPU, `python bench/bench_train.py --model-config qwen2.5-vl-3b --device cuda --shards out/demo --write`
-times a Qwen2.5-VL-3B-shaped model (hidden 2048, 36 layers, 16 heads, 2 KV heads, intermediate 11008, vision
-depth 32; random weights) the same way and adds its peak GPU memory (section "Training step on a GPU").
+On a GPU, `python bench/bench_train.py --model-config qwen2.5-vl-3b --device cuda --gradient-checkpointing
+--shards out/demo --write` times a Qwen2.5-VL-3B-shaped model (3.75 B parameters: hidden 2048, 36 layers, 16
+heads, 2 KV heads, intermediate 11008, vision depth 32; random weights) the same way with G=8 x 256 tokens and
+16 frames of <= 128x28x28 px, in wall-clock time, and adds its peak GPU memory (section "Training step on a
+GPU"). The fp32 policy with AdamW takes about 60 GiB before activations and the bf16 reference 7.5 GiB, hence
+gradient checkpointing on an 80 GiB GPU.
 """
 
 
