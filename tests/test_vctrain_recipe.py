@@ -2,7 +2,7 @@
 
 - `vctrain grpo configs/grpo_demo.yaml key=value ...` trains (tiny random Qwen2.5-VL, 2 steps) and the run folder
   holds what the README promises: config.yaml, metrics.jsonl, TensorBoard events with the same scalars (every
-  reward sub-score, KL, clip fraction, response length), a checkpoint;
+  reward sub-score, KL, clip fraction, response length), a checkpoint, and a progress bar is shown;
 - `vctrain eval configs/grpo_demo.yaml --checkpoint ...` scores that checkpoint to JSON + a table;
 - `--help` of both commands explains the config, overrides, outputs, torchrun and the eval conventions.
 """
@@ -35,10 +35,11 @@ def trained_run(tiny_model: Path, demo_dataset: Path, tmp_path_factory: pytest.T
     """The example config run for 2 steps via the CLI, pointed at this session's model and shards."""
     out = tmp_path_factory.mktemp("recipe") / "run"
     args = ["grpo", str(EXAMPLE), f"model.path={tiny_model}", f"data.shards=[{demo_dataset}]", f"output_dir={out}",
-            "steps=2", "save_every=2", "progress=false"]  # fmt: skip
+            "steps=2", "save_every=2", "progress=true"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "2 steps; last checkpoint" in result.output
+    assert "grpo: 100%" in result.output and "2/2" in result.output  # the progress bar reached the end
     return out
 
 
