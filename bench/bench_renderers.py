@@ -39,6 +39,7 @@ import numpy as np
 import supervision as sv
 
 from vcprep.renderers import build_renderer, render_chain
+from vcprep.renderers.frame_numbers import FrameNumbers
 from vcprep.types import Clip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,6 +124,7 @@ def objects(width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def sv_chain(name: str, scale: float, line_px: int) -> Callable[[np.ndarray, sv.Detections, int], np.ndarray]:
     red = sv.Color(255, 0, 0)
     text_scale, thick = (20 / 30) * scale, max(2, int(2 * (20 / 30) * scale))
+    numpro = FrameNumbers().geometry(np.zeros((round(336 * scale), 1), np.uint8))  # (font scale, thickness, margin)
     parts: dict[str, Callable[[np.ndarray, sv.Detections, int], np.ndarray]] = {
         "label(center)": lambda s, d, i: sv.LabelAnnotator(
             color=red, text_position=sv.Position.CENTER, text_scale=text_scale, text_thickness=thick
@@ -137,13 +139,13 @@ def sv_chain(name: str, scale: float, line_px: int) -> Callable[[np.ndarray, sv.
             color=sv.Color.BLACK, opacity=0.7, force_box=True
         ).annotate(s, d),
         "circle": lambda s, d, i: sv.CircleAnnotator(color=red, thickness=line_px).annotate(s, d),
-        "draw_text": lambda s, d, i: sv.draw_text(
+        "draw_text": lambda s, d, i: sv.draw_text(  # NumPro's size and place, as FrameNumbers computes them
             s,
             str(i),
-            sv.Point(s.shape[1] - 40, s.shape[0] - 30),
+            sv.Point(s.shape[1] - numpro[2] - 20, s.shape[0] - numpro[2] - 15),
             text_color=red,
-            text_scale=text_scale * 1.5,
-            text_thickness=thick,
+            text_scale=numpro[0],
+            text_thickness=numpro[1],
         ),
     }
     steps = [parts[p] for p in name.split("+")]

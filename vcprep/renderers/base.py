@@ -10,10 +10,10 @@ recipe may replace it (`hint: "..."` among the renderer's parameters).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-import supervision as sv
 
 from vcprep.renderers.text import scale_for
 from vcprep.types import Clip
@@ -45,11 +45,25 @@ class Renderer:
         return clip_span
 
 
-def _detections(boxes: np.ndarray, ids: np.ndarray | None = None, masks: np.ndarray | None = None) -> sv.Detections:
+@dataclass(frozen=True, slots=True)
+class Objects:
+    """The objects a renderer draws on one frame: the fields of supervision's `Detections` that
+    renderers read (an `sv.Detections` works in their place). Built once per frame and renderer,
+    so without `Detections`' validation, which costs about as much as drawing all the boxes."""
+
+    xyxy: np.ndarray  # [K, 4] float32, frame pixels
+    tracker_id: np.ndarray  # [K] int64; 0 for objects without a track
+    mask: np.ndarray | None = None  # [K, H, W] bool, or None (boxes only)
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+
+def _detections(boxes: np.ndarray, ids: np.ndarray | None = None, masks: np.ndarray | None = None) -> Objects:
     xyxy = np.asarray(boxes, np.float32).reshape(-1, 4)
     if ids is None:  # objects without a track (ground-truth boxes) still need an ID for colours
         ids = np.zeros(len(xyxy), np.int64)
-    return sv.Detections(xyxy=xyxy, tracker_id=np.asarray(ids, np.int64).reshape(-1), mask=masks)
+    return Objects(xyxy, np.asarray(ids, np.int64).reshape(-1), masks)
 
 
 class FrameRenderer(Renderer):
@@ -64,12 +78,12 @@ class FrameRenderer(Renderer):
         super().__init__(hint=hint)
         self.key_frames_only = key_frames_only
 
-    def select(self, clip: Clip, i: int) -> sv.Detections:
+    def select(self, clip: Clip, i: int) -> Objects:
         """All tracked objects of frame i, with their masks where the tracker made some."""
         masks = None if clip.masks is None else clip.masks[i]
         return _detections(clip.boxes[i], clip.track_ids[i], masks)
 
-    def select_focus(self, clip: Clip, i: int, focus: str) -> sv.Detections:
+    def select_focus(self, clip: Clip, i: int, focus: str) -> Objects:
         """The key objects of frame i: the target alone (`target`) or all key objects (`all`).
 
         A sample may override the renderer's choice through `Clip.focus`.
@@ -83,7 +97,7 @@ class FrameRenderer(Renderer):
             return _detections(clip.boxes[i], clip.track_ids[i])
         return _detections(clip.focus_boxes[i])
 
-    def annotate(self, scene: np.ndarray, detections: sv.Detections) -> np.ndarray:
+    def annotate(self, scene: np.ndarray, detections: Objects) -> np.ndarray:
         raise NotImplementedError
 
     def annotate_frame(self, scene: np.ndarray, clip: Clip, i: int) -> np.ndarray:
@@ -128,4 +142,4 @@ def render_chain(chain: Sequence[Renderer], clip: Clip) -> Clip:
     return clip
 
 
-__all__ = ["FOCUS_MODES", "FrameRenderer", "Renderer", "render_chain", "scale_for"]
+__all__ = ["FOCUS_MODES", "FrameRenderer", "Objects", "Renderer", "render_chain", "scale_for"]

@@ -6,10 +6,9 @@ import math
 
 import cv2
 import numpy as np
-import supervision as sv
 
 from vcprep.renderers.anchors import mask_area
-from vcprep.renderers.base import FOCUS_MODES, FrameRenderer
+from vcprep.renderers.base import FOCUS_MODES, FrameRenderer, Objects
 from vcprep.renderers.palette import RED, colour_tile, palette_color
 from vcprep.renderers.text import scale_for
 from vcprep.types import Clip
@@ -60,7 +59,7 @@ class Boxes(FrameRenderer):
         self.thickness = thickness
         self.line_type = cv2.LINE_AA if antialias else cv2.LINE_8
 
-    def annotate(self, scene: np.ndarray, detections: sv.Detections) -> np.ndarray:
+    def annotate(self, scene: np.ndarray, detections: Objects) -> np.ndarray:
         t = line_px(scene, self.thickness)
         # Python lists: indexing numpy scalars one by one costs more than drawing the rectangle
         for (x1, y1, x2, y2), track_id in zip(detections.xyxy.tolist(), detections.tracker_id.tolist()):
@@ -108,7 +107,7 @@ class Masks(FrameRenderer):
         self.thickness = thickness
         self.line_type = cv2.LINE_AA if antialias else cv2.LINE_8
 
-    def annotate(self, scene: np.ndarray, detections: sv.Detections) -> np.ndarray:
+    def annotate(self, scene: np.ndarray, detections: Objects) -> np.ndarray:
         a = self.opacity
         t = max(1, line_px(scene, self.thickness) // 2)
         # outer and inner part of the outline; a 1-px one is the mask's 8-connected border, as traced
@@ -172,10 +171,10 @@ class Circle(FrameRenderer):
         self.thickness = thickness
         self.line_type = cv2.LINE_AA if antialias else cv2.LINE_8
 
-    def select(self, clip: Clip, i: int) -> sv.Detections:
+    def select(self, clip: Clip, i: int) -> Objects:
         return self.select_focus(clip, i, self.focus)
 
-    def annotate(self, scene: np.ndarray, detections: sv.Detections) -> np.ndarray:
+    def annotate(self, scene: np.ndarray, detections: Objects) -> np.ndarray:
         t = line_px(scene, self.thickness)
         for x1, y1, x2, y2 in detections.xyxy.tolist():
             centre = (int(round((x1 + x2) / 2)), int(round((y1 + y2) / 2)))

@@ -7,9 +7,8 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
-import supervision as sv
 
-from vcprep.renderers.base import FOCUS_MODES, FrameRenderer
+from vcprep.renderers.base import FOCUS_MODES, FrameRenderer, Objects
 from vcprep.types import Clip
 
 MODES = ("darken", "blur", "desaturate")
@@ -87,7 +86,7 @@ class Spotlight(FrameRenderer):
         self.saturation = saturation
         self.feather_px = feather_px
 
-    def select(self, clip: Clip, i: int) -> sv.Detections:
+    def select(self, clip: Clip, i: int) -> Objects:
         return self.select_focus(clip, i, self.focus)
 
     def outside(self, scene: np.ndarray, dst: np.ndarray | None = None) -> np.ndarray:
@@ -131,7 +130,7 @@ class Spotlight(FrameRenderer):
             out[ya:yb, xa:xb] = scene[ya:yb, xa:xb]
         return out
 
-    def annotate(self, scene: np.ndarray, detections: sv.Detections) -> np.ndarray:
+    def annotate(self, scene: np.ndarray, detections: Objects) -> np.ndarray:
         """`scene` lit at the detections' boxes (a new array; `scene` itself is not modified)."""
         rects = lit_rects(detections.xyxy, self.pad_px, scene.shape)
         if not rects:

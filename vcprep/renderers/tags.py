@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import supervision as sv
 
 from vcprep.renderers.anchors import mask_area, mask_centre, mask_interior_point
-from vcprep.renderers.base import FrameRenderer
+from vcprep.renderers.base import FrameRenderer, Objects
 from vcprep.renderers.palette import RED, contrasting_text_color, palette_color
 from vcprep.renderers.text import FONT, put_centred_text, put_text, stvg_font, text_box
 
@@ -20,7 +19,7 @@ class IdTags(FrameRenderer):
     name = "id_tags"
     hint = "Each object in the video carries a red number at its centre giving its ID."
 
-    def annotate(self, scene: np.ndarray, detections: sv.Detections) -> np.ndarray:
+    def annotate(self, scene: np.ndarray, detections: Objects) -> np.ndarray:
         font_scale, thickness = stvg_font(scene)
         masks = detections.mask
         for k, (xyxy, track_id) in enumerate(zip(detections.xyxy.tolist(), detections.tracker_id.tolist())):
@@ -44,7 +43,7 @@ class IdTagsSom(FrameRenderer):
         super().__init__(key_frames_only=key_frames_only, hint=hint)
         self.size = size
 
-    def annotate(self, scene: np.ndarray, detections: sv.Detections) -> np.ndarray:
+    def annotate(self, scene: np.ndarray, detections: Objects) -> np.ndarray:
         base_scale, _ = stvg_font(scene)
         font_scale = base_scale * self.size
         thickness = max(1, int(round(2 * font_scale)))
