@@ -99,8 +99,9 @@ KEYWORDS = {"crowd": "spotlight", "moment": "temporal_crop", "number": "id_tags"
 FILLER = "which man woman walks runs left right path building towards away slowly quickly dark jacket bag".split()
 
 
-def synthetic_labels(path: Path, n: int = 90, seed: int = 0) -> Path:
-    """Labels keyed by one word of the question (the rest random filler): separable from the text alone."""
+def synthetic_labels(path: Path, n: int = 90, seed: int = 0, test_every: int = 0) -> Path:
+    """Labels keyed by one word of the question (the rest random filler): separable from the text alone.
+    With `test_every` k, every k-th sample carries the source split `test` (meta.x_split), the others `train`."""
     rng = np.random.default_rng(seed)
     records = []
     for i in range(n):
@@ -110,6 +111,8 @@ def synthetic_labels(path: Path, n: int = 90, seed: int = 0) -> Path:
         for variant in ("raw", "id_tags", "spotlight", "temporal_crop"):
             scored = {v: (float(v == KEYWORDS[word]), 0.0) for v in ("raw", "id_tags", "spotlight", "temporal_crop")}
             row = {"task": "stvg", "question": " ".join(words) + "?", "object_names": ["man"]}
+            if test_every:
+                row["meta"] = json.dumps({"x_split": "test" if i % test_every == 0 else "train"})
             records += [r for r in label_records(f"s{i:03d}", scored, row, 1e-9) if r["variant"] == variant]
     pq.write_table(labels_table(records, {}), path)
     return path
@@ -168,6 +171,15 @@ def test_split_is_stable_and_lora_trains_adapters(synthetic: Path, tiny: Path, t
     assert torch.equal(model.logits(texts, visual), again.logits(texts, visual))
     other = train_selector(TrainSelectorConfig(**base, output_dir=str(tmp_path / "b"), encoder="hashing"))
     assert other["heldout_sample_ids"] == first["heldout_sample_ids"]  # the split depends on ids only
+
+
+def test_source_split_holds_out_the_sources_test_samples(tmp_path: Path) -> None:
+    labels = synthetic_labels(tmp_path / "labels.parquet", n=30, test_every=5)
+    assert set(pq.read_table(labels).column("split").to_pylist()) == {"train", "test"}
+    cfg = TrainSelectorConfig(labels=str(labels), output_dir=str(tmp_path / "m"), encoder="hashing", split="source")
+    report = train_selector(cfg)
+    assert report["heldout_sample_ids"] == [f"s{i:03d}" for i in range(0, 30, 5)]
+    assert report["split"] == "source" and report["n_train"] == 24
 
 
 def test_cli_train_and_predict_on_demo_labels(cli_labels: Path, demo_dataset: Path, tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ class LabelledSamples:
     labels: list[str]
     visual: np.ndarray  # [N, len(VISUAL_FEATURES)]
     available: list[list[str]]  # variants each sample was labelled on
+    splits: list[str]  # the source's split of each sample ("" when none)
     classes: list[str]  # every variant in the file, `raw` first, then name order
 
 
@@ -82,6 +83,7 @@ def read_labels(path: str | Path) -> LabelledSamples:
             [[float(r.get(f"feat_{n}") or 0.0) for n in VISUAL_FEATURES] for r in first], dtype=np.float64
         ).reshape(len(ids), len(VISUAL_FEATURES)),
         available=[order_classes(by_sample[s]["variants"]) for s in ids],
+        splits=[str(r.get("split") or "") for r in first],
         classes=order_classes({r["variant"] for r in rows}),
     )
 
@@ -90,6 +92,22 @@ def is_heldout(sample_id: str, fraction: float, seed: int) -> bool:
     """Deterministic split: sha256(seed, sample_id) mapped to [0, 1) below `fraction` is held out."""
     digest = hashlib.sha256(f"{seed}\0{sample_id}".encode()).digest()
     return int.from_bytes(digest[:8], "little") / 2**64 < fraction
+
+
+HELDOUT_SPLITS = ("test", "val", "validation", "heldout")
+
+
+def heldout_mask(data: LabelledSamples, cfg: TrainSelectorConfig) -> list[bool]:
+    """Which samples are held out: by hash, or by the source's own split (hash where a sample has none)."""
+    if cfg.split not in ("hash", "source"):
+        raise ValueError(f"train.split must be hash or source, got {cfg.split!r}")
+    out = []
+    for sid, split in zip(data.sample_ids, data.splits):
+        if cfg.split == "source" and split:
+            out.append(split.lower() in HELDOUT_SPLITS)
+        else:
+            out.append(is_heldout(sid, cfg.heldout_fraction, cfg.split_seed))
+    return out
 
 
 def encode_all(encoder: nn.Module, texts: list[str], batch: int = 64) -> torch.Tensor:
@@ -167,7 +185,7 @@ def train_selector(cfg: TrainSelectorConfig) -> dict[str, Any]:
     model = build_model(spec, cfg.head, len(classes), cfg.hidden, cfg.dropout, cfg.visual_features)
     device = resolve_device(cfg.device)
     model.to(device)
-    held = [is_heldout(s, cfg.heldout_fraction, cfg.split_seed) for s in data.sample_ids]
+    held = heldout_mask(data, cfg)
     note = ""
     if all(held) or not any(held):
         held = [False] * len(held)
@@ -272,6 +290,7 @@ def make_report(
         "n_samples": len(data.sample_ids),
         "n_train": len(train_idx),
         "n_heldout": len(test_idx),
+        "split": cfg.split,
         "epochs_run": epochs_run,
         "note": note,
         "train_accuracy": _accuracy([preds[i] for i in train_idx], train_labels),
@@ -300,7 +319,8 @@ def report_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Selector: encoder `{report['encoder']}`, head `{report['head']}`, visual features "
         f"{'on' if report['visual_features'] else 'off'}; {report['n_samples']} samples "
-        f"({report['n_train']} train, {report['n_heldout']} held out), {report['epochs_run']} epochs.",
+        f"({report['n_train']} train, {report['n_heldout']} held out by {report['split']}), "
+        f"{report['epochs_run']} epochs.",
         "",
         "| model | held-out accuracy |",
         "|---|---|",

@@ -104,6 +104,9 @@ class TrainSelectorConfig:
     """AdamW learning rate of the head (LoRA uses `lora_lr`)."""
     weight_decay: float = 1e-4
     """AdamW weight decay."""
+    split: str = "hash"
+    """Held-out samples: `hash` (see heldout_fraction) or `source` (the labels' `split` column, from the shards'
+    `meta.x_split`: `test` / `val` / `validation` rows are held out; samples without one fall back to the hash)."""
     heldout_fraction: float = 0.25
     """Share of samples held out, chosen by a hash of (split_seed, sample_id) so the split is stable across runs."""
     split_seed: int = 0

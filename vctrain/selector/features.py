@@ -53,6 +53,11 @@ def key_items_of(row: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def split_of(row: Mapping[str, Any]) -> str:
+    """The source's own split of a sample (`meta.x_split`, e.g. `train` / `test`), or "" when it has none."""
+    return str(_meta(row).get("x_split") or "")
+
+
 def sample_text(question: str, key_items: list[str]) -> str:
     """The classifier's text input; the same string at train and predict time."""
     objects = ", ".join(key_items) if key_items else "none"

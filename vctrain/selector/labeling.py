@@ -19,7 +19,7 @@ import torch
 
 from vctrain.data import RowRef, index_variants, load_sample
 from vctrain.selector.config import LabelConfig
-from vctrain.selector.features import VISUAL_FEATURES, key_items_of, visual_features_of_row
+from vctrain.selector.features import VISUAL_FEATURES, key_items_of, split_of, visual_features_of_row
 
 LABEL_COLUMNS = ("sample_id", "variant", "task", "answer_reward", "grounding_reward", "score", "best_variant")
 
@@ -158,6 +158,7 @@ def label_records(
             "question": str(row.get("question") or ""),
             "key_items": key_items_of(row),
             "answers": list((answers or {}).get(variant, [])),
+            "split": split_of(row),
             **{f"feat_{name}": float(visual[k]) for k, name in enumerate(VISUAL_FEATURES)},
         }
         for variant, (a, g) in sorted(scored.items())
@@ -179,6 +180,7 @@ def labels_table(records: list[dict[str, Any]], metadata: Mapping[str, Any]):
         pa.field("question", pa.string()),
         pa.field("key_items", pa.list_(pa.string())),
         pa.field("answers", pa.list_(pa.string())),
+        pa.field("split", pa.string()),
         *[pa.field(f"feat_{name}", pa.float64()) for name in VISUAL_FEATURES],
     ]
     schema = pa.schema(fields, metadata={"vctrain_selector": json.dumps(metadata, default=str)})
