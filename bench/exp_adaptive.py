@@ -6,7 +6,7 @@ Arms (tiny random Qwen2.5-VL, CPU, the same seeds, data order and hyper-paramete
   only); the RL group is the raw group, so this arm's updates are plain GRPO's and any gap to `plain` is the
   noise of a different random stream (the extra rollouts draw from it);
 - `prompt+sd`: the same plus alpha * L_SD on the kept prompted responses (VisionCoach, conditioned on the prompted
-  input); `--raw-arm` adds `prompt+sd(raw)`, the targets scored on the raw input instead.
+  input); `prompt+sd(raw)`: the same with the targets scored on the raw input (`--no-raw-arm` skips it).
 
 Equal budget means the same number of optimizer steps, prompts per step and raw rollouts per prompt (G); the
 adaptive arms spend up to G extra rollouts per hard sample on top, reported as extra rollouts and wall time.
@@ -16,7 +16,7 @@ policy finds some and GRPO learns it, as in tests/test_vctrain_train.py); STVG a
 random model. The hard threshold is on that scale. Data: `pipelines/vtest_walkers.yaml` if present (rendered
 once into .cache/exp_adaptive), else the demo pipeline; every variant the trainer needs is in the shards.
 
-    python bench/exp_adaptive.py [--steps 40] [--seeds 0 1 2] [--shards DIR] [--write]
+    python bench/exp_adaptive.py [--steps 60] [--seeds 0 1 2 3 4 5 6 7] [--shards DIR] [--write]
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def run_arm(work: Path, model: Path, shards: Path, arm: str, seed: int, args: ar
     t0 = time.perf_counter()
     train(load_config(path), reward_fn=tag_presence)
     metrics = read_metrics(out)
-    # the training loop's own time (sum of step times): model loading and first-call warm-up are not the method's
+    # the training loop's own time (sum of step times): model loading is not the method's (a warm-up run comes first)
     return {"metrics": metrics, "seconds": sum(m["time/step"] for m in metrics), "wall": time.perf_counter() - t0}
 
 
@@ -103,23 +103,24 @@ def smooth(x: np.ndarray, window: int) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=40)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--seeds", type=int, nargs="+", default=list(range(8)))
     ap.add_argument("--prompts", type=int, default=1, help="prompts per step")
     ap.add_argument("--group-size", type=int, default=8)
     ap.add_argument("--threshold", type=float, default=0.5, help="hard if the raw group's mean tag presence < this")
     ap.add_argument("--variant-source", default="fixed:id_tags")
-    ap.add_argument("--raw-arm", action="store_true", help="also run the distillation conditioned on the raw input")
+    ap.add_argument("--no-raw-arm", action="store_true", help="skip the distillation conditioned on the raw input")
     ap.add_argument("--shards", type=Path, default=None)
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md and bench/results/adaptive_arms.png")
     args = ap.parse_args()
 
     shards, data_name = shards_for(args)
-    arms = list(ARMS) + (list(RAW_ARM) if args.raw_arm else [])
+    arms = list(ARMS) + ([] if args.no_raw_arm else list(RAW_ARM))
     results: dict[str, list[dict]] = {arm: [] for arm in arms}
     with tempfile.TemporaryDirectory(prefix="exp_adaptive_") as tmp:
         work = Path(tmp)
         model = build_tiny_qwen25vl(work / "tiny", seed=0)
+        run_arm(work, model, shards, "prompt+sd", 10_000, argparse.Namespace(**{**vars(args), "steps": 2}))  # warm-up
         for seed in args.seeds:
             for arm in arms:
                 results[arm].append(run_arm(work, model, shards, arm, seed, args))
@@ -194,10 +195,11 @@ def main() -> None:
     for arm in arms:
         c = np.array([smooth(row, 5) for row in curves[arm]])
         ax.plot(steps, c.mean(axis=0), label=f"{arm} (final {final[arm].mean():.2f})")
-        ax.fill_between(steps, c.min(axis=0), c.max(axis=0), alpha=0.15)
+        se = c.std(axis=0, ddof=1) / np.sqrt(len(c)) if len(c) > 1 else np.zeros(len(steps))
+        ax.fill_between(steps, c.mean(axis=0) - se, c.mean(axis=0) + se, alpha=0.15)
     ax.axhline(args.threshold, color="grey", ls=":", lw=1, label=f"hard threshold {args.threshold}")
     ax.set(xlabel="optimizer step", ylabel="raw-input reward (tag presence, 5-step mean)",
-           title=f"Adaptive prompting arms, tiny Qwen2.5-VL, {len(args.seeds)} seeds (band: min-max)")  # fmt: skip
+           title=f"Adaptive prompting arms, tiny Qwen2.5-VL, {len(args.seeds)} seeds (band: ±1 s.e.)")  # fmt: skip
     ax.legend(fontsize=8)
     fig.tight_layout()
 
@@ -213,7 +215,8 @@ def main() -> None:
   Hard: raw group mean < {args.threshold}; variant `{args.variant_source}` (pre-rendered in the shards); top N = 2,
   ranked by that reward.
 - "raw reward": the raw-input group's mean reward per step, mean ± std over seeds; "final": the last {tail} steps.
-  Baseline: plain GRPO in the same run. Plot (5-step means, band min-max over seeds): `bench/results/adaptive_arms.png`.
+  Baseline: plain GRPO in the same run. Plot (5-step means, averaged over seeds, band ±1 standard error):
+  `bench/results/adaptive_arms.png`.
 
 {chr(10).join(rows)}
 
