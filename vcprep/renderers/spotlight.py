@@ -145,9 +145,10 @@ class Spotlight(FrameRenderer):
     def feathered(self, scene: np.ndarray, out: np.ndarray, rects: list[tuple[int, int, int, int]]) -> np.ndarray:
         """`out` (the subdued frame) with `scene` blended back through each rectangle's soft edge.
 
-        Only the band where the weight lies strictly between the first and last level is blended;
-        the core (weight 1 to the nearest level) is copied. The blend is fixed point on uint8
-        (weights in 0..255, see `_blend_u8`).
+        Where a rectangle's core (weight 1 to the nearest level on both axes) is a third of its reach
+        or more, the core is copied and only the four bands around it are blended; a smaller core is
+        blended with the rest, as four calls would cost more than its pixels. The blend is fixed point
+        on uint8 (weights in 0..255, see `_blend_u8`).
         """
         H, W = scene.shape[:2]
         reach = math.ceil(3 * self.feather_px)
