@@ -448,7 +448,8 @@ Reading the goals:
   the whole frame, the enlargement writes it, and the 8 lit boxes are pasted back). At 1280x720 the same
   work is a smaller share of a 4x larger floor.
 - What made the slow rows faster in this round: chains copy each frame once (`render_chain`: later renderers
-  draw in place; the spotlight subdues an owned frame in place); mask outlines by erosion/dilation of the box
+  draw in place; the spotlight makes its frame anew, which costs less than saving and restoring the lit boxes
+  around an in-place pass); mask outlines by erosion/dilation of the box
   crop instead of tracing and stroking contours (3x cheaper; 1-px outlines are the traced border exactly);
   feathering blends only where the weight is neither 0 nor 1, in uint8 fixed point with one rounding per pixel
   (3x cheaper than `cv2.blendLinear`), from a cached 1-D ramp; blur shrinks by repeated 2x2 means; anchors

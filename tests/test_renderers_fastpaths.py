@@ -64,11 +64,12 @@ def test_a_renderer_draws_on_a_frame_its_chain_owns_and_copies_one_it_does_not()
         in_place = r.render(clip, owned=[True]).images[0]
         assert in_place is frame and np.array_equal(in_place, copied)
         frame[:] = kept
-    # the spotlight makes a new frame from a shared one, and subdues an owned one in place
+    # the spotlight makes its frame anew from a shared or an owned one, and leaves that one alone
     spot = build_renderer("spotlight", {"focus": "all"})
     new = spot.render(clip).images[0]
     assert new is not frame and np.array_equal(frame, kept)
-    assert np.array_equal(spot.render(clip, owned=[True]).images[0], new)
+    again = spot.render(clip, owned=[True]).images[0]
+    assert again is not frame and np.array_equal(again, new) and np.array_equal(frame, kept)
 
 
 @pytest.mark.parametrize("size", [(320, 240), (1280, 720)])
