@@ -212,6 +212,15 @@ def test_variant_sources_from_parquet(tmp_path: Path) -> None:
 # --- a real run ----------------------------------------------------------------------------------------------------
 
 
+@pytest.fixture()
+def one_thread():
+    """The tiny model gains nothing from two threads, and on a loaded 2-core machine two OpenMP threads stall."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_qwen25vl(tmp_path_factory.mktemp("tiny") / "qwen25vl-tiny", seed=0)
@@ -243,7 +252,7 @@ def _run(model: Path, shards: Path, out: Path, **adaptive: object) -> list[dict]
     return read_metrics(out)
 
 
-def test_real_run_logs_metrics_and_distils(tiny_model: Path, demo_dataset: Path, tmp_path: Path) -> None:
+def test_real_run_logs_metrics_and_distils(tiny_model: Path, demo_dataset: Path, tmp_path: Path, one_thread) -> None:
     plain = _run(tiny_model, demo_dataset, tmp_path / "plain")
     no_sd = _run(tiny_model, demo_dataset, tmp_path / "no_sd", alpha=0.0)
     sd = _run(tiny_model, demo_dataset, tmp_path / "sd", alpha=0.5, top_n=2, answer_rewards=["tag_presence"])
