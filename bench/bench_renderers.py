@@ -403,10 +403,11 @@ resolution, 8 person-sized objects with elliptical full-frame masks, 16 frames a
 {repeats} interleaved rounds, our variant through `render_chain` (as the pipeline calls it), its supervision
 {sv} equivalent (same objects, line widths and text sizes) and the floor (`cv2.addWeighted` of two frames
 into a new frame), timed twice. Every contender makes and keeps new output frames. Times are the CPU time of
-the benchmarking thread, medians over rounds; glibc's allocator was {pinned} before timing (see the notes).
-Spotlight rows light all 8 objects, as `BackgroundOverlayAnnotator` does. "x floor" = our median / the
-floor's median in the same row. "vs sv": a median speed-up within the run's noise band (the floor's two
-timings' largest disagreement at that resolution), or whose rounds' interquartile range holds 1.0, is a tie.
+the benchmarking thread; fps are from medians over rounds, speed-ups and "x floor" (our time / the floor's)
+are medians of the ratios within each round. glibc's allocator was {pinned} before
+timing (see the notes). Spotlight rows light all 8 objects, as `BackgroundOverlayAnnotator` does. "vs sv": a
+speed-up within the run's noise band of 1.0 (the floor's two timings' largest disagreement at that
+resolution), or whose rounds' interquartile range holds 1.0, is a tie.
 """
 
 
@@ -443,10 +444,11 @@ Reading the goals:
   per pixel over each box's soft band, which at 640x360 with 8 boxes and an 18-px band (3 sigma of 6 px) on
   every side covers ~70% of the frame, on top of the darkening pass; `id_tags_som+masks` is two object-bound
   variants in a row (a blend, masked copy and outline per mask, then a distance transform and a tag per
-  object), each near 2.5-3x on its own. At the limit, on either side of 3x from run to run: `id_tags+spotlight`
-  (two full-frame passes, the copy and the darkening, plus 8 tags) and the blur spotlight (the shrink reads
-  the whole frame, the enlargement writes it, and the 8 lit boxes are pasted back). At 1280x720 the same
-  work is a smaller share of a 4x larger floor.
+  object), each near 2.5-3x on its own. At the limit (2.8-3.2x, on either side of 3x from run to run):
+  `id_tags_som` at 640x360 (a distance transform and a filled box per tag), `id_tags+spotlight` (two
+  full-frame passes, the copy and the darkening, plus 8 tags), the blur spotlight (the shrink reads the whole
+  frame, the enlargement writes it, the 8 lit boxes are pasted back) and `id_tags_som+masks` at 1280x720.
+  At 1280x720 the same work is a smaller share of a 4x larger floor.
 - What made the slow rows faster in this round: chains copy each frame once (`render_chain`: later renderers
   draw in place; the spotlight makes its frame anew, which costs less than saving and restoring the lit boxes
   around an in-place pass); mask outlines by erosion/dilation of the box
@@ -480,7 +482,7 @@ def main() -> None:
     text = markdown(results, extra) + "\n\nGoals (issue 4), as measured in this run:\n\n" + goals(results) + "\n"
     print(text)
     if args.write:
-        pinned = "pinned (no trimming, no mmap for frames)" if extra["pinned"] else "left as is (no mallopt here)"
+        pinned = "pinned (no trimming, no mmap for frames)" if extra["pinned"] else "left as found (no mallopt)"
         intro = SECTION_INTRO.format(sv=sv.__version__, repeats=args.repeats, pinned=pinned)
         write_section(ROOT / "BENCHMARKS.md", intro + "\n" + text + "\n" + NOTES)
 
