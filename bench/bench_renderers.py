@@ -416,12 +416,12 @@ NOTES = """How this is measured, and why:
   is shared by all variants of a sample), so the floor writes `addWeighted` into a new array too. Writing the
   floor into a reused buffer would compare a variant's allocation with none.
 - The previous run showed "frame copy" (0.295 ms) dearer than the whole floor (0.078 ms) at 640x360. Not the
-  caches: page faults. A frame copied into pages never touched costs 169 faults and ~0.5 ms at 640x360
-  ("into fresh pages" above), 15-30x a copy into memory already mapped ("frame copy"). With glibc's defaults
-  a new frame gets fresh pages or reused ones depending on what the process freed before (its mmap threshold
-  and heap trimming adapt as it runs: the "allocator as found" column varies from run to run), so which
-  contender paid depended on the order of the calls; that run's floor had reused memory at 640x360 and fresh
-  pages at 1280x720. The bench now pins glibc (mmap threshold 32 MiB, trimming off) before timing, so no
+  caches: page faults. A frame copied into pages never touched costs 169 faults and ~0.5 ms at 640x360 ("into
+  fresh pages" above), 13-17x a copy into memory already mapped ("frame copy"). With glibc's defaults a new
+  frame gets fresh pages or reused ones depending on what the process freed before (its mmap threshold and
+  heap trimming adapt as it runs: the "allocator as found" column varies from run to run), so which contender
+  paid depended on the order of the calls; by its timings, that run's floor had reused memory at 640x360 and
+  fresh pages at 1280x720. The bench now pins glibc (mmap threshold 32 MiB, trimming off) before timing, so no
   contender pays faults. That is the pipeline's steady state: in a decode / render 5 variants / JPEG loop with
   the allocator as found, a rendered frame takes the few faults in the "pipeline-like loop" column, against
   169 (640x360) or 675 (1280x720) for a frame on fresh pages.
