@@ -454,7 +454,7 @@ Reading the goals:
   around an in-place pass); mask outlines by erosion/dilation of the box
   crop instead of tracing and stroking contours (3x cheaper; 1-px outlines are the traced border exactly);
   feathering blends only where the weight is neither 0 nor 1, in uint8 fixed point with one rounding per pixel
-  (3x cheaper than `cv2.blendLinear`), from a cached 1-D ramp; blur shrinks by repeated 2x2 means; anchors
+  (2-3x cheaper than `cv2.blendLinear`), from a cached 1-D ramp; blur shrinks by repeated 2x2 means; anchors
   read boxes as Python floats.
 - JPEG encoding (quality 90) costs more than drawing any single prompt: it is reported apart above.
 """
