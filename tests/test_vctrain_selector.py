@@ -19,7 +19,7 @@ from vctrain.groundtruth import ground_truth_from_row
 from vctrain.rewards import compute_rewards
 from vctrain.selector.classifier import load_selector, read_labels, train_selector
 from vctrain.selector.config import LabelConfig, PredictConfig, TrainSelectorConfig
-from vctrain.selector.features import VISUAL_FEATURES
+from vctrain.selector.features import VISUAL_FEATURES, visual_features_of_row
 from vctrain.selector.labeling import best_variant, label_records, labels_table, score_texts
 from vctrain.selector.predict import predict
 from vctrain.tiny import build_tiny_qwen25vl
@@ -82,6 +82,22 @@ def test_scores_are_answer_plus_grounding_on_real_rows(demo_dataset: Path) -> No
     assert score_texts(raw, [right, wrong_id, "nothing"], cfg) == (pytest.approx(1 / 3), pytest.approx(2 / 3))
     other = LabelConfig(answer_rewards={"default": {"format_stvg": 1.0}}, grounding_rewards={"stvg": {}})
     assert score_texts(raw, [right, "nothing"], other) == (0.5, 0.0)  # stvg falls back to `default`; empty = 0
+
+
+def test_visual_features_of_a_real_row(demo_dataset: Path) -> None:
+    row = load_sample(index_rows([str(demo_dataset)], "raw")[0], max_frames=2).row
+    feats = dict(zip(VISUAL_FEATURES, visual_features_of_row(row)))
+    ids = {int(t) for t in row["tube_track_ids"]}
+    assert feats["log_num_tracks"] == pytest.approx(np.log1p(len(ids)))
+    per_frame = np.unique(np.asarray(row["tube_frame_indices"]), return_counts=True)[1]
+    assert feats["tracks_per_frame"] == pytest.approx(per_frame.mean())
+    boxes = np.asarray(row["gt_boxes"], dtype=np.float64)
+    area = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).mean() / (
+        row["frame_width"] * row["frame_height"]
+    )
+    assert feats["target_area_share"] == pytest.approx(area) and 0 < area < 0.1  # a walker is a small target
+    assert feats["span_share"] == pytest.approx((10.6 - 4.6) / 16.0)  # span of the annotation over its 16 s clip
+    assert feats["oracle_viou"] == pytest.approx(row["oracle_viou"]) and feats["target_tracked"] == 1.0
 
 
 def test_best_variant_tie_rules() -> None:
@@ -180,6 +196,29 @@ def test_source_split_holds_out_the_sources_test_samples(tmp_path: Path) -> None
     report = train_selector(cfg)
     assert report["heldout_sample_ids"] == [f"s{i:03d}" for i in range(0, 30, 5)]
     assert report["split"] == "source" and report["n_train"] == 24
+
+
+def test_early_stopping_keeps_the_best_heldout_epoch(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    records = []
+    for i in range(40):  # labels independent of the text: held-out loss only gets worse once the head memorises
+        scored = {v: (float(rng.random()), 0.0) for v in ("raw", "spotlight", "temporal_crop")}
+        row = {"task": "stvg", "question": " ".join(rng.choice(FILLER, size=5)), "object_names": ["man"]}
+        records += label_records(f"n{i:03d}", scored, row, 1e-9)
+    pq.write_table(labels_table(records, {}), tmp_path / "noise.parquet")
+    cfg = TrainSelectorConfig(labels=str(tmp_path / "noise.parquet"), output_dir=str(tmp_path / "m"), encoder="hashing")
+    report = train_selector(TrainSelectorConfig(**{**cfg.__dict__, "patience": 5}))
+    losses = [h["heldout_loss"] for h in report["history"]]
+    assert report["epochs_run"] < cfg.epochs and len(losses) == report["epochs_run"]
+    best = int(np.argmin(losses))
+    assert report["epochs_run"] == best + 1 + 5  # stopped 5 epochs after the best held-out loss
+    model, meta = load_selector(tmp_path / "m", torch.device("cpu"))  # ... and saved that epoch's weights
+    data = read_labels(tmp_path / "noise.parquet")
+    held = [data.sample_ids.index(s) for s in report["heldout_sample_ids"]]
+    with torch.no_grad():
+        logits = model.logits([data.texts[i] for i in held], torch.zeros(len(held), len(VISUAL_FEATURES)))
+    target = torch.tensor([meta["classes"].index(data.labels[i]) for i in held])
+    assert float(torch.nn.functional.cross_entropy(logits, target)) == pytest.approx(losses[best], rel=1e-5)
 
 
 def test_cli_train_and_predict_on_demo_labels(cli_labels: Path, demo_dataset: Path, tmp_path: Path) -> None:
