@@ -51,7 +51,13 @@ def label_cmd(
     config: Path = _CONFIG,
     overrides: list[str] = _OVERRIDES,
 ) -> None:
-    """Score every variant of each sample with a frozen proxy model; write all scores and the best variant."""
+    """Score every variant of each sample with a frozen proxy model; write all scores and the best variant.
+
+    Writes one row per (sample_id, variant): task, answer_reward, grounding_reward, score (their sum), best_variant
+    (argmax; ties go to raw, then name order), question, key_items, the proxy's answers, the source split and the
+    visual features. Useful overrides: max_frames=8 max_new_tokens=128 temperature=1.0 seed=0 variants=\\[raw,spotlight]
+    tasks=\\[stvg] 'answer_rewards={stvg: {id_match: 1.0}}' 'grounding_rewards={stvg: {tiou: 1.0}}' device=cuda.
+    """
     from vctrain.selector.labeling import label
 
     try:
@@ -71,7 +77,12 @@ def train_cmd(
     config: Path = _CONFIG,
     overrides: list[str] = _OVERRIDES,
 ) -> None:
-    """Train the selector; print held-out accuracy against the majority-class and random baselines."""
+    """Train the selector; print held-out accuracy against the majority-class and random baselines.
+
+    Writes weights.pt (head, visual statistics, LoRA adapters), selector.json (what predict needs), report.json and
+    report.md. Useful overrides: head=mlp visual_features=true split=source heldout_fraction=0.25 epochs=100 lr=0.05
+    patience=5 (early stopping on the held-out loss) lora_rank=8 lora_targets=\\[q_proj,v_proj] device=cuda.
+    """
     from vctrain.selector.classifier import report_markdown, train_selector
 
     direct = {"labels": labels, "output_dir": out, "encoder": encoder, "encoder_path": encoder_path}
@@ -92,7 +103,11 @@ def predict_cmd(
     config: Path = _CONFIG,
     overrides: list[str] = _OVERRIDES,
 ) -> None:
-    """Write one predicted variant (and its probability) per sample."""
+    """Write one predicted variant (and its probability) per sample.
+
+    Output columns: sample_id, variant, confidence (softmax probability of the chosen variant); the choice is the
+    argmax over the variants the sample has in the shards (or in the labels file).
+    """
     from vctrain.selector.predict import predict
 
     direct = {"model_dir": model, "shards": shards, "labels": labels, "output": out}
