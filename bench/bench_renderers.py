@@ -229,22 +229,28 @@ def pipeline_faults(width: int, height: int, clips: int = 12) -> float:
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             images.append(cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA))
         n = len(images)
-        clip = Clip(
-            images=images,
-            frame_indices=list(range(n)),
-            pts_seconds=[i / 10 for i in range(n)],
-            track_ids=[ids] * n,
-            boxes=[xyxy] * n,
-            focus_boxes=[xyxy[:1]] * n,
-            key_frame=[True] * n,
-            masks=[masks] * n,
-        )
+        clip = bench_clip(images, xyxy, ids, masks)
         for chain in chains:
             for a in render_chain(chain, clip).images:
                 cv2.imencode(".jpg", cv2.cvtColor(a, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
             frames += n
     cap.release()
     return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / max(1, frames)
+
+
+def bench_clip(images: list[np.ndarray], xyxy: np.ndarray, ids: np.ndarray, masks: np.ndarray) -> Clip:
+    """The same 8 objects on every frame, all key frames, the first object as the spotlight's target."""
+    n = len(images)
+    return Clip(
+        images=images,
+        frame_indices=list(range(n)),
+        pts_seconds=[i / 10 for i in range(n)],
+        track_ids=[ids] * n,
+        boxes=[xyxy] * n,
+        focus_boxes=[xyxy[:1]] * n,
+        key_frame=[True] * n,
+        masks=[masks] * n,
+    )
 
 
 def bench(frames_n: int, repeats: int) -> tuple[list[dict], dict]:
@@ -260,16 +266,7 @@ def bench_resolution(width: int, height: int, frames_n: int, repeats: int) -> li
     images = load_frames(width, height, frames_n)
     xyxy, ids, masks = objects(width, height)
     n = len(images)
-    clip = Clip(
-        images=images,
-        frame_indices=list(range(n)),
-        pts_seconds=[i / 10 for i in range(n)],
-        track_ids=[ids] * n,
-        boxes=[xyxy] * n,
-        focus_boxes=[xyxy[:1]] * n,
-        key_frame=[True] * n,
-        masks=[masks] * n,
-    )
+    clip = bench_clip(images, xyxy, ids, masks)
     det = sv.Detections(xyxy=xyxy, tracker_id=ids, mask=masks, class_id=np.zeros(len(ids), int))
     other = images[::-1]
     bgr = [cv2.cvtColor(a, cv2.COLOR_RGB2BGR) for a in images]
