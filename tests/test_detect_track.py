@@ -99,9 +99,8 @@ def test_gt_detector_tracks_the_annotated_boxes(vtest_path: Path) -> None:
 
 def test_yolo_from_a_saved_checkpoint_filters_classes(tmp_path: Path, vtest_path: Path) -> None:
     """YOLO built from its config (random weights), saved, and loaded through the checkpoint path."""
-    from ultralytics import YOLO
-
     import torch
+    from ultralytics import YOLO
 
     torch.manual_seed(0)  # random init (see the segmentation test below for why)
     weights = tmp_path / "yolo11n-random.pt"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from renderer_fixtures import make_clip, people_boxes, source_frame, vtest_clip
+from renderer_fixtures import ellipse_masks, make_clip, people_boxes, source_frame, vtest_clip
 from scipy import ndimage
 
 from vcprep.renderers import build_renderer, render_chain
@@ -135,7 +135,7 @@ def _soft(lo_hi: tuple[int, int], span: tuple[int, int], sigma: float, n: int) -
     return ndimage.gaussian_filter1d(step, sigma, mode="nearest", truncate=4.0)[pad : pad + n]
 
 
-@pytest.mark.parametrize("mode", ["darken", "blur"])
+@pytest.mark.parametrize("mode", ["darken", "blur", "desaturate"])
 def test_feathered_spotlight_equals_the_float_soft_union_of_its_boxes(mode: str) -> None:
     W, H = 320, 240
     clip = vtest_clip(W, H)
@@ -154,3 +154,69 @@ def test_feathered_spotlight_equals_the_float_soft_union_of_its_boxes(mode: str)
     expected = dim + lit * (src - dim)
     assert np.abs(out - expected).max() <= 2.0  # the Gaussian's discrete kernel and uint8 rounding
     assert np.abs(out - expected).mean() < 0.3
+
+
+@pytest.mark.parametrize("size", [(320, 240), (640, 360)])
+def test_masks_drawn_together_equal_one_object_at_a_time_with_overlaps_and_frame_edges(size: tuple[int, int]) -> None:
+    """The batched outline (all crops in one morphology call) against full-frame morphology per object:
+    overlapping masks drawn largest first, and masks cut by each edge of the frame, which must not
+    be outlined along the cut. 320 px draws a 1-px outline (inside the mask), 640 px a 2-px one."""
+    W, H = size
+    src = cv2.resize(source_frame(), size, interpolation=cv2.INTER_LINEAR)
+    boxes = np.array(
+        [[40, 40, 200, 200], [120, 90, 180, 230], [0, 10, 50, 90], [280, 0, 320, 60], [150, 200, 250, 240]], np.float32
+    ) * (W / 320)
+    masks = ellipse_masks(boxes, H, W)
+    masks[2, :, :3] |= masks[2, :, 3:4]  # reach the left edge, as a mask cut by the frame does
+    masks[3, :3] |= masks[3, 3:4]
+    masks[3, :, -3:] |= masks[3, :, -4:-3]
+    masks[4, -3:] |= masks[4, -4:-3]
+    out = build_renderer("masks", {"opacity": 0.4}).render(make_clip([src], boxes, masks=masks)).images[0]
+    t = max(1, max(1, round(max(W, H) / 320 * 2)) // 2)
+    expected = src.copy()
+    for k in sorted(range(len(boxes)), key=lambda k: -masks[k].sum()):
+        color = palette_color(k + 1)
+        m = masks[k].astype(np.uint8)
+        blended = cv2.addWeighted(expected, 0.6, np.full_like(expected, color), 0.4, 0)
+        expected[masks[k]] = blended[masks[k]]
+        if t == 1:  # the mask's border: mask minus its 4-neighbour erosion
+            cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+            band = m - cv2.erode(m, cross, borderType=cv2.BORDER_REPLICATE)
+        else:  # 1 px out and 1 px in
+            square = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+            band = cv2.morphologyEx(m, cv2.MORPH_GRADIENT, square, borderType=cv2.BORDER_REPLICATE)
+        expected[band.astype(bool)] = color
+    assert t == W // 320
+    assert np.array_equal(out, expected)
+    # the frame's left edge cuts mask 2: no outline along the cut (only where the mask's own edge meets it)
+    cut = masks[2, :, 0] & np.roll(masks[2, :, 0], 1) & np.roll(masks[2, :, 0], -1)
+    assert cut.sum() > 10 and not (out[cut, 0] == palette_color(3)).all(axis=1).any()
+
+
+def test_som_tags_equal_a_filled_box_and_puttext_and_find_thin_and_stray_masks() -> None:
+    W, H = 640, 360
+    src = cv2.resize(source_frame(), (W, H), interpolation=cv2.INTER_LINEAR)
+    sliver = np.zeros((H, W), bool)
+    sliver[40:300, 100:102] = True  # 2 px wide, 260 tall: sampled coarsely it could be missed
+    stray = np.zeros((H, W), bool)
+    stray[200:260, 400:470] = True  # its box (below) does not hold it
+    boxes = np.array([[100, 40, 102, 300], [500, 40, 560, 100]], np.float32)
+    out = build_renderer("id_tags_som").render(make_clip([src], boxes, [3, 14], masks=np.stack([sliver, stray])))
+    image = out.images[0]
+    for track_id, mask in ((3, sliver), (14, stray)):
+        color = np.array(palette_color(track_id))
+        ys, xs = np.nonzero((image == color).all(axis=2))
+        cx, cy = int(round((xs.min() + xs.max()) / 2)), int(round((ys.min() + ys.max()) / 2))
+        assert ndimage.binary_dilation(mask, iterations=2)[cy, cx], (track_id, cx, cy)  # centred on its mask
+        # the tag is the plain drawing: a filled box in the ID's colour and the number by putText
+        x1, y1, x2, y2 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        ref = np.zeros((y2 - y1, x2 - x1, 3), np.uint8)
+        ref[:] = color
+        font_scale = (20 / 30) * W / 336 * 0.8
+        thickness = max(1, int(round(2 * font_scale)))
+        (w, h), _ = cv2.getTextSize(str(track_id), FONT, font_scale, thickness)
+        pad = max(1, int(round(0.3 * h)))
+        ink = (0, 0, 0) if 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2] >= 140 else (255, 255, 255)
+        cv2.putText(ref, str(track_id), (pad, pad + h), FONT, font_scale, ink, thickness, cv2.LINE_AA)
+        diff = np.abs(image[y1:y2, x1:x2].astype(int) - ref.astype(int))
+        assert diff.max() <= 6 and (diff > 2).mean() < 0.05

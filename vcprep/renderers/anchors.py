@@ -12,6 +12,9 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+_INTERIOR_GRID_PX = 24
+"""Set-of-Mark anchors are searched on the object's crop sampled to about this many pixels."""
+
 
 def _box_part(mask: np.ndarray, xyxy: Sequence[float], margin_px: int = 2) -> tuple[np.ndarray, int, int]:
     """The part of `mask` under the box (with a margin) and its offset. Pass the box as Python floats
@@ -21,14 +24,6 @@ def _box_part(mask: np.ndarray, xyxy: Sequence[float], margin_px: int = 2) -> tu
     xa, ya = max(0, math.floor(x1) - margin_px), max(0, math.floor(y1) - margin_px)
     xb, yb = min(W, math.ceil(x2) + margin_px), min(H, math.ceil(y2) + margin_px)
     return mask[ya : max(ya, yb), xa : max(xa, xb)], xa, ya
-
-
-def _crop(mask: np.ndarray, xyxy: Sequence[float], margin_px: int = 2) -> tuple[np.ndarray, int, int]:
-    """The part of `mask` under the box (with a margin); falls back to the whole mask when that part is empty."""
-    part, xa, ya = _box_part(mask, xyxy, margin_px)
-    if part.size and part.any():
-        return part, xa, ya
-    return mask, 0, 0
 
 
 def box_centre(xyxy: Sequence[float]) -> tuple[int, int]:
@@ -59,19 +54,42 @@ def mask_interior_point(mask: np.ndarray | None, xyxy: Sequence[float]) -> tuple
     Unlike the centre, it lies inside the object even for C- or L-shaped masks. Without a mask the
     box is the mask, whose interior maximum is its centre.
     """
+    return interior_point_and_area(mask, xyxy)[0]
+
+
+def interior_point_and_area(mask: np.ndarray | None, xyxy: Sequence[float]) -> tuple[tuple[int, int], float]:
+    """`mask_interior_point` and `mask_area` from one crop: Set-of-Mark needs both for every object."""
     if mask is None:
-        return box_centre(xyxy)
-    part, ox, oy = _crop(mask, xyxy)
-    if not part.any():
-        return box_centre(xyxy)
-    # a tag is tens of pixels wide: finding the interior on a crop shrunk to <= 48 px is as good and 4x cheaper
-    shrink = max(1, max(part.shape) // 48)
-    small = part[::shrink, ::shrink].view(np.uint8)
+        return box_centre(xyxy), mask_area(None, xyxy)
+    part, ox, oy = _box_part(mask, xyxy)
+    area = np.count_nonzero(part)
+    if not area:  # a mask off its box (or empty): all of it
+        return _interior_at_full_resolution(mask, xyxy), float(np.count_nonzero(mask))
+    # a tag is tens of pixels wide: the interior found on the crop sampled to ~24 px is as good, and
+    # the transform's cost is mostly per row; a thin side keeps at least ~4 samples across
+    h, w = part.shape
+    shrink = max(1, min(max(h, w) // _INTERIOR_GRID_PX, min(h, w) // 4))
+    small = part[::shrink, ::shrink]
     # a zero border makes the frame edge count as boundary too
-    padded = cv2.copyMakeBorder(small, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_3)
-    _, _, _, (x, y) = cv2.minMaxLoc(dist)
-    return (x - 1) * shrink + ox, (y - 1) * shrink + oy  # a sampled mask pixel, so surely inside
+    padded = np.zeros((small.shape[0] + 2, small.shape[1] + 2), np.uint8)
+    padded[1:-1, 1:-1] = small
+    _, top, _, (x, y) = cv2.minMaxLoc(cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_3))
+    if top <= 0:  # no sample landed on the mask: a sliver between the samples
+        return _interior_at_full_resolution(part, xyxy, ox, oy), float(area)
+    return ((x - 1) * shrink + ox, (y - 1) * shrink + oy), float(area)  # a sampled mask pixel: inside
+
+
+def _interior_at_full_resolution(mask: np.ndarray, xyxy: Sequence[float], ox: int = 0, oy: int = 0) -> tuple[int, int]:
+    """The exact distance-transform maximum over the mask's own bounding box (the rare slow path);
+    `mask` may be a crop at (ox, oy)."""
+    ys, xs = np.nonzero(mask)
+    if not len(ys):
+        return box_centre(xyxy)
+    y0, x0 = int(ys.min()), int(xs.min())
+    tight = mask[y0 : int(ys.max()) + 1, x0 : int(xs.max()) + 1].view(np.uint8)
+    padded = cv2.copyMakeBorder(tight, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    _, _, _, (x, y) = cv2.minMaxLoc(cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_3))
+    return x - 1 + x0 + ox, y - 1 + y0 + oy
 
 
 def mask_area(mask: np.ndarray | None, xyxy: Sequence[float]) -> float:

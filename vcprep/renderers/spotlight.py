@@ -47,10 +47,11 @@ class Spotlight(FrameRenderer):
 
     Speed: the outside is computed once for the whole frame and the lit rectangles are pasted back
     from the source, so no mask is built.
-    Feathering blends only the band around each rectangle where the weight is neither 0 nor 1: a
-    Gaussian-blurred rectangle is the outer product of two blurred 1-D steps, and overlapping
-    rectangles combine as a soft union (`1 - (1-m1)(1-m2)`), which is 1 inside any of them. Blur
-    works on a frame shrunk so the kernel stays small, then enlarged.
+    Feathering builds the weight only on the rows the rectangles reach, from per-rectangle outer
+    products of two blurred 1-D steps (a Gaussian-blurred rectangle is exactly that); overlapping
+    rectangles combine as a soft union (`1 - (1-m1)(1-m2)`), which is 1 inside any of them. Feathered
+    darkening is a single multiplication of the source by its per-pixel gain. Blur works on a frame
+    shrunk so the kernel stays small, then enlarged.
     """
 
     name = "spotlight"
@@ -117,86 +118,114 @@ class Spotlight(FrameRenderer):
         rects = lit_rects(detections.xyxy, self.pad_px, scene.shape)
         if not rects:
             return scene
-        out = self.outside(scene)
         if self.feather_px > 0:
-            return self.feathered(scene, out, rects)
+            return self.feathered(scene, rects)
+        out = self.outside(scene)
         for xa, ya, xb, yb in rects:
             out[ya:yb, xa:xb] = scene[ya:yb, xa:xb]
         return out
 
-    def feathered(self, scene: np.ndarray, out: np.ndarray, rects: list[tuple[int, int, int, int]]) -> np.ndarray:
-        """`out` (the subdued frame) with `scene` blended back through each rectangle's soft edge.
+    def feathered(self, scene: np.ndarray, rects: list[tuple[int, int, int, int]]) -> np.ndarray:
+        """`scene` subdued outside the soft union of the rectangles' feathered masks (a new array).
 
-        Where a rectangle's core (weight 1 to the nearest level on both axes) is a third of its reach
-        or more, the core is copied and only the four bands around it are blended; a smaller core is
-        blended with the rest, as four calls would cost more than its pixels. The blend is fixed point
-        on uint8 (weights in 0..255, see `_blend_u8`).
+        Only the rows within the rectangles' reach (3 sigma past their edges) need a weight; the rows
+        above and below are plain outside (whole rows: narrow column strips cost more per pixel than
+        the few extra pixels they would save). The weight is kept as its complement (`_unlit`, 255 =
+        fully subdued). Darkening is then one multiplication of the source by
+        `255 - (1 - factor) * 255 * unlit` (the darkening and the blend in one pass); the other modes
+        blend the subdued frame back towards the source by the weight.
         """
         H, W = scene.shape[:2]
         reach = math.ceil(3 * self.feather_px)
-        full = 1.0 - 0.5 / 255  # weights above this round to 255
-        darker = self.mode == "darken"  # the outside is never brighter than the source
-        for xa, ya, xb, yb in rects:
-            x0, y0, x1, y1 = max(0, xa - reach), max(0, ya - reach), min(W, xb + reach), min(H, yb + reach)
-            ly = _soft_step(y0, y1, ya, yb, self.feather_px)  # [y1 - y0]
-            lx = _soft_step(x0, x1, xa, xb, self.feather_px)  # [x1 - x0]
-            ry, rx = np.flatnonzero(ly >= full), np.flatnonzero(lx >= full)
-            cy0, cy1, cx0, cx1 = (
-                (int(ry[0]), int(ry[-1]) + 1, int(rx[0]), int(rx[-1]) + 1) if len(ry) and len(rx) else (0, 0, 0, 0)
-            )  # a blurred step is unimodal: its full part is one run
-            # four bands around the core cost four times the calls: worth it only for a large core
-            if 3 * (cy1 - cy0) * (cx1 - cx0) >= (y1 - y0) * (x1 - x0):
-                out[y0 + cy0 : y0 + cy1, x0 + cx0 : x0 + cx1] = scene[y0 + cy0 : y0 + cy1, x0 + cx0 : x0 + cx1]
-                bands = ((0, cy0, 0, x1 - x0), (cy1, y1 - y0, 0, x1 - x0), (cy0, cy1, 0, cx0), (cy0, cy1, cx1, x1 - x0))
-            else:
-                bands = ((0, y1 - y0, 0, x1 - x0),)
-            for by0, by1, bx0, bx1 in bands:
-                if by1 <= by0 or bx1 <= bx0:
-                    continue
-                w = cv2.convertScaleAbs(np.outer(ly[by0:by1], lx[bx0:bx1]), alpha=255.0)  # [h, w] uint8
-                ys, xs = slice(y0 + by0, y0 + by1), slice(x0 + bx0, x0 + bx1)
-                out[ys, xs] = _blend_u8(scene[ys, xs], out[ys, xs], cv2.merge((w, w, w)), darker)
+        zones = [
+            (max(0, xa - reach), max(0, ya - reach), min(W, xb + reach), min(H, yb + reach)) for xa, ya, xb, yb in rects
+        ]
+        y0, y1 = min(z[1] for z in zones), max(z[3] for z in zones)
+        band = slice(y0, y1)
+        if self.mode != "darken":
+            out = self.outside(scene)
+            weight = cv2.bitwise_not(_unlit(rects, zones, (y0, y1, W), self.feather_px, 255))  # [y1 - y0, W]
+            out[band] = _blend_u8(scene[band], out[band], cv2.cvtColor(weight, cv2.COLOR_GRAY2RGB))
+            return out
+        out = np.empty_like(scene)
+        for rows in (slice(0, y0), slice(y1, H)):
+            if rows.stop > rows.start:
+                cv2.convertScaleAbs(scene[rows], dst=out[rows], alpha=self.factor)
+        depth = round((1.0 - self.factor) * 255)  # how much darker a fully subdued pixel gets, of 255
+        gain = cv2.bitwise_not(_unlit(rects, zones, (y0, y1, W), self.feather_px, depth))  # 255 - depth * unlit
+        cv2.multiply(scene[band], cv2.cvtColor(gain, cv2.COLOR_GRAY2RGB), dst=out[band], scale=1 / 255)
         return out
 
 
-def _blend_u8(lit: np.ndarray, dim: np.ndarray, weight: np.ndarray, darker: bool = False) -> np.ndarray:
+def _unlit(
+    rects: list[tuple[int, int, int, int]],
+    zones: list[tuple[int, int, int, int]],
+    rows: tuple[int, int, int],
+    sigma_px: float,
+    full: int,
+) -> np.ndarray:
+    """[y1 - y0, width] uint8 for `rows` (y0, y1, width): `full` times the product over rectangles of
+    `1 - w_k`, rounded at each step.
+
+    A Gaussian-blurred rectangle is the outer product of two blurred 1-D steps (`w_k = ly ⊗ lx`, on
+    the rectangle's `zone`, zero past it), and overlapping rectangles combine as a soft union
+    (`1 - (1-w1)(1-w2)`), which is 1 inside any of them. A handful of OpenCV calls per rectangle:
+    at a few thousand pixels each, their fixed cost is what counts, so none is spent on a band split.
+    """
+    y0, y1, width = rows
+    unlit = np.full((y1 - y0, width), full, np.uint8)
+    for (xa, ya, xb, yb), (za, zb, zc, zd) in zip(rects, zones):
+        ly = _soft_step(zb, zd, ya, yb, sigma_px).reshape(-1, 1)  # [zd - zb, 1]
+        lx = _soft_step(za, zc, xa, xb, sigma_px).reshape(1, -1)  # [1, zc - za]
+        keep = cv2.convertScaleAbs(cv2.gemm(ly, lx, 1.0, None, 0.0), alpha=-255.0, beta=255.0)  # 255 * (1 - w)
+        part = unlit[zb - y0 : zd - y0, za:zc]
+        cv2.multiply(part, keep, dst=part, scale=1 / 255)
+    return unlit
+
+
+def _blend_u8(lit: np.ndarray, dim: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """[h, w, 3] uint8: `dim + round(weight/255 * (lit - dim))`, all uint8.
 
     The difference is split into its positive and negative parts (saturating subtractions; one of
     them is 0 at each pixel), so each pixel is rounded once: the result equals the float blend
-    rounded to the nearest level and grows monotonically with the weight. `darker`: `dim <= lit`
-    everywhere (darkening), so the negative part is 0 and skipped. 2-3x cheaper than
+    rounded to the nearest level and grows monotonically with the weight. 2-3x cheaper than
     `cv2.blendLinear`, which converts to float.
     """
     out = cv2.add(dim, cv2.multiply(cv2.subtract(lit, dim), weight, scale=1 / 255))
-    if darker:
-        return out
     return cv2.subtract(out, cv2.multiply(cv2.subtract(dim, lit), weight, scale=1 / 255))
 
 
-@lru_cache(maxsize=32)
-def _edge_ramp(sigma_px: float) -> tuple[np.ndarray, int]:
-    """(ramp, r): a rising 1-D step blurred by a Gaussian of `sigma_px`; `ramp[k + r]` is its value k px
-    past the edge, for k in [-r, r) (0 before, 1 after: r exceeds the kernel's reach)."""
-    r = math.ceil(4 * sigma_px) + 1
+@lru_cache(maxsize=64)
+def _edge_ramp(sigma_px: float, span_px: int) -> tuple[np.ndarray, int]:
+    """(ramp, origin): a rising 1-D step blurred by a Gaussian of `sigma_px`; `ramp[origin + k]` is its
+    value k px past the edge, for k in [-span_px, span_px) (0 long before, 1 long after). Read by
+    slicing, so a soft step costs a subtraction, not a gather."""
+    r = math.ceil(4 * sigma_px) + 1  # past the kernel's reach
     step = np.zeros(4 * r, np.float32)
     step[2 * r :] = 1.0
     blurred = cv2.GaussianBlur(step.reshape(1, -1), (0, 0), sigma_px, borderType=cv2.BORDER_REPLICATE)
-    return blurred[0, r : 3 * r].copy(), r
+    span = max(span_px, r)
+    ramp = np.concatenate([np.zeros(span - r, np.float32), blurred[0, r : 3 * r], np.ones(span - r, np.float32)])
+    return ramp, span
 
 
 def _soft_step(lo: int, hi: int, start: int, end: int, sigma_px: float) -> np.ndarray:
     """[hi - lo] float32: 1 on [start, end), 0 elsewhere, blurred by a Gaussian of `sigma_px`.
 
     Blurring is linear, so the blurred box is a blurred rising edge at `start` minus one at `end`,
-    each read from one cached ramp. The frame edge is not an edge of the object: an edge at or
+    each a slice of one cached ramp. The frame edge is not an edge of the object: an edge at or
     beyond the frame's border is left out, so a box touching the border stays fully lit there.
     """
-    ramp, r = _edge_ramp(sigma_px)
+    n = hi - lo
+    reach = math.ceil(4 * sigma_px) + 1  # an edge farther than this outside [lo, hi) acts as one this far
+    span = 1 << (n + 2 * reach).bit_length()  # a few sizes cached, each long enough for any edge
+    ramp, origin = _edge_ramp(sigma_px, span)
     if start <= lo:
-        step = np.ones(hi - lo, np.float32)
+        step = np.ones(n, np.float32)
     else:
-        step = ramp.take(np.arange(lo - start + r, hi - start + r), mode="clip")
+        k = origin + lo - min(start, hi + reach)
+        step = ramp[k : k + n].copy()
     if end < hi:
-        step -= ramp.take(np.arange(lo - end + r, hi - end + r), mode="clip")
+        k = origin + lo - max(end, lo - reach)
+        step -= ramp[k : k + n]
     return step

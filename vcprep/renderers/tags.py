@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
-from vcprep.renderers.anchors import mask_area, mask_centre, mask_interior_point
+from vcprep.renderers.anchors import interior_point_and_area, mask_centre
 from vcprep.renderers.base import FrameRenderer, Objects
 from vcprep.renderers.palette import RED, contrasting_text_color, palette_color
-from vcprep.renderers.text import FONT, put_centred_text, put_text, stvg_font, text_box
+from vcprep.renderers.text import FONT, put_centred_text, put_text, stvg_font
 
 
 class IdTags(FrameRenderer):
@@ -50,18 +52,34 @@ class IdTagsSom(FrameRenderer):
         H, W = scene.shape[:2]
         masks = [None if detections.mask is None else detections.mask[k] for k in range(len(detections))]
         boxes = detections.xyxy.tolist()
-        order = sorted(range(len(detections)), key=lambda k: -mask_area(masks[k], boxes[k]))
-        for k in order:
-            text = str(int(detections.tracker_id[k]))
-            anchor = mask_interior_point(masks[k], boxes[k])
-            (w, h), base = cv2.getTextSize(text, FONT, font_scale, thickness)
-            pad = max(1, int(round(0.3 * h)))
-            # centre the padded box on the anchor, then keep the whole box inside the frame
-            bw, bh = w + 2 * pad, h + base + 2 * pad
+        ids = detections.tracker_id.tolist()
+        anchors = [interior_point_and_area(masks[k], boxes[k]) for k in range(len(boxes))]
+        for k in sorted(range(len(boxes)), key=lambda k: -anchors[k][1]):  # largest first
+            anchor = anchors[k][0]
+            tag = som_tag(str(int(ids[k])), font_scale, thickness, palette_color(int(ids[k])))
+            bh, bw = tag.shape[:2]
+            # centre the tag on the anchor, then keep it inside the frame
             bx = min(max(int(round(anchor[0] - bw / 2)), 0), max(0, W - bw))
             by = min(max(int(round(anchor[1] - bh / 2)), 0), max(0, H - bh))
-            color = palette_color(int(detections.tracker_id[k]))
-            cv2.rectangle(scene, (bx, by), (bx + bw - 1, by + bh - 1), color, -1)
-            x, y, _, _, _ = text_box(text, (bx + bw / 2, by + pad + h / 2), font_scale, thickness, (H, W))
-            put_text(scene, text, (x, y), font_scale, thickness, contrasting_text_color(color))
+            region = scene[by : by + bh, bx : bx + bw]
+            region[:] = tag[: region.shape[0], : region.shape[1]]
         return scene
+
+
+@lru_cache(maxsize=4096)
+def som_tag(text: str, font_scale: float, thickness: int, color: tuple[int, int, int]) -> np.ndarray:
+    """[h, w, 3] uint8, read-only: a Set-of-Mark tag, `text` centred on a box filled with `color`, in
+    black or white for contrast, the box padded by 0.3 of the text's height.
+
+    A tag is opaque, so it looks the same wherever it lands: made once per ID and size (a video shows
+    the same IDs at the same size on every frame) and then copied onto each frame, which costs a
+    fraction of filling the box and blending the glyphs anew. Glyph rims that would reach past the
+    box are cut at its edge.
+    """
+    (w, h), base = cv2.getTextSize(text, FONT, font_scale, thickness)
+    pad = max(1, int(round(0.3 * h)))
+    tag = np.empty((h + base + 2 * pad, w + 2 * pad, 3), np.uint8)
+    tag[:] = color
+    put_text(tag, text, (pad, pad + h), font_scale, thickness, contrasting_text_color(color))
+    tag.flags.writeable = False
+    return tag
