@@ -253,16 +253,16 @@ def bench_clip(images: list[np.ndarray], xyxy: np.ndarray, ids: np.ndarray, mask
     )
 
 
-def bench(frames_n: int, repeats: int) -> tuple[list[dict], dict]:
+def bench(frames_n: int, repeats: int, cases: list[Case] = CASES) -> tuple[list[dict], dict]:
     cv2.setNumThreads(1)
     fresh = {f"{w}x{h}": copy_costs(load_frames(w, h, frames_n), repeats) for w, h in RESOLUTIONS}
     loop_faults = {f"{w}x{h}": pipeline_faults(w, h) for w, h in RESOLUTIONS}
     pinned = pin_allocator()
-    results = [r for width, height in RESOLUTIONS for r in bench_resolution(width, height, frames_n, repeats)]
+    results = [r for width, height in RESOLUTIONS for r in bench_resolution(width, height, frames_n, repeats, cases)]
     return results, {"fresh": fresh, "pinned": pinned, "loop_faults": loop_faults}
 
 
-def bench_resolution(width: int, height: int, frames_n: int, repeats: int) -> list[dict]:
+def bench_resolution(width: int, height: int, frames_n: int, repeats: int, cases: list[Case] = CASES) -> list[dict]:
     images = load_frames(width, height, frames_n)
     xyxy, ids, masks = objects(width, height)
     n = len(images)
@@ -287,7 +287,7 @@ def bench_resolution(width: int, height: int, frames_n: int, repeats: int) -> li
     scale = max(width, height) / 336
     line_px = max(1, round(max(width, height) / 320 * 2))  # our line width, given to supervision too
     results = []
-    for case in CASES:
+    for case in cases:
         chain = [build_renderer(name, params) for name, params in case.chain]
         svf = sv_chain(case.sv_chain, scale, line_px)
 
@@ -474,8 +474,22 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--write", action="store_true", help="replace the '## Renderers' section of BENCHMARKS.md")
+    parser.add_argument(
+        "--variants", default="", help="comma-separated variant labels to time (all by default; not with --write)"
+    )
     args = parser.parse_args()
-    results, extra = bench(args.frames, args.repeats)
+    cases = CASES
+    if args.variants:
+        wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
+        unknown = sorted(set(wanted) - {c.label for c in CASES})
+        if unknown or args.write:
+            parser.error(
+                f"unknown variants {unknown}; known: {[c.label for c in CASES]}"
+                if unknown
+                else "--write needs every variant"
+            )
+        cases = [c for c in CASES if c.label in wanted]
+    results, extra = bench(args.frames, args.repeats, cases)
     text = markdown(results, extra) + "\n\nGoals (issue 4), as measured in this run:\n\n" + goals(results) + "\n"
     print(text)
     if args.write:

@@ -54,29 +54,51 @@ def mask_interior_point(mask: np.ndarray | None, xyxy: Sequence[float]) -> tuple
     Unlike the centre, it lies inside the object even for C- or L-shaped masks. Without a mask the
     box is the mask, whose interior maximum is its centre.
     """
-    return interior_point_and_area(mask, xyxy)[0]
+    return interior_points_and_areas([mask], [xyxy])[0][0]
 
 
-def interior_point_and_area(mask: np.ndarray | None, xyxy: Sequence[float]) -> tuple[tuple[int, int], float]:
-    """`mask_interior_point` and `mask_area` from one crop: Set-of-Mark needs both for every object."""
-    if mask is None:
-        return box_centre(xyxy), mask_area(None, xyxy)
-    part, ox, oy = _box_part(mask, xyxy)
-    area = np.count_nonzero(part)
-    if not area:  # a mask off its box (or empty): all of it
-        return _interior_at_full_resolution(mask, xyxy), float(np.count_nonzero(mask))
-    # a tag is tens of pixels wide: the interior found on the crop sampled to ~24 px is as good, and
-    # the transform's cost is mostly per row; a thin side keeps at least ~4 samples across
-    h, w = part.shape
-    shrink = max(1, min(max(h, w) // _INTERIOR_GRID_PX, min(h, w) // 4))
-    small = part[::shrink, ::shrink]
-    # a zero border makes the frame edge count as boundary too
-    padded = np.zeros((small.shape[0] + 2, small.shape[1] + 2), np.uint8)
-    padded[1:-1, 1:-1] = small
-    _, top, _, (x, y) = cv2.minMaxLoc(cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_3))
-    if top <= 0:  # no sample landed on the mask: a sliver between the samples
-        return _interior_at_full_resolution(part, xyxy, ox, oy), float(area)
-    return ((x - 1) * shrink + ox, (y - 1) * shrink + oy), float(area)  # a sampled mask pixel: inside
+def interior_points_and_areas(
+    masks: Sequence[np.ndarray | None], boxes: Sequence[Sequence[float]]
+) -> list[tuple[tuple[int, int], float]]:
+    """(`mask_interior_point`, `mask_area`) of every object of a frame: Set-of-Mark needs both.
+
+    A tag is tens of pixels wide, so the interior is searched on each box's crop sampled to about
+    `_INTERIOR_GRID_PX` (a thin side keeps at least ~4 samples across). The sampled crops go side by
+    side into one zero buffer, a zero pixel around each (so the frame's edge counts as boundary too),
+    and one distance transform serves them all: its cost is mostly per call and per row.
+    """
+    out: list[tuple[tuple[int, int], float] | None] = [None] * len(masks)
+    slots = []  # (k, sampled crop, shrink, x offset, y offset, area)
+    for k, (mask, xyxy) in enumerate(zip(masks, boxes)):
+        if mask is None:
+            out[k] = box_centre(xyxy), mask_area(None, xyxy)
+            continue
+        part, ox, oy = _box_part(mask, xyxy)
+        area = np.count_nonzero(part)
+        if not area:  # a mask off its box (or empty): all of it
+            out[k] = _interior_at_full_resolution(mask, xyxy), float(np.count_nonzero(mask))
+            continue
+        h, w = part.shape
+        shrink = max(1, min(max(h, w) // _INTERIOR_GRID_PX, min(h, w) // 4))
+        slots.append((k, part[::shrink, ::shrink], shrink, ox, oy, float(area)))
+    if slots:
+        buf = np.zeros((max(s[1].shape[0] for s in slots) + 2, sum(s[1].shape[1] + 1 for s in slots) + 1), np.uint8)
+        x = 1
+        for _, small, *_ in slots:
+            buf[1 : 1 + small.shape[0], x : x + small.shape[1]] = small
+            x += small.shape[1] + 1
+        dist = cv2.distanceTransform(buf, cv2.DIST_L2, cv2.DIST_MASK_3)
+        x = 1
+        for k, small, shrink, ox, oy, area in slots:
+            h, w = small.shape
+            _, top, _, (px, py) = cv2.minMaxLoc(dist[1 : 1 + h, x : x + w])
+            x += w + 1
+            if top <= 0:  # no sample landed on the mask: a sliver between the samples
+                part, _, _ = _box_part(masks[k], boxes[k])
+                out[k] = _interior_at_full_resolution(part, boxes[k], ox, oy), area
+            else:  # a sampled mask pixel, so surely inside
+                out[k] = (px * shrink + ox, py * shrink + oy), area
+    return out  # type: ignore[return-value]
 
 
 def _interior_at_full_resolution(mask: np.ndarray, xyxy: Sequence[float], ox: int = 0, oy: int = 0) -> tuple[int, int]:

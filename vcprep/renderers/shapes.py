@@ -115,31 +115,29 @@ class Masks(FrameRenderer):
         masks = [None if detections.mask is None else detections.mask[k] for k in range(len(detections))]
         boxes = detections.xyxy.tolist()
         ids = detections.tracker_id.tolist()
-        crops = []  # (area, k, xa, ya, xb, yb); the margin holds the outline's outer half
+        crops = []  # (area, k, crop of the mask as uint8 or None, xa, ya, xb, yb), in object order
         for k in range(len(boxes)):
-            xa, ya, xb, yb = _box_px(boxes[k], scene.shape, 0 if masks[k] is None else max(2, t))
+            mask = masks[k]
+            xa, ya, xb, yb = _box_px(boxes[k], scene.shape, 0 if mask is None else max(2, t))
             if xb > xa and yb > ya:
-                # the area on the crop already cut (a mask off its box: all of it, as `mask_area` counts)
-                area = (xb - xa) * (yb - ya) if masks[k] is None else np.count_nonzero(masks[k][ya:yb, xa:xb])
-                crops.append((area or mask_area(masks[k], boxes[k]), k, xa, ya, xb, yb))
-        crops = [c[1:] for c in sorted(crops, key=lambda c: -c[0])]  # largest first: small objects end on top
-        outlined = [
-            (masks[k][ya:yb, xa:xb].view(np.uint8), (ya == 0, yb == H, xa == 0, xb == W))
-            for k, xa, ya, xb, yb in crops
-            if masks[k] is not None
-        ]
+                m = None if mask is None else mask[ya:yb, xa:xb].view(np.uint8)
+                # the area on the crop (the margin holds the outline's outer half); a mask off its box: all of it
+                area = (xb - xa) * (yb - ya) if m is None else np.count_nonzero(m)
+                crops.append((area or mask_area(mask, boxes[k]), k, m, xa, ya, xb, yb))
+        crops.sort(key=lambda c: -c[0])  # largest first: small objects end on top
+        outlined = [(m, (ya == 0, yb == H, xa == 0, xb == W)) for _, _, m, xa, ya, xb, yb in crops if m is not None]
         bands = iter(_outline_bands(outlined, t) if self.outline and outlined else ())
-        for k, xa, ya, xb, yb in crops:
-            color = palette_color(int(ids[k]))
+        for _, k, m, xa, ya, xb, yb in crops:
+            color = palette_color(ids[k])
             region = scene[ya:yb, xa:xb]
             tile = colour_tile(color, yb - ya, xb - xa)
             blended = cv2.addWeighted(region, 1.0 - a, tile, a, 0)
-            if masks[k] is None:
+            if m is None:
                 region[:] = blended
                 if self.outline:
                     cv2.rectangle(region, (0, 0), (xb - xa - 1, yb - ya - 1), color, t, self.line_type)
                 continue
-            cv2.copyTo(blended, masks[k][ya:yb, xa:xb].view(np.uint8), region)
+            cv2.copyTo(blended, m, region)
             if self.outline:
                 cv2.copyTo(tile, next(bands), region)
         return scene

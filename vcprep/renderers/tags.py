@@ -7,7 +7,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from vcprep.renderers.anchors import interior_point_and_area, mask_centre
+from vcprep.renderers.anchors import interior_points_and_areas, mask_centre
 from vcprep.renderers.base import FrameRenderer, Objects
 from vcprep.renderers.palette import RED, contrasting_text_color, palette_color
 from vcprep.renderers.text import FONT, put_centred_text, put_text, stvg_font
@@ -53,7 +53,7 @@ class IdTagsSom(FrameRenderer):
         masks = [None if detections.mask is None else detections.mask[k] for k in range(len(detections))]
         boxes = detections.xyxy.tolist()
         ids = detections.tracker_id.tolist()
-        anchors = [interior_point_and_area(masks[k], boxes[k]) for k in range(len(boxes))]
+        anchors = interior_points_and_areas(masks, boxes)
         for k in sorted(range(len(boxes)), key=lambda k: -anchors[k][1]):  # largest first
             anchor = anchors[k][0]
             tag = som_tag(str(int(ids[k])), font_scale, thickness, palette_color(int(ids[k])))
