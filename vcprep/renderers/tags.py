@@ -46,36 +46,40 @@ class IdTagsSom(FrameRenderer):
         self.size = size
 
     def annotate(self, scene: np.ndarray, detections: Objects) -> np.ndarray:
-        base_scale, _ = stvg_font(scene)
-        font_scale = base_scale * self.size
+        font_scale = stvg_font(scene)[0] * self.size
         thickness = max(1, int(round(2 * font_scale)))
         H, W = scene.shape[:2]
-        masks = [None if detections.mask is None else detections.mask[k] for k in range(len(detections))]
         boxes = detections.xyxy.tolist()
         ids = detections.tracker_id.tolist()
-        anchors = interior_points_and_areas(masks, boxes)
+        anchors = interior_points_and_areas(
+            [None] * len(boxes) if detections.mask is None else list(detections.mask), boxes
+        )
         for k in sorted(range(len(boxes)), key=lambda k: -anchors[k][1]):  # largest first
-            anchor = anchors[k][0]
-            tag = som_tag(str(int(ids[k])), font_scale, thickness, palette_color(int(ids[k])))
+            (ax, ay), _ = anchors[k]
+            tag = som_tag(ids[k], font_scale, thickness)
             bh, bw = tag.shape[:2]
             # centre the tag on the anchor, then keep it inside the frame
-            bx = min(max(int(round(anchor[0] - bw / 2)), 0), max(0, W - bw))
-            by = min(max(int(round(anchor[1] - bh / 2)), 0), max(0, H - bh))
-            region = scene[by : by + bh, bx : bx + bw]
-            region[:] = tag[: region.shape[0], : region.shape[1]]
+            bx = min(max(round(ax - bw / 2), 0), max(0, W - bw))
+            by = min(max(round(ay - bh / 2), 0), max(0, H - bh))
+            if bw <= W and bh <= H:
+                scene[by : by + bh, bx : bx + bw] = tag
+            else:  # a tag larger than the frame: what fits
+                region = scene[by : by + bh, bx : bx + bw]
+                region[:] = tag[: region.shape[0], : region.shape[1]]
         return scene
 
 
 @lru_cache(maxsize=4096)
-def som_tag(text: str, font_scale: float, thickness: int, color: tuple[int, int, int]) -> np.ndarray:
-    """[h, w, 3] uint8, read-only: a Set-of-Mark tag, `text` centred on a box filled with `color`, in
-    black or white for contrast, the box padded by 0.3 of the text's height.
+def som_tag(track_id: int, font_scale: float, thickness: int) -> np.ndarray:
+    """[h, w, 3] uint8, read-only: a Set-of-Mark tag, the ID centred on a box filled with its palette
+    colour, in black or white for contrast, the box padded by 0.3 of the text's height.
 
     A tag is opaque, so it looks the same wherever it lands: made once per ID and size (a video shows
     the same IDs at the same size on every frame) and then copied onto each frame, which costs a
     fraction of filling the box and blending the glyphs anew. Glyph rims that would reach past the
     box are cut at its edge.
     """
+    text, color = str(track_id), palette_color(track_id)
     (w, h), base = cv2.getTextSize(text, FONT, font_scale, thickness)
     pad = max(1, int(round(0.3 * h)))
     tag = np.empty((h + base + 2 * pad, w + 2 * pad, 3), np.uint8)
