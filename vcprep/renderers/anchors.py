@@ -68,7 +68,8 @@ def interior_points_and_areas(
     and one distance transform serves them all: its cost is mostly per call and per row.
     """
     out: list[tuple[tuple[int, int], float] | None] = [None] * len(masks)
-    slots = []  # (k, sampled crop, shrink, x offset, y offset, area)
+    slots = []  # (k, sampled crop, its height, width, shrink, x offset, y offset, area)
+    height = width = 0  # of the buffer that holds the sampled crops
     for k, (mask, xyxy) in enumerate(zip(masks, boxes)):
         if mask is None:
             out[k] = box_centre(xyxy), mask_area(None, xyxy)
@@ -79,18 +80,20 @@ def interior_points_and_areas(
             out[k] = _interior_at_full_resolution(mask, xyxy), float(np.count_nonzero(mask))
             continue
         h, w = part.shape
-        shrink = max(1, min(max(h, w) // _INTERIOR_GRID_PX, min(h, w) // 4))
-        slots.append((k, part[::shrink, ::shrink], shrink, ox, oy, float(area)))
+        shrink = max(1, min((h if h > w else w) // _INTERIOR_GRID_PX, (w if h > w else h) // 4))
+        small = part[::shrink, ::shrink]
+        h, w = small.shape
+        slots.append((k, small, h, w, shrink, ox, oy, float(area)))
+        height, width = max(height, h), width + w + 1
     if slots:
-        buf = np.zeros((max(s[1].shape[0] for s in slots) + 2, sum(s[1].shape[1] + 1 for s in slots) + 1), np.uint8)
+        buf = np.zeros((height + 2, width + 1), np.uint8)
         x = 1
-        for _, small, *_ in slots:
-            buf[1 : 1 + small.shape[0], x : x + small.shape[1]] = small
-            x += small.shape[1] + 1
+        for _, small, h, w, *_ in slots:
+            buf[1 : 1 + h, x : x + w] = small
+            x += w + 1
         dist = cv2.distanceTransform(buf, cv2.DIST_L2, cv2.DIST_MASK_3)
         x = 1
-        for k, small, shrink, ox, oy, area in slots:
-            h, w = small.shape
+        for k, _, h, w, shrink, ox, oy, area in slots:
             _, top, _, (px, py) = cv2.minMaxLoc(dist[1 : 1 + h, x : x + w])
             x += w + 1
             if top <= 0:  # no sample landed on the mask: a sliver between the samples

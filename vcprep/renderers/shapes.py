@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from math import ceil, floor
 
 import cv2
 import numpy as np
@@ -112,17 +113,22 @@ class Masks(FrameRenderer):
         a = self.opacity
         t = max(1, line_px(scene, self.thickness) // 2)
         H, W = scene.shape[:2]
-        masks = [None if detections.mask is None else detections.mask[k] for k in range(len(detections))]
         boxes = detections.xyxy.tolist()
         ids = detections.tracker_id.tolist()
+        masks = [None] * len(boxes) if detections.mask is None else list(detections.mask)
+        margin = max(2, t)  # holds the outline's outer half, with a pixel to spare for masks a little off their box
         crops = []  # (area, k, crop of the mask as uint8 or None, xa, ya, xb, yb), in object order
-        for k in range(len(boxes)):
-            mask = masks[k]
-            xa, ya, xb, yb = _box_px(boxes[k], scene.shape, 0 if mask is None else max(2, t))
+        for k, (mask, (x1, y1, x2, y2)) in enumerate(zip(masks, boxes)):
+            if mask is None:
+                xa, ya, xb, yb = _box_px((x1, y1, x2, y2), scene.shape)
+                if xb > xa and yb > ya:
+                    crops.append(((xb - xa) * (yb - ya), k, None, xa, ya, xb, yb))
+                continue
+            xa, ya = max(0, floor(x1) - margin), max(0, floor(y1) - margin)
+            xb, yb = min(W, ceil(x2) + margin), min(H, ceil(y2) + margin)
             if xb > xa and yb > ya:
-                m = None if mask is None else mask[ya:yb, xa:xb].view(np.uint8)
-                # the area on the crop (the margin holds the outline's outer half); a mask off its box: all of it
-                area = (xb - xa) * (yb - ya) if m is None else np.count_nonzero(m)
+                m = mask[ya:yb, xa:xb].view(np.uint8)
+                area = np.count_nonzero(m)  # a mask off its box: all of it, as `mask_area` counts
                 crops.append((area or mask_area(mask, boxes[k]), k, m, xa, ya, xb, yb))
         crops.sort(key=lambda c: -c[0])  # largest first: small objects end on top
         outlined = [(m, (ya == 0, yb == H, xa == 0, xb == W)) for _, _, m, xa, ya, xb, yb in crops if m is not None]
