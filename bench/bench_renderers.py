@@ -488,11 +488,12 @@ Reading the goals:
   box-sized crop of the frame also pay per row (a masked copy into a 124-row crop costs 3x the same copy
   on contiguous arrays), which is why the batched steps below put crops side by side.
 - The one row above 3x, `id_tags_som+masks` at 640x360, is two object-bound variants in a row: `masks`
-  (2.3-2.4x alone: per object a blend, a masked copy and the outline's copy) followed by Set-of-Mark tags
+  (2.2-2.4x alone: per object a blend, a masked copy and the outline's copy) followed by Set-of-Mark tags
   (1.1-1.2x alone). Timed alone in a loop, without supervision's full-frame work between rounds, the chain
-  takes 2.9-3.0x; in this bench's interleaved rounds 3.2-3.6x from run to run. Every step left is one the
-  look needs (sorting by area, the blend, the outline, the interior search, the tag); what remains to cut
-  is Python per object, which this round already halved. At 1280x720 the same chain is 1.9-2.1x.
+  takes 2.8-3.0x; in this bench's interleaved rounds 3.1-3.6x over this round's runs. Every step left is one
+  the look needs (sorting by area, the blend, the outline, the interior search, the tag); what remains is
+  the fixed cost an object in the last table, Python and call overhead that OpenCV's per-call API
+  imposes. At 1280x720 the same chain is 1.9-2.1x.
 - What made the slow rows faster in this round (before -> after, x floor at 640x360):
   - feathered spotlight (4.4 -> 2.6x): the weight is built only on the rows the lit boxes reach, as the
     product over boxes of `1 - w` from one outer product of two cached 1-D ramps each (read by slicing),
@@ -504,7 +505,7 @@ Reading the goals:
     side, and an exact full-resolution search when no sample lands on the mask) and runs one distance
     transform for all objects, their sampled crops side by side in one zero buffer; the area for the
     draw order comes from the same crop.
-  - `masks` (2.8 -> 2.3x) and the chain (5.7 -> 3.2-3.6x): the outlines of all objects come from one
+  - `masks` (2.8 -> 2.2x) and the chain (5.7 -> 3.1x): the outlines of all objects come from one
     morphology call on their crops side by side (edges cut by the frame replicated, so a cut mask is not
     outlined along the cut), instead of one call per object.
   - Kept from before: chains copy each frame once (`render_chain`: later renderers draw in place; the
