@@ -13,9 +13,12 @@ import pytest
 from renderer_fixtures import ellipse_masks, make_clip, people_boxes, source_frame, vtest_clip
 from scipy import ndimage
 
+from vcprep.masks import _string_to_counts, rle_decode_crop, rle_encode
 from vcprep.renderers import build_renderer, render_chain
+from vcprep.renderers.clip_masks import masks_for_clip
 from vcprep.renderers.palette import palette_color
 from vcprep.renderers.text import put_text
+from vcprep.types import Tracks
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -220,3 +223,85 @@ def test_som_tags_equal_a_filled_box_and_puttext_and_find_thin_and_stray_masks()
         cv2.putText(ref, str(track_id), (pad, pad + h), FONT, font_scale, ink, thickness, cv2.LINE_AA)
         diff = np.abs(image[y1:y2, x1:x2].astype(int) - ref.astype(int))
         assert diff.max() <= 6 and (diff > 2).mean() < 0.05
+
+
+def _counts_scalar(s: str) -> list[int]:
+    """COCO's maskApi.c rleFrString, character by character."""
+    counts: list[int] = []
+    p = 0
+    while p < len(s):
+        x, k, more = 0, 0, True
+        while more:
+            ch = ord(s[p]) - 48
+            x |= (ch & 0x1F) << (5 * k)
+            more = bool(ch & 0x20)
+            p += 1
+            k += 1
+            if not more and ch & 0x10:
+                x |= -1 << (5 * k)
+        if len(counts) > 2:
+            x += counts[-2]
+        counts.append(x)
+    return counts
+
+
+def test_rle_counts_and_bounding_box_crops_equal_the_plain_decoding() -> None:
+    rng = np.random.default_rng(0)
+    cases = [rng.random((int(h), int(w))) < rng.random() for h, w in rng.integers(1, 40, (300, 2))]
+    for h, w in rng.integers(1, 60, (300, 2)):
+        m = np.zeros((h, w), bool)
+        y, x = rng.integers(0, h), rng.integers(0, w)
+        m[y : y + rng.integers(1, h + 1), x : x + rng.integers(1, w + 1)] = True
+        cases.append(m)
+    big = np.zeros((1080, 1920), bool)  # long runs: multi-character numbers and negative differences
+    big[100:900, 300:1500] = True
+    big[500:600] = True
+    cases += [big, np.zeros((7, 5), bool), np.ones((7, 5), bool)]
+    for m in cases:
+        rle = rle_encode(m)
+        assert _string_to_counts(rle.partition(":")[2]) == _counts_scalar(rle.partition(":")[2])
+        crop = rle_decode_crop(rle)
+        if not m.any():
+            assert crop is None
+            continue
+        part, x0, y0, shape = crop
+        ys, xs = np.nonzero(m)
+        assert (x0, y0, shape) == (xs.min(), ys.min(), m.shape) and part.flags.c_contiguous
+        assert np.array_equal(part.astype(bool), m[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+
+
+def test_clip_masks_warped_from_their_crops_equal_whole_frame_warps() -> None:
+    """`masks_for_clip` decodes and warps only each mask's bounding box; the plain computation warps
+    the whole decoded mask into the stored frame. Objects move between the tracked and the clip frame,
+    reach the frame's edges, leave it partly, and one tracked mask is empty."""
+    SW, SH, W, H = 768, 576, 640, 360
+    boxes = np.array([[40, 60, 200, 400], [600, 300, 768, 576], [0, 0, 90, 120], [300, 200, 420, 380]], np.float32)
+    masks = ellipse_masks(boxes, SH, SW)
+    masks[3] = False  # an empty mask
+    frames, tids, xyxy, rles = [], [], [], []
+    for f in (0, 4):
+        for k in range(len(boxes)):
+            frames.append(f)
+            tids.append(k + 1)
+            xyxy.append(boxes[k])
+            rles.append(rle_encode(masks[k]))
+    tracks = Tracks(
+        frame_index=np.array(frames), pts_seconds=np.array(frames, float) / 10, track_id=np.array(tids),
+        xyxy=np.array(xyxy, np.float32), score=np.ones(len(frames), np.float32),
+        class_id=np.zeros(len(frames), np.int32), mask_rle=rles,
+    )  # fmt: skip
+    scale = np.array([W / SW, H / SH] * 2, np.float32)
+    moved = boxes * scale + np.array(
+        [[13.4, -7.6] * 2, [40.0, 25.0] * 2, [-30.0, -12.0] * 2, [0.0, 0.0] * 2], np.float32
+    )
+    clip_frames = [1, 3]
+    out = masks_for_clip(tracks, clip_frames, [np.arange(1, 5)] * 2, [moved] * 2, (W, H), max_gap=2)
+    for f, got in zip(clip_frames, out):
+        for k in range(len(boxes)):
+            sx, sy = W / SW, H / SH
+            dx = (moved[k, 0] + moved[k, 2]) / 2 - (boxes[k, 0] + boxes[k, 2]) / 2 * sx
+            dy = (moved[k, 1] + moved[k, 3]) / 2 - (boxes[k, 1] + boxes[k, 3]) / 2 * sy
+            warp = np.float32([[sx, 0, dx], [0, sy, dy]])
+            expected = cv2.warpAffine(masks[k].astype(np.uint8), warp, (W, H), flags=cv2.INTER_NEAREST).astype(bool)
+            assert np.array_equal(got[k], expected), (f, k, int((got[k] != expected).sum()))
+        assert got[1].any() and got[2].any() and not got[3].any()
