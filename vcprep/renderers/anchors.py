@@ -101,7 +101,7 @@ def interior_points_and_areas(
                 out[k] = _interior_at_full_resolution(part, boxes[k], ox, oy), area
             else:  # a sampled mask pixel, so surely inside
                 out[k] = (px * shrink + ox, py * shrink + oy), area
-    return out  # type: ignore[return-value]
+    return [o for o in out if o is not None]  # every object got one
 
 
 def _interior_at_full_resolution(mask: np.ndarray, xyxy: Sequence[float], ox: int = 0, oy: int = 0) -> tuple[int, int]:
