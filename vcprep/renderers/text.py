@@ -7,8 +7,6 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from vcprep.renderers.palette import colour_tile
-
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -81,6 +79,20 @@ def _glyphs(text: str, font_scale: float, thickness: int) -> tuple[np.ndarray, n
     return cover, 1 - cover, x0 - pad, y0 - pad - h
 
 
+@lru_cache(maxsize=4096)
+def _ink(
+    text: str, font_scale: float, thickness: int, color: tuple[int, int, int]
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(keep, paint, dx, dy): the glyphs of `_glyphs` in `color` as two uint8 [h, w, 3] patches, so that
+    drawing is `frame * keep / 255 + paint` (keep = 255 * (1 - coverage), paint = colour * coverage,
+    each rounded): two integer-input OpenCV calls instead of a float blend, 1.7x cheaper on a tag."""
+    cover, uncover, dx, dy = _glyphs(text, font_scale, thickness)
+    keep = cv2.cvtColor(np.round(uncover * 255).astype(np.uint8), cv2.COLOR_GRAY2RGB)
+    paint = np.round(cover[..., None] * np.asarray(color, np.float32)).astype(np.uint8)
+    keep.flags.writeable = paint.flags.writeable = False
+    return keep, paint, dx, dy
+
+
 def put_text(
     scene: np.ndarray,
     text: str,
@@ -91,21 +103,21 @@ def put_text(
 ) -> None:
     """`cv2.putText(scene, text, org, FONT, font_scale, color, thickness, cv2.LINE_AA)`, from a cache.
 
-    The glyphs of a text at a size are rasterised once (a video shows the same IDs at the same size
-    on every frame) and blended onto the frame with their coverage. Strokes drawn over each other in
-    one colour compose to `colour*a + img*(1-a)` with `a` the combined coverage, which is what the
-    cached patch holds: the result matches `putText` within a few levels. Measured in the renderers
-    (a new frame each time, so cold caches), 8 one-digit tags cost 0.13 ms a 640x360 frame this way
-    and 0.18 ms through `putText`; a tight loop on one frame would suggest the opposite.
+    The glyphs of a text at a size and colour are rasterised once (a video shows the same IDs at the
+    same size on every frame) and blended onto the frame with their coverage. Strokes drawn over each
+    other in one colour compose to `colour*a + img*(1-a)` with `a` the combined coverage, which is what
+    the cached patches hold: the result matches `putText` within a few levels. Measured in the
+    renderers (a new frame each time, so cold caches), this costs about two thirds of `putText`; a tight
+    loop on one frame would suggest the opposite.
     """
-    cover, uncover, dx, dy = _glyphs(text, font_scale, thickness)
+    keep, paint, dx, dy = _ink(text, font_scale, thickness, color)
     H, W = scene.shape[:2]
     x0, y0 = org[0] + dx, org[1] + dy
     xa, ya = max(0, x0), max(0, y0)
-    xb, yb = min(W, x0 + cover.shape[1]), min(H, y0 + cover.shape[0])
+    xb, yb = min(W, x0 + keep.shape[1]), min(H, y0 + keep.shape[0])
     if xb <= xa or yb <= ya:
         return
     region = scene[ya:yb, xa:xb]
-    if (xa, ya, xb, yb) != (x0, y0, x0 + cover.shape[1], y0 + cover.shape[0]):  # cut by the frame's edge
-        cover, uncover = cover[ya - y0 : yb - y0, xa - x0 : xb - x0], uncover[ya - y0 : yb - y0, xa - x0 : xb - x0]
-    region[:] = cv2.blendLinear(colour_tile(color, yb - ya, xb - xa), region, cover, uncover)
+    if (xa, ya, xb, yb) != (x0, y0, x0 + keep.shape[1], y0 + keep.shape[0]):  # cut by the frame's edge
+        keep, paint = keep[ya - y0 : yb - y0, xa - x0 : xb - x0], paint[ya - y0 : yb - y0, xa - x0 : xb - x0]
+    cv2.add(cv2.multiply(region, keep, scale=1 / 255), paint, dst=region)
