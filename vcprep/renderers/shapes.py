@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from math import ceil, floor
 
 import cv2
@@ -31,6 +32,7 @@ def _box_px(xyxy: np.ndarray, shape: tuple[int, ...], margin_px: int = 0) -> tup
     )
 
 
+@lru_cache(maxsize=32)
 def _disc(radius: int, cross: bool = False) -> np.ndarray | None:
     """Structuring element of a morphological step of `radius` px: None for 0, the 3x3 square (or the
     4-neighbour `cross`) for 1, a disc beyond; these bands come closest to OpenCV's strokes."""
@@ -149,6 +151,9 @@ class Masks(FrameRenderer):
         return scene
 
 
+_UNCUT = (False, False, False, False)
+
+
 def _outline_bands(crops: list[tuple[np.ndarray, tuple[bool, bool, bool, bool]]], t: int) -> list[np.ndarray]:
     """The outline band (uint8, nonzero on the band) of each mask crop, for a line `t` px wide: the
     mask dilated by t//2 px minus the mask eroded by (t+1)//2 px.
@@ -161,12 +166,12 @@ def _outline_bands(crops: list[tuple[np.ndarray, tuple[bool, bool, bool, bool]]]
     """
     grow, shrink = _disc(t // 2), _disc((t + 1) // 2, cross=t == 1)
     r = (t + 1) // 2
-    buf = np.zeros((max(m.shape[0] for m, _ in crops) + 2 * r, sum(m.shape[1] + 2 * r for m, _ in crops)), np.uint8)
+    shapes = [m.shape for m, _ in crops]
+    buf = np.zeros((max(h for h, _ in shapes) + 2 * r, sum(w for _, w in shapes) + 2 * r * len(shapes)), np.uint8)
     slots = []
     x = 0
-    for m, cut in crops:
-        h, w = m.shape
-        if any(cut):
+    for (m, cut), (h, w) in zip(crops, shapes):
+        if cut != _UNCUT:
             top, bottom, left, right = (r * c for c in cut)
             buf[r - top : r + h + bottom, x + r - left : x + r + w + right] = cv2.copyMakeBorder(
                 m, top, bottom, left, right, cv2.BORDER_REPLICATE
