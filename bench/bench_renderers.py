@@ -562,8 +562,8 @@ Reading the goals:
   on contiguous arrays), which is why the batched steps below put crops side by side.
 - The one row above 3x, `id_tags_som+masks` at 640x360, is two object-bound variants in a row: `masks`
   (2.2-2.4x alone: per object a blend, a masked copy and the outline's copy) followed by Set-of-Mark tags
-  (1.1-1.2x alone). In rounds with supervision's chain it takes 3.1-3.2x (3.6x in one early run of this
-  round); in rounds of its own with the floor, 2.9x ("rounds without sv"): supervision's chain fills the
+  (1.1-1.2x alone). In rounds with supervision's chain it takes 3.1-3.3x over this round's runs (3.6x in
+  one early run); in rounds of its own with the floor, 2.9-3.0x ("rounds without sv"): supervision's chain fills the
   caches with ~100 MB of temporaries (full-frame float masks), after which our first frame finds the masks,
   tiles and cached tags cold, while the floor, which streams two frames, barely notices. That cost is
   real (in the pipeline other variants and the JPEG encoder run in between too), so the goal is judged on
@@ -582,7 +582,7 @@ Reading the goals:
     side, and an exact full-resolution search when no sample lands on the mask) and runs one distance
     transform for all objects, their sampled crops side by side in one zero buffer; the area for the
     draw order comes from the same crop.
-  - `masks` (2.8 -> 2.2x) and the chain (5.7 -> 3.1x): the outlines of all objects come from one
+  - `masks` (2.8 -> 2.2-2.3x) and the chain (5.7 -> 3.1-3.3x): the outlines of all objects come from one
     morphology call on their crops side by side (edges cut by the frame replicated, so a cut mask is not
     outlined along the cut), instead of one call per object.
   - `id_tags` (1.7 -> 1.5x) and `id_tags+spotlight` (2.8-3.0 -> 2.6x): a cached glyph is drawn as
