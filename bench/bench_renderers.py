@@ -577,7 +577,7 @@ Reading the goals:
     and darkening and feathering are one multiplication of the source by a per-pixel gain, with plain
     darkening above and below those rows; before, each box's soft band was blended on its own after a
     full-frame darkening pass.
-  - `id_tags_som` (3.1 -> 1.2x): a tag is opaque, so the box with its number is rendered once per ID and
+  - `id_tags_som` (3.1 -> 1.1-1.2x): a tag is opaque, so the box with its number is rendered once per ID and
     size and copied; the interior search samples each crop to ~24 px (at least 4 samples across a thin
     side, and an exact full-resolution search when no sample lands on the mask) and runs one distance
     transform for all objects, their sampled crops side by side in one zero buffer; the area for the
@@ -585,7 +585,7 @@ Reading the goals:
   - `masks` (2.8 -> 2.2-2.3x) and the chain (5.7 -> 3.1-3.3x): the outlines of all objects come from one
     morphology call on their crops side by side (edges cut by the frame replicated, so a cut mask is not
     outlined along the cut), instead of one call per object.
-  - `id_tags` (1.7 -> 1.5x) and `id_tags+spotlight` (2.8-3.0 -> 2.6x): a cached glyph is drawn as
+  - `id_tags` (1.7 -> 1.5x) and `id_tags+spotlight` (2.8-3.0 -> 2.6-2.7x): a cached glyph is drawn as
     `frame * keep / 255 + paint` from two uint8 patches made once per text, size and colour, two
     integer-input OpenCV calls instead of `cv2.blendLinear`'s float blend (same pixels on the tags
     checked, within a level otherwise).
