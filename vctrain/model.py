@@ -53,7 +53,12 @@ def load_model(path: str, cfg: ModelConfig, device: torch.device, *, trainable: 
     if trainable:
         model.train()
         if cfg.gradient_checkpointing:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            # transformers 5 renamed it (the old name warns and goes in v6); >=4.50 has only the old one
+            enable = getattr(model, "activation_checkpointing_enable", None)
+            if enable is not None:
+                enable(activation_checkpointing_kwargs={"use_reentrant": False})
+            else:
+                model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             model.config.use_cache = False
     else:
         model.eval()
