@@ -37,9 +37,9 @@ def masks_for_clip(
     """[K, H, W] bool per clip frame, aligned with `track_ids[i]` / `boxes[i]` (stored-frame pixels);
     None when the tracker made no masks (renderers then use boxes).
 
-    Only each mask's bounding box is decoded and warped (warping a whole frame costs ~20x more, for a
-    mask a few percent of it), each tracked mask once per clip, and the rows are looked up in an index
-    of the tracked frames this clip needs rather than by scanning every row of the video per object.
+    Only each mask's bounding box is decoded and warped (a whole-frame warp costs tens of times more,
+    for a mask a few percent of the frame), each tracked mask once per clip, and rows are looked up in
+    an index of the tracked frames this clip needs rather than by scanning the video's rows per object.
     """
     if tracks.mask_rle is None or not any(tracks.mask_rle):
         return None
