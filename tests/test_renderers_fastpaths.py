@@ -100,6 +100,9 @@ def test_cached_glyphs_match_opencv_puttext_on_a_real_frame(size: tuple[int, int
             assert diff.max() <= 6, (text, org, diff.max())  # putText blends its coverage in 8-bit steps
             assert (diff > 2).sum() <= 0.05 * (ref != frame).any(axis=2).sum() + 3
             assert (ref != frame).any() == (ours != frame).any()
+    blank = frame.copy()
+    put_text(blank, " ", (W // 3, H // 2), scale, 2, (255, 0, 0))  # a text with no ink draws nothing
+    assert np.array_equal(blank, frame)
 
 
 @pytest.mark.parametrize("size", [(320, 240), (640, 360), (1280, 720)])

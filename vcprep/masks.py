@@ -56,17 +56,22 @@ def rle_encode(mask: np.ndarray) -> str:
     return f"{h}x{w}:{_counts_to_string([int(r) for r in runs])}"
 
 
-def rle_decode(rle: str) -> np.ndarray:
-    """`"HxW:counts"` -> binary mask [H, W] (bool)."""
+def _rle_counts(rle: str) -> tuple[int, int, np.ndarray]:
+    """`"HxW:counts"` -> (H, W, run lengths as int64), checked to cover the H x W pixels."""
     size, _, text = rle.partition(":")
     h, w = (int(v) for v in size.split("x"))
-    counts = _string_to_counts(text)
+    counts = np.asarray(_string_to_counts(text), np.int64)
+    if counts.sum() != h * w:
+        raise ValueError(f"mask RLE covers {int(counts.sum())} pixels, expected {h}x{w}")
+    return h, w, counts
+
+
+def rle_decode(rle: str) -> np.ndarray:
+    """`"HxW:counts"` -> binary mask [H, W] (bool)."""
+    h, w, counts = _rle_counts(rle)
     values = np.zeros(len(counts), bool)
     values[1::2] = True
-    flat = np.repeat(values, counts)
-    if flat.size != h * w:
-        raise ValueError(f"mask RLE covers {flat.size} pixels, expected {h}x{w}")
-    return flat.reshape((w, h)).T
+    return np.repeat(values, counts).reshape((w, h)).T
 
 
 def rle_decode_crop(rle: str) -> tuple[np.ndarray, int, int, tuple[int, int]] | None:
@@ -77,11 +82,7 @@ def rle_decode_crop(rle: str) -> tuple[np.ndarray, int, int, tuple[int, int]] | 
     columns, and its rows unless it wraps to the next column), so nothing outside it is copied or
     warped: a person's mask is a few percent of the frame.
     """
-    size, _, text = rle.partition(":")
-    h, w = (int(v) for v in size.split("x"))
-    counts = np.asarray(_string_to_counts(text), np.int64)
-    if counts.sum() != h * w:
-        raise ValueError(f"mask RLE covers {int(counts.sum())} pixels, expected {h}x{w}")
+    h, w, counts = _rle_counts(rle)
     ends = np.cumsum(counts)
     first, length = (ends - counts)[1::2], counts[1::2]  # foreground runs
     first, last = first[length > 0], (first + length - 1)[length > 0]
