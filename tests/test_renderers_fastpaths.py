@@ -16,6 +16,7 @@ from scipy import ndimage
 from vcprep.masks import _string_to_counts, rle_decode_crop, rle_encode
 from vcprep.renderers import build_renderer, render_chain
 from vcprep.renderers.clip_masks import masks_for_clip
+from vcprep.renderers.extents import mask_extents
 from vcprep.renderers.palette import palette_color
 from vcprep.renderers.text import put_text
 from vcprep.types import Tracks
@@ -273,6 +274,49 @@ def test_rle_counts_and_bounding_box_crops_equal_the_plain_decoding() -> None:
         assert np.array_equal(part.astype(bool), m[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
 
 
+def plain_extents(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tight boxes (ends exclusive, zeros when empty) and pixel counts, from each whole mask."""
+    boxes = np.zeros((len(masks), 4), np.int32)
+    for k, m in enumerate(masks):
+        ys, xs = np.nonzero(m)
+        if len(ys):
+            boxes[k] = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+    return boxes, masks.reshape(len(masks), -1).sum(1)
+
+
+def test_mask_extents_equal_plain_extents() -> None:
+    """`mask_extents` searches each mask near its box and the whole mask only when none is there: a mask
+    on its box, one reaching the frame's corner, one off its box, an empty one."""
+    W, H = 320, 180
+    boxes = np.array([[40, 30, 90, 120], [280, 140, 320, 180], [10, 10, 30, 30], [100, 100, 140, 150]], np.float32)
+    masks = ellipse_masks(boxes, H, W)
+    masks[2] = False
+    masks[2, 150:170, 200:260] = True  # far from its box
+    masks[3] = False
+    got_boxes, got_areas = mask_extents(masks, boxes)
+    want_boxes, want_areas = plain_extents(masks)
+    assert np.array_equal(got_boxes, want_boxes) and np.array_equal(got_areas, want_areas)
+    assert got_boxes[1, 2:].tolist() == [W, H] and got_areas[3] == 0
+
+
+@pytest.mark.parametrize("chain", ["masks", "id_tags_som", "id_tags_som+masks"])
+def test_renderers_draw_the_same_with_extents_given_or_found(chain: str) -> None:
+    """Renderers read the masks' extents from the clip (as `vcprep render` attaches them) or find them
+    themselves: the frames are identical. The given extents are the exact ones, and one object's box is
+    offset from its mask, which the renderers must not need."""
+    W, H = 320, 180
+    boxes = np.array([[40, 30, 90, 120], [60, 50, 140, 150], [200, 20, 260, 80]], np.float32)
+    masks = ellipse_masks(boxes, H, W)
+    boxes[2] += 1.5  # a box a little off its mask, within the margin `mask_extents` searches
+    src = cv2.resize(source_frame(), (W, H), interpolation=cv2.INTER_AREA)
+    clip = make_clip([src], boxes, masks=masks)
+    given = make_clip([src], boxes, masks=masks)
+    mask_boxes, mask_areas = plain_extents(masks)
+    given.mask_boxes, given.mask_areas = [mask_boxes], [mask_areas]
+    renderers = [build_renderer(name) for name in chain.split("+")]
+    assert np.array_equal(render_chain(renderers, clip).images[0], render_chain(renderers, given).images[0])
+
+
 def test_clip_masks_warped_from_their_crops_equal_whole_frame_warps() -> None:
     """`masks_for_clip` decodes and warps only each mask's bounding box; the plain computation warps
     the whole decoded mask into the stored frame. Objects move between the tracked and the clip frame,
@@ -299,7 +343,9 @@ def test_clip_masks_warped_from_their_crops_equal_whole_frame_warps() -> None:
     )
     clip_frames = [1, 3]
     out = masks_for_clip(tracks, clip_frames, [np.arange(1, 5)] * 2, [moved] * 2, (W, H), max_gap=2)
-    for f, got in zip(clip_frames, out):
+    assert out is not None
+    for f, got, got_boxes, got_areas in zip(clip_frames, out.masks, out.mask_boxes, out.mask_areas):
+        assert np.array_equal(got_boxes, plain_extents(got)[0]) and np.array_equal(got_areas, plain_extents(got)[1])
         for k in range(len(boxes)):
             sx, sy = W / SW, H / SH
             dx = (moved[k, 0] + moved[k, 2]) / 2 - (boxes[k, 0] + boxes[k, 2]) / 2 * sx

@@ -104,8 +104,10 @@ def build_sample_rows(
         images, pts = decoded[key]
         clip = _make_clip(key, images, pts, drawn_tracks, gt_boxes, match.target_id, scale, step)
         clip.gt_span_seconds = sample.gt_span_seconds
-        clip.masks = masks_for_clip(drawn_tracks, clip.frame_indices, clip.track_ids, clip.boxes, (width, height),
-                                    max_gap=2 * step)  # None for box trackers: renderers use boxes
+        clip_masks = masks_for_clip(drawn_tracks, clip.frame_indices, clip.track_ids, clip.boxes, (width, height),
+                                    max_gap=2 * step)
+        if clip_masks is not None:  # None for box trackers: renderers use boxes
+            clip_masks.attach(clip)
         if key_items:  # key objects (STGR, V-STaR) on the stored frame nearest their time
             clip.key_boxes = key_boxes_per_frame(key_items, clip.pts_seconds)
             clip.key_frame = [k or len(b) > 0 for k, b in zip(clip.key_frame, clip.key_boxes)]

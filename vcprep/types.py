@@ -156,6 +156,12 @@ class Clip:
     gt_span_seconds: tuple[float, float] | None = None
     target_id: int | None = None
     masks: list[np.ndarray | None] | None = None
+    """[K, H, W] bool masks of the tracked objects per frame; None for box trackers."""
+    mask_boxes: list[np.ndarray] | None = None
+    """[K, 4] int32 tight box (x0, y0, x1, y1, ends exclusive) of each mask per frame, made with the
+    masks (`masks_for_clip`) so that renderers need not search them; None: renderers compute them."""
+    mask_areas: list[np.ndarray] | None = None
+    """[K] int64 pixels of each mask per frame, alongside `mask_boxes`."""
     key_boxes: list[np.ndarray] | None = None
     """Boxes of every key object of the sample per frame (a spotlight with `focus: all` lights
     them); None means the sample names no key objects beyond its target."""
@@ -179,6 +185,8 @@ class Clip:
             gt_span_seconds=self.gt_span_seconds,
             target_id=self.target_id,
             masks=pick(self.masks),
+            mask_boxes=pick(self.mask_boxes),
+            mask_areas=pick(self.mask_areas),
             key_boxes=pick(self.key_boxes),
             focus=self.focus,
         )

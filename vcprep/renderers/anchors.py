@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from vcprep.renderers.extents import mask_extents
+
 _INTERIOR_GRID_PX = 24
 """Set-of-Mark anchors are searched on the object's crop sampled to about this many pixels."""
 
@@ -54,73 +56,58 @@ def mask_interior_point(mask: np.ndarray | None, xyxy: Sequence[float]) -> tuple
     Unlike the centre, it lies inside the object even for C- or L-shaped masks. Without a mask the
     box is the mask, whose interior maximum is its centre.
     """
-    return interior_points_and_areas([mask], [xyxy])[0][0]
+    if mask is None:
+        return box_centre(xyxy)
+    mask_boxes, _ = mask_extents(mask[None], np.asarray([xyxy], np.float32))
+    return interior_points([mask], mask_boxes.tolist(), [xyxy])[0]
 
 
-def interior_points_and_areas(
-    masks: Sequence[np.ndarray | None], boxes: Sequence[Sequence[float]]
-) -> list[tuple[tuple[int, int], float]]:
-    """(`mask_interior_point`, `mask_area`) of every object of a frame: Set-of-Mark needs both.
+def interior_points(
+    masks: Sequence[np.ndarray], mask_boxes: Sequence[Sequence[int]], boxes: Sequence[Sequence[float]]
+) -> list[tuple[int, int]]:
+    """`mask_interior_point` of every object of a frame, given each mask's tight box (see `extents`);
+    an empty mask gets its object's box centre.
 
-    A tag is tens of pixels wide, so the interior is searched on each box's crop sampled to about
+    A tag is tens of pixels wide, so the interior is searched on each mask's box sampled to about
     `_INTERIOR_GRID_PX` (a thin side keeps at least ~4 samples across). The sampled crops go side by
     side into one zero buffer, a zero pixel around each (so the frame's edge counts as boundary too),
     and one distance transform serves them all: its cost is mostly per call and per row.
     """
-    out: list[tuple[tuple[int, int], float] | None] = [None] * len(masks)
-    slots = []  # (k, sampled crop, its height, width, shrink, x offset, y offset, area)
+    out = [box_centre(xyxy) for xyxy in boxes]
+    slots = []  # (k, sampled crop, its height, width, shrink, x offset, y offset)
     height = width = 0  # of the buffer that holds the sampled crops
-    for k, (mask, xyxy) in enumerate(zip(masks, boxes)):
-        if mask is None:
-            out[k] = box_centre(xyxy), mask_area(None, xyxy)
+    for k, (mask, (x0, y0, x1, y1)) in enumerate(zip(masks, mask_boxes)):
+        h, w = y1 - y0, x1 - x0
+        if h <= 0 or w <= 0:  # an empty mask
             continue
-        part, ox, oy = _box_part(mask, xyxy)
-        area = np.count_nonzero(part)
-        if not area:  # a mask off its box (or empty): all of it
-            out[k] = _interior_at_full_resolution(mask, xyxy), float(np.count_nonzero(mask))
-            continue
-        h, w = part.shape
         shrink = max(1, min((h if h > w else w) // _INTERIOR_GRID_PX, (w if h > w else h) // 4))
-        small = part[::shrink, ::shrink]
+        small = mask[y0:y1:shrink, x0:x1:shrink]
         h, w = small.shape
-        slots.append((k, small, h, w, shrink, ox, oy, float(area)))
+        slots.append((k, small, h, w, shrink, x0, y0))
         height, width = max(height, h), width + w + 1
-    if slots:
-        buf = np.zeros((height + 2, width + 1), np.uint8)
-        x = 1
-        for _, small, h, w, *_ in slots:
-            buf[1 : 1 + h, x : x + w] = small
-            x += w + 1
-        dist = cv2.distanceTransform(buf, cv2.DIST_L2, cv2.DIST_MASK_3)
-        x = 1
-        for k, _, h, w, shrink, ox, oy, area in slots:
-            _, top, _, (px, py) = cv2.minMaxLoc(dist[1 : 1 + h, x : x + w])
-            x += w + 1
-            if top <= 0:  # no sample landed on the mask: a sliver between the samples
-                part, _, _ = _box_part(masks[k], boxes[k])
-                out[k] = _interior_at_full_resolution(part, boxes[k], ox, oy), area
-            else:  # a sampled mask pixel, so surely inside
-                out[k] = (px * shrink + ox, py * shrink + oy), area
-    return [o for o in out if o is not None]  # every object got one
+    if not slots:
+        return out
+    buf = np.zeros((height + 2, width + 1), np.uint8)
+    x = 1
+    for _, small, h, w, *_ in slots:
+        buf[1 : 1 + h, x : x + w] = small
+        x += w + 1
+    dist = cv2.distanceTransform(buf, cv2.DIST_L2, cv2.DIST_MASK_3)
+    x = 1
+    for k, _, h, w, shrink, ox, oy in slots:
+        _, top, _, (px, py) = cv2.minMaxLoc(dist[1 : 1 + h, x : x + w])
+        x += w + 1
+        if top <= 0:  # no sample landed on the mask: a sliver between the samples
+            x0, y0, x1, y1 = mask_boxes[k]
+            out[k] = _interior_at_full_resolution(masks[k][y0:y1, x0:x1], ox, oy)
+        else:  # a sampled mask pixel, so surely inside
+            out[k] = px * shrink + ox, py * shrink + oy
+    return out
 
 
-def _interior_at_full_resolution(mask: np.ndarray, xyxy: Sequence[float], ox: int = 0, oy: int = 0) -> tuple[int, int]:
-    """The exact distance-transform maximum over the mask's own bounding box (the rare slow path);
-    `mask` may be a crop at (ox, oy)."""
-    ys, xs = np.nonzero(mask)
-    if not len(ys):
-        return box_centre(xyxy)
-    y0, x0 = int(ys.min()), int(xs.min())
-    tight = mask[y0 : int(ys.max()) + 1, x0 : int(xs.max()) + 1].view(np.uint8)
-    padded = cv2.copyMakeBorder(tight, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+def _interior_at_full_resolution(tight: np.ndarray, ox: int, oy: int) -> tuple[int, int]:
+    """The exact distance-transform maximum of a mask cut to its bounding box, found at (ox, oy) (the
+    rare slow path)."""
+    padded = cv2.copyMakeBorder(tight.view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     _, _, _, (x, y) = cv2.minMaxLoc(cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_3))
-    return x - 1 + x0 + ox, y - 1 + y0 + oy
-
-
-def mask_area(mask: np.ndarray | None, xyxy: Sequence[float]) -> float:
-    """Pixels of the mask (box area without a mask); SoM draws the largest first so small tags end on top."""
-    if mask is None:
-        x1, y1, x2, y2 = xyxy
-        return float(max(0.0, x2 - x1) * max(0.0, y2 - y1))
-    area = np.count_nonzero(_box_part(mask, xyxy)[0])
-    return float(area if area else np.count_nonzero(mask))  # a mask off its box: count it all
+    return x - 1 + ox, y - 1 + oy

@@ -54,16 +54,24 @@ class Objects:
     xyxy: np.ndarray  # [K, 4] float32, frame pixels
     tracker_id: np.ndarray  # [K] int64; 0 for objects without a track
     mask: np.ndarray | None = None  # [K, H, W] bool, or None (boxes only)
+    mask_box: np.ndarray | None = None  # [K, 4] int32 tight box of each mask (see `extents`), or None
+    mask_area: np.ndarray | None = None  # [K] int64 pixels of each mask, or None: computed when needed
 
     def __len__(self) -> int:
         return len(self.xyxy)
 
 
-def _detections(boxes: np.ndarray, ids: np.ndarray | None = None, masks: np.ndarray | None = None) -> Objects:
+def _detections(
+    boxes: np.ndarray,
+    ids: np.ndarray | None = None,
+    masks: np.ndarray | None = None,
+    mask_boxes: np.ndarray | None = None,
+    mask_areas: np.ndarray | None = None,
+) -> Objects:
     xyxy = np.asarray(boxes, np.float32).reshape(-1, 4)
     if ids is None:  # objects without a track (ground-truth boxes) still need an ID for colours
         ids = np.zeros(len(xyxy), np.int64)
-    return Objects(xyxy, np.asarray(ids, np.int64).reshape(-1), masks)
+    return Objects(xyxy, np.asarray(ids, np.int64).reshape(-1), masks, mask_boxes, mask_areas)
 
 
 class FrameRenderer(Renderer):
@@ -80,8 +88,13 @@ class FrameRenderer(Renderer):
 
     def select(self, clip: Clip, i: int) -> Objects:
         """All tracked objects of frame i, with their masks where the tracker made some."""
-        masks = None if clip.masks is None else clip.masks[i]
-        return _detections(clip.boxes[i], clip.track_ids[i], masks)
+        if clip.masks is None or clip.masks[i] is None:
+            return _detections(clip.boxes[i], clip.track_ids[i])
+        boxes, areas = clip.mask_boxes, clip.mask_areas  # the masks' extents, where mask preparation made them
+        return _detections(
+            clip.boxes[i], clip.track_ids[i], clip.masks[i], None if boxes is None else boxes[i],
+            None if areas is None else areas[i],
+        )  # fmt: skip
 
     def select_focus(self, clip: Clip, i: int, focus: str) -> Objects:
         """The key objects of frame i: the target alone (`target`) or all key objects (`all`).

@@ -4,25 +4,45 @@ Tracks hold masks on tracked frames only (every few source frames), in source pi
 frames are sampled by time and stored smaller. Each object's mask comes from the nearest tracked
 frame (within `max_gap` frames), is shifted by how far the object's box moved in between (masks
 cannot be interpolated, boxes can), and is resized to the stored frame. An object with no mask
-nearby gets its box as mask, so every renderer still sees it.
+nearby gets its box as mask, so every renderer still sees it. Each mask's extent (tight box and
+pixel count, see `extents`) comes with it, read off the warped crop.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from vcprep.masks import rle_decode_crop
-from vcprep.types import Tracks
+from vcprep.renderers.extents import mask_extent
+from vcprep.types import Clip, Tracks
 
 
-def _box_mask(box: np.ndarray, height: int, width: int) -> np.ndarray:
-    m = np.zeros((height, width), bool)
+@dataclass(frozen=True, slots=True)
+class ClipMasks:
+    """The masks of a clip's objects, per frame, with their extents."""
+
+    masks: list[np.ndarray]  # per frame: [K, H, W] bool
+    mask_boxes: list[np.ndarray]  # per frame: [K, 4] int32 tight box of each mask, zeros where empty
+    mask_areas: list[np.ndarray]  # per frame: [K] int64 pixels of each mask
+
+    def attach(self, clip: Clip) -> None:
+        """Give `clip` these masks (its renderers then draw masks rather than boxes)."""
+        clip.masks, clip.mask_boxes, clip.mask_areas = self.masks, self.mask_boxes, self.mask_areas
+
+
+def _box_mask(box: list[float], out: np.ndarray) -> tuple[tuple[int, int, int, int], int]:
+    """Fill the box into the zero mask `out`; its extent."""
+    height, width = out.shape
     x1, y1, x2, y2 = (int(round(v)) for v in box)
-    m[max(0, y1) : max(0, y2), max(0, x1) : max(0, x2)] = True
-    return m
+    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(width, x2), min(height, y2)
+    if x2 <= x1 or y2 <= y1:
+        return (0, 0, 0, 0), 0
+    out[y1:y2, x1:x2] = True
+    return (x1, y1, x2, y2), (x2 - x1) * (y2 - y1)
 
 
 def masks_for_clip(
@@ -33,9 +53,9 @@ def masks_for_clip(
     size: tuple[int, int],
     *,
     max_gap: int,
-) -> list[np.ndarray] | None:
-    """[K, H, W] bool per clip frame, aligned with `track_ids[i]` / `boxes[i]` (stored-frame pixels);
-    None when the tracker made no masks (renderers then use boxes).
+) -> ClipMasks | None:
+    """[K, H, W] bool masks per clip frame, aligned with `track_ids[i]` / `boxes[i]` (stored-frame
+    pixels), with their extents; None when the tracker made no masks (renderers then use boxes).
 
     Only each mask's bounding box is decoded and warped (a whole-frame warp costs tens of times more,
     for a mask a few percent of the frame), each tracked mask once per clip, and rows are looked up in
@@ -57,13 +77,18 @@ def masks_for_clip(
     for r, g, t in zip(rows.tolist(), tracks.frame_index[rows].tolist(), tracks.track_id[rows].tolist()):
         index.setdefault((g, t), r)  # the first row of a (frame, track), as a scan would find
     decoded: dict[int, tuple[np.ndarray, int, int, tuple[int, int]] | None] = {}
-    out = []
+    out = ClipMasks([], [], [])
     for near, ids, frame_boxes in zip(nearest, track_ids, boxes):
         masks = np.zeros((len(ids), height, width), bool)
+        extents = np.zeros((len(ids), 4), np.int32)
+        areas = np.zeros(len(ids), np.int64)
+        out.masks.append(masks)
+        out.mask_boxes.append(extents)
+        out.mask_areas.append(areas)
         for k, (track_id, box) in enumerate(zip(np.asarray(ids).tolist(), np.asarray(frame_boxes).tolist())):
             r = next((index[(g, track_id)] for g in near if (g, track_id) in index), None)
             if r is None:
-                masks[k] = _box_mask(np.asarray(box), height, width)
+                extents[k], areas[k] = _box_mask(box, masks[k])
                 continue
             if r not in decoded:
                 decoded[r] = rle_decode_crop(tracks.mask_rle[r])
@@ -83,5 +108,5 @@ def masks_for_clip(
             warp = np.float32([[sx, 0, dx + sx * cx - x0], [0, sy, dy + sy * cy - y0]])
             warped = cv2.warpAffine(part, warp, (x1 - x0, y1 - y0), flags=cv2.INTER_NEAREST)
             masks[k, y0:y1, x0:x1] = warped.view(bool)
-        out.append(masks)
+            extents[k], areas[k] = mask_extent(warped, x0, y0)
     return out

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from math import ceil, floor
 
 import cv2
 import numpy as np
 
-from vcprep.renderers.anchors import mask_area
 from vcprep.renderers.base import FOCUS_MODES, FrameRenderer, Objects
+from vcprep.renderers.extents import extents_of
 from vcprep.renderers.palette import RED, colour_tile, palette_color
 from vcprep.renderers.text import scale_for
 from vcprep.types import Clip
@@ -81,8 +80,8 @@ class Masks(FrameRenderer):
     """Each object's mask filled in its palette colour at `opacity` (out = (1-a)*img + a*colour inside
     the mask), with an optional outline. Without masks (a box tracker) the box is the mask.
 
-    Work is confined to each object's box (plus a margin): full-frame passes per object would cost 8x
-    a frame. Masks are taken to lie within their box, as boxes derived from masks do. The outline is
+    Work is confined to each mask's bounding box (see `extents`; plus the outline's reach): full-frame
+    passes per object would cost 8x a frame. The outline is
     the mask dilated by t//2 px minus the mask eroded by (t+1)//2 px, a band `t` px wide on the mask's
     edge: for t = 1 exactly the border pixels a traced contour covers, for wider lines nearly the
     band a `t`-px stroke along the contour covers (OpenCV's 2-px stroke is ~1 px wider on diagonals),
@@ -115,23 +114,20 @@ class Masks(FrameRenderer):
         a = self.opacity
         t = max(1, line_px(scene, self.thickness) // 2)
         H, W = scene.shape[:2]
-        boxes = detections.xyxy.tolist()
         ids = detections.tracker_id.tolist()
-        masks = [None] * len(boxes) if detections.mask is None else list(detections.mask)
-        margin = max(2, t)  # holds the outline's outer half, with a pixel to spare for masks a little off their box
+        g = t // 2 if self.outline else 0  # the outline's outer half reaches this far past the mask
         crops = []  # (area, k, crop of the mask as uint8 or None, xa, ya, xb, yb), in object order
-        for k, (mask, (x1, y1, x2, y2)) in enumerate(zip(masks, boxes)):
-            if mask is None:
-                xa, ya, xb, yb = _box_px((x1, y1, x2, y2), scene.shape)
+        if detections.mask is None:  # the box is the mask
+            for k, box in enumerate(detections.xyxy.tolist()):
+                xa, ya, xb, yb = _box_px(box, scene.shape)
                 if xb > xa and yb > ya:
                     crops.append(((xb - xa) * (yb - ya), k, None, xa, ya, xb, yb))
-                continue
-            xa, ya = max(0, floor(x1) - margin), max(0, floor(y1) - margin)
-            xb, yb = min(W, ceil(x2) + margin), min(H, ceil(y2) + margin)
-            if xb > xa and yb > ya:
-                m = mask[ya:yb, xa:xb].view(np.uint8)
-                area = np.count_nonzero(m)  # a mask off its box: all of it, as `mask_area` counts
-                crops.append((area or mask_area(mask, boxes[k]), k, m, xa, ya, xb, yb))
+        else:
+            mask_boxes, areas = extents_of(detections)
+            for k, (mask, (x0, y0, x1, y1), area) in enumerate(zip(detections.mask, mask_boxes, areas)):
+                if area:
+                    xa, ya, xb, yb = max(0, x0 - g), max(0, y0 - g), min(W, x1 + g), min(H, y1 + g)
+                    crops.append((area, k, mask[ya:yb, xa:xb].view(np.uint8), xa, ya, xb, yb))
         crops.sort(key=lambda c: -c[0])  # largest first: small objects end on top
         outlined = [(m, (ya == 0, yb == H, xa == 0, xb == W)) for _, _, m, xa, ya, xb, yb in crops if m is not None]
         bands = iter(_outline_bands(outlined, t) if self.outline and outlined else ())

@@ -7,8 +7,9 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from vcprep.renderers.anchors import interior_points_and_areas, mask_centre
+from vcprep.renderers.anchors import box_centre, interior_points, mask_centre
 from vcprep.renderers.base import FrameRenderer, Objects
+from vcprep.renderers.extents import extents_of
 from vcprep.renderers.palette import RED, contrasting_text_color, palette_color
 from vcprep.renderers.text import FONT, put_centred_text, put_text, stvg_font
 
@@ -51,11 +52,14 @@ class IdTagsSom(FrameRenderer):
         H, W = scene.shape[:2]
         boxes = detections.xyxy.tolist()
         ids = detections.tracker_id.tolist()
-        anchors = interior_points_and_areas(
-            [None] * len(boxes) if detections.mask is None else list(detections.mask), boxes
-        )
-        for k in sorted(range(len(boxes)), key=lambda k: -anchors[k][1]):  # largest first
-            (ax, ay), _ = anchors[k]
+        if detections.mask is None:  # the box is the mask
+            anchors = [box_centre(box) for box in boxes]
+            areas = [max(0.0, x2 - x1) * max(0.0, y2 - y1) for x1, y1, x2, y2 in boxes]
+        else:
+            mask_boxes, areas = extents_of(detections)
+            anchors = interior_points(detections.mask, mask_boxes, boxes)
+        for k in sorted(range(len(boxes)), key=lambda k: -areas[k]):  # largest first
+            ax, ay = anchors[k]
             tag = som_tag(ids[k], font_scale, thickness)
             bh, bw = tag.shape[:2]
             # centre the tag on the anchor, then keep it inside the frame
