@@ -177,16 +177,29 @@ def pin_allocator() -> bool:
     return bool(libc.mallopt(m_mmap_threshold, 32 << 20)) and bool(libc.mallopt(m_trim_threshold, 1 << 30))
 
 
+def balanced_orders(n: int) -> list[list[int]]:
+    """Orders of `n` contenders, one a round, in which each contender comes right after each other one
+    equally often (a Williams design: n orders for even n, 2n for odd). What a call leaves in the caches
+    and the allocator (supervision's large temporaries most) then slows every contender alike: with a
+    fixed or merely reversed order, one contender would follow the slowest one far more often than
+    another, and their ratio would measure the order."""
+    first = [0]
+    for j in range(1, n):
+        first.append((j + 1) // 2 if j % 2 else n - j // 2)
+    orders = [[(v + i) % n for v in first] for i in range(n)]
+    return orders if n % 2 == 0 or n == 1 else orders + [order[::-1] for order in orders]
+
+
 def rounds_ms(fns: list[Callable[[], object]], frames: int, repeats: int) -> list[list[float]]:
-    """CPU milliseconds a frame of each function in each round, timed in interleaved rounds whose
-    order alternates (A B C, C B A, ...) so slow phases of the machine, and what the previous call
-    left in the caches, hit all of them alike."""
+    """CPU milliseconds a frame of each function in each round, timed in interleaved rounds whose orders
+    follow `balanced_orders` (`repeats` rounded up to whole cycles of them), so slow phases of the
+    machine, and what the previous call left behind, hit all of them alike."""
     for fn in fns:
         fn()  # warm-up
+    orders = balanced_orders(len(fns))
     times: list[list[float]] = [[] for _ in fns]
-    for round_ in range(repeats):
-        order = range(len(fns)) if round_ % 2 == 0 else reversed(range(len(fns)))
-        for k in order:
+    for round_ in range(-(-repeats // len(orders)) * len(orders)):
+        for k in orders[round_ % len(orders)]:
             t0 = time.thread_time()
             fns[k]()
             times[k].append(1000 * (time.thread_time() - t0) / frames)
