@@ -59,6 +59,9 @@ class Case:
     chain: list[tuple[str, dict]]
     sv_chain: str
     sv_note: str = ""
+    fallback: bool = False
+    """A variant drawn by its OpenCV fallback engine (used where numba is not installed): timed and shown,
+    held to the supervision goal, reported apart from the floor goal, which the default engine meets."""
 
 
 CASES = [
@@ -67,6 +70,7 @@ CASES = [
     Case("boxes", [("boxes", {})], "box"),
     Case("masks", [("masks", {})], "mask+polygon"),
     Case("masks (no outline)", [("masks", {"outline": False})], "mask"),
+    Case("masks (opencv engine)", [("masks", {"engine": "opencv"})], "mask+polygon", fallback=True),
     Case("spotlight darken", [("spotlight", {"focus": "all"})], "background_overlay"),
     Case(
         "spotlight darken feathered",
@@ -90,6 +94,12 @@ CASES = [
     Case("frame_numbers", [("frame_numbers", {})], "draw_text"),
     Case("id_tags+spotlight", [("id_tags", {}), ("spotlight", {"focus": "all"})], "label(center)+background_overlay"),
     Case("id_tags_som+masks", [("masks", {}), ("id_tags_som", {})], "mask+polygon+label(center_of_mass)"),
+    Case(
+        "id_tags_som+masks (opencv engine)",
+        [("masks", {"engine": "opencv"}), ("id_tags_som", {})],
+        "mask+polygon+label(center_of_mass)",
+        fallback=True,
+    ),
 ]
 
 
@@ -342,12 +352,13 @@ def bench_resolution(width: int, height: int, frames_n: int, repeats: int, cases
                 "copy_ms": copy_ms,
                 "jpeg_ms": jpeg_ms,
                 "note": case.sv_note,
+                "fallback": case.fallback,
             }
         )
     return results
 
 
-FIXED_COST_VARIANTS = ("masks", "id_tags_som", "id_tags")
+FIXED_COST_VARIANTS = ("masks", "masks (opencv engine)", "id_tags_som", "id_tags")
 
 
 def fixed_costs(width: int, height: int, frames_n: int, repeats: int) -> dict[str, tuple[float, float, float]]:
@@ -511,7 +522,10 @@ def goals(results: list[dict]) -> str:
     ties = [f"{r['variant']} @ {r['resolution']} ({r['speedup']:.2f}x)" for r, v in verdicts if v == "tie"]
     spot = [r for r in results if r["variant"] == "spotlight darken"]
     spot_bad = [f"{r['resolution']} ({r['speedup']:.1f}x)" for r in spot if r["speedup"] < 3]
-    floor_bad = [f"{r['variant']} @ {r['resolution']} ({r['x_floor']:.1f}x)" for r in results if r["x_floor"] > 3]
+    held = [r for r in results if not r["fallback"]]
+    floor_bad = [f"{r['variant']} @ {r['resolution']} ({r['x_floor']:.1f}x)" for r in held if r["x_floor"] > 3]
+    fallback = [f"{r['variant']} @ {r['resolution']} {r['x_floor']:.1f}x" for r in results if r["fallback"]]
+    fallback_note = f" OpenCV fallback engine, not held to it: {'; '.join(fallback)}." if fallback else ""
     spot_best = ", ".join(f"{r['resolution']} {r['speedup']:.1f}x" for r in spot)
     timed = {r["variant"] for r in results}
     partial = "" if timed >= {c.label for c in CASES} else " (of the variants timed in this run)"
@@ -523,7 +537,7 @@ def goals(results: list[dict]) -> str:
             f"- `spotlight` >= 3x faster than `BackgroundOverlayAnnotator` ({spot_best}): {verdict(spot_bad)}."
             if spot
             else "- `spotlight` >= 3x faster than `BackgroundOverlayAnnotator`: not timed in this run.",
-            f"- Every variant within 3x of the full-frame floor: {verdict(floor_bad)}.",
+            f"- Every variant within 3x of the full-frame floor: {verdict(floor_bad)}.{fallback_note}",
         ]
     )
 

@@ -163,8 +163,11 @@ def test_feathered_spotlight_equals_the_float_soft_union_of_its_boxes(mode: str)
     assert np.abs(out - expected).mean() < 0.3
 
 
+@pytest.mark.parametrize("engine", ["numba", "opencv"])
 @pytest.mark.parametrize("size", [(320, 240), (640, 360)])
-def test_masks_drawn_together_equal_one_object_at_a_time_with_overlaps_and_frame_edges(size: tuple[int, int]) -> None:
+def test_masks_drawn_together_equal_one_object_at_a_time_with_overlaps_and_frame_edges(
+    size: tuple[int, int], engine: str
+) -> None:
     """The batched outline (all crops in one morphology call) against full-frame morphology per object:
     overlapping masks drawn largest first, and masks cut by each edge of the frame, which must not
     be outlined along the cut. 320 px draws a 1-px outline (inside the mask), 640 px a 2-px one."""
@@ -178,7 +181,8 @@ def test_masks_drawn_together_equal_one_object_at_a_time_with_overlaps_and_frame
     masks[3, :3] |= masks[3, 3:4]
     masks[3, :, -3:] |= masks[3, :, -4:-3]
     masks[4, -3:] |= masks[4, -4:-3]
-    out = build_renderer("masks", {"opacity": 0.4}).render(make_clip([src], boxes, masks=masks)).images[0]
+    clip = make_clip([src], boxes, masks=masks)
+    out = build_renderer("masks", {"opacity": 0.4, "engine": engine}).render(clip).images[0]
     t = max(1, max(1, round(max(W, H) / 320 * 2)) // 2)
     expected = src.copy()
     for k in sorted(range(len(boxes)), key=lambda k: -masks[k].sum()):
@@ -198,6 +202,53 @@ def test_masks_drawn_together_equal_one_object_at_a_time_with_overlaps_and_frame
     # the frame's left edge cuts mask 2: no outline along the cut (only where the mask's own edge meets it)
     cut = masks[2, :, 0] & np.roll(masks[2, :, 0], 1) & np.roll(masks[2, :, 0], -1)
     assert cut.sum() > 10 and not (out[cut, 0] == palette_color(3)).all(axis=1).any()
+
+
+@pytest.mark.parametrize("size", [(320, 240), (1280, 720)])
+def test_masks_engines_draw_the_same_pixels(size: tuple[int, int]) -> None:
+    """The compiled kernel against the OpenCV calls, over opacities, with and without outline, with
+    overlapping masks and one cut by the frame. The kernel rounds like OpenCV's fused multiply-add
+    (what its vector code does on CPUs with FMA, as here: the pixels are then equal); where OpenCV
+    runs without FMA a blend may round one level apart, never more, and exactly-representable
+    blends (opacity 0.5, 1.0) are equal everywhere."""
+    W, H = size
+    src = cv2.resize(source_frame(), size, interpolation=cv2.INTER_AREA)
+    boxes = np.array([[40, 40, 200, 200], [120, 90, 180, 230], [0, 10, 50, 90], [260, 150, 320, 240]], np.float32)
+    boxes *= W / 320
+    masks = ellipse_masks(boxes, H, W)
+    masks[2, :, :3] |= masks[2, :, 3:4]
+    clip = make_clip([src], boxes, masks=masks)
+    for opacity in (0.5, 0.4, 0.77, 1.0):
+        for outline in (True, False):
+            params = {"opacity": opacity, "outline": outline}
+            compiled = build_renderer("masks", {**params, "engine": "numba"}).render(clip).images[0]
+            plain = build_renderer("masks", {**params, "engine": "opencv"}).render(clip).images[0]
+            diff = np.abs(compiled.astype(int) - plain)
+            assert diff.max() <= (0 if opacity in (0.5, 1.0) else 1), (opacity, outline)
+            assert (diff > 0).sum() < 0.01 * diff.size, (opacity, outline)
+            assert not np.array_equal(compiled, src)
+
+
+def test_masks_draw_into_a_view_of_a_larger_frame() -> None:
+    """A frame that is a window of a larger array (a crop, a padded canvas) is drawn in place like a
+    frame of its own, by either engine, and nothing outside the window changes."""
+    W, H = 320, 240
+    src = source_frame()
+    boxes = np.array([[40, 40, 200, 200], [0, 10, 50, 90]], np.float32)
+    masks = ellipse_masks(boxes, H, W)
+    detections = build_renderer("masks").select(make_clip([src], boxes, masks=masks), 0)
+    for engine in ("numba", "opencv"):
+        alone = build_renderer("masks", {"engine": engine}).annotate(src.copy(), detections)
+        canvas = np.zeros((H + 20, W + 30, 3), np.uint8)
+        canvas[10 : 10 + H, 15 : 15 + W] = src
+        build_renderer("masks", {"engine": engine}).annotate(canvas[10 : 10 + H, 15 : 15 + W], detections)
+        assert np.array_equal(canvas[10 : 10 + H, 15 : 15 + W], alone)
+        assert not canvas[:10].any() and not canvas[:, :15].any() and not canvas[10 + H :].any()
+
+
+def test_masks_engine_is_checked() -> None:
+    with pytest.raises(ValueError, match="engine"):
+        build_renderer("masks", {"engine": "cuda"})
 
 
 def test_som_tags_equal_a_filled_box_and_puttext_and_find_thin_and_stray_masks() -> None:

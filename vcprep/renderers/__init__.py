@@ -4,7 +4,8 @@
 |---|---|---|
 | raw, temporal_crop | baseline / this toolkit | temporal.py |
 | id_tags, id_tags_som | STVG-R1 / Set-of-Mark | tags.py |
-| boxes, masks, circle | common / VisionCoach | shapes.py |
+| boxes, circle | common / VisionCoach | shapes.py |
+| masks | common (Set-of-Mark style fills) | mask_overlay.py |
 | spotlight (darken, blur, desaturate) | VisionCoach / this toolkit | spotlight.py |
 | frame_numbers | NumPro (VisionCoach) | frame_numbers.py |
 """
@@ -16,7 +17,8 @@ from typing import Any
 from vcprep.registry import Registry
 from vcprep.renderers.base import FOCUS_MODES, FrameRenderer, Renderer, render_chain
 from vcprep.renderers.frame_numbers import FrameNumbers
-from vcprep.renderers.shapes import Boxes, Circle, Masks
+from vcprep.renderers.mask_overlay import Masks
+from vcprep.renderers.shapes import Boxes, Circle
 from vcprep.renderers.spotlight import Spotlight
 from vcprep.renderers.tags import IdTags, IdTagsSom
 from vcprep.renderers.temporal import Raw, TemporalCrop
