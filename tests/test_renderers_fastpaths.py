@@ -18,6 +18,7 @@ from vcprep.renderers import build_renderer, render_chain
 from vcprep.renderers.clip_masks import masks_for_clip
 from vcprep.renderers.extents import mask_extents
 from vcprep.renderers.palette import palette_color
+from vcprep.renderers.spotlight import _gaussian_kernel
 from vcprep.renderers.text import put_text
 from vcprep.types import Tracks
 
@@ -140,6 +141,18 @@ def _soft(lo_hi: tuple[int, int], span: tuple[int, int], sigma: float, n: int) -
     if span[1] >= n:
         step[n + pad :] = 1.0
     return ndimage.gaussian_filter1d(step, sigma, mode="nearest", truncate=4.0)[pad : pad + n]
+
+
+def test_blur_kernel_matches_gaussianblur_within_a_level() -> None:
+    """The blur spotlight filters its shrunk frame with `sepFilter2D` and `GaussianBlur`'s own kernel
+    (3x cheaper on a small frame than `GaussianBlur`'s fixed-point path); the two agree to a level."""
+    frame = cv2.resize(source_frame(), (80, 60), interpolation=cv2.INTER_AREA)
+    for sigma in (0.5, 1.6, 2.4, 3.2):
+        kernel = _gaussian_kernel(sigma)
+        ours = cv2.sepFilter2D(frame, -1, kernel, kernel)
+        reference = cv2.GaussianBlur(frame, (0, 0), sigma)
+        assert np.abs(ours.astype(int) - reference).max() <= 1, sigma
+        assert kernel.shape == (round(6 * sigma + 1) | 1, 1) and abs(float(kernel.sum()) - 1.0) < 1e-5
 
 
 @pytest.mark.parametrize("mode", ["darken", "blur", "desaturate"])

@@ -108,7 +108,8 @@ class Spotlight(FrameRenderer):
         while sigma_px / (2 * shrink) >= 1.5 and min(H, W) // (2 * shrink) >= 8:
             shrink *= 2
             small = cv2.resize(small, (W // shrink, H // shrink), interpolation=cv2.INTER_AREA)
-        small = cv2.GaussianBlur(small, (0, 0), max(0.5, sigma_px / shrink))
+        kernel = _gaussian_kernel(round(max(0.5, sigma_px / shrink), 3))
+        small = cv2.sepFilter2D(small, -1, kernel, kernel)
         return cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR)
 
     def annotate(self, scene: np.ndarray, detections: Objects) -> np.ndarray:
@@ -193,6 +194,15 @@ def _blend_u8(lit: np.ndarray, dim: np.ndarray, weight: np.ndarray) -> np.ndarra
     """
     out = cv2.add(dim, cv2.multiply(cv2.subtract(lit, dim), weight, scale=1 / 255))
     return cv2.subtract(out, cv2.multiply(cv2.subtract(dim, lit), weight, scale=1 / 255))
+
+
+@lru_cache(maxsize=64)
+def _gaussian_kernel(sigma_px: float) -> np.ndarray:
+    """`cv2.GaussianBlur`'s kernel for uint8 images at `sigma_px` (size `round(6 sigma + 1)`, odd), as a
+    float32 column. `cv2.sepFilter2D` with it blurs a small frame in a third of `GaussianBlur`'s time
+    (whose exact fixed-point path for uint8 costs more than the pixels on an 80x45 frame), to within
+    a level of it."""
+    return cv2.getGaussianKernel(round(sigma_px * 6 + 1) | 1, sigma_px, cv2.CV_32F)
 
 
 @lru_cache(maxsize=64)
