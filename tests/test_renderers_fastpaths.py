@@ -15,6 +15,7 @@ from scipy import ndimage
 
 from vcprep.masks import _string_to_counts, rle_decode_crop, rle_encode
 from vcprep.renderers import build_renderer, render_chain
+from vcprep.renderers.anchors import mask_centre, mask_centres
 from vcprep.renderers.clip_masks import masks_for_clip
 from vcprep.renderers.extents import mask_extents
 from vcprep.renderers.palette import palette_color
@@ -259,6 +260,35 @@ def test_masks_draw_into_a_view_of_a_larger_frame() -> None:
         assert not canvas[:10].any() and not canvas[:, :15].any() and not canvas[10 + H :].any()
 
 
+def test_mask_centres_by_either_engine_equal_stvg_r1s_definition() -> None:
+    """STVG-R1's anchor, computed plainly on each whole mask: the middle of the rows holding mask
+    pixels, the mean x on it rounded half to even. Masks with rows missing in the middle (two parts),
+    a ring, a one-pixel mask, one on the frame's edge, one whose mean x ends in .5, and an empty one."""
+    W, H = 160, 120
+    masks = np.zeros((6, H, W), bool)
+    masks[0, 10:20, 10:30] = True
+    masks[0, 40:44, 50:53] = True  # rows 20-39 hold nothing
+    cv2.circle(masks[1].view(np.uint8), (80, 60), 25, 1, 3)  # a ring: its middle row has two runs
+    masks[2, 100, 7] = True
+    masks[3, 0:30, 150:160] = True
+    masks[4, 70:75, 20:24] = True  # mean x 21.5 rounds to 22 (half to even)
+    boxes = np.array([[10, 10, 53, 44], [55, 35, 106, 86], [7, 100, 8, 101], [150, 0, 160, 30],
+                      [20, 70, 24, 75], [0, 0, 10, 10]], np.float32)  # fmt: skip
+    want = []
+    for m, (x1, y1, x2, y2) in zip(masks, boxes.tolist()):
+        rows = np.flatnonzero(m.any(axis=1))
+        if not len(rows):
+            want.append((round((x1 + x2) / 2), round((y1 + y2) / 2)))
+            continue
+        y = int(rows[len(rows) // 2])
+        want.append((round(float(np.flatnonzero(m[y]).mean())), y))
+    assert want[4] == (22, 72) and want[2] == (7, 100)
+    mask_boxes = mask_extents(masks, boxes)[0].tolist()
+    for engine in ("numba", "opencv"):
+        assert mask_centres(masks, mask_boxes, boxes.tolist(), engine=engine) == want, engine
+    assert [mask_centre(m, b) for m, b in zip(masks, boxes.tolist())] == want
+
+
 def test_masks_engine_is_checked() -> None:
     with pytest.raises(ValueError, match="engine"):
         build_renderer("masks", {"engine": "cuda"})
@@ -363,7 +393,7 @@ def test_mask_extents_equal_plain_extents() -> None:
     assert got_boxes[1, 2:].tolist() == [W, H] and got_areas[3] == 0
 
 
-@pytest.mark.parametrize("chain", ["masks", "id_tags_som", "id_tags_som+masks"])
+@pytest.mark.parametrize("chain", ["masks", "id_tags", "id_tags_som", "id_tags_som+masks"])
 def test_renderers_draw_the_same_with_extents_given_or_found(chain: str) -> None:
     """Renderers read the masks' extents from the clip (as `vcprep render` attaches them) or find them
     themselves: the frames are identical. The given extents are the exact ones, and one object's box is

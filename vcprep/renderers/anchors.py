@@ -1,31 +1,22 @@
 """Where a tag sits on an object: STVG-R1's mask centre, or Set-of-Mark's most interior point.
 
-Both look only inside the object's box (plus a margin) rather than the whole frame: the masks are
-full-frame, and scanning eight of them per frame would cost more than all the drawing.
+Both look only inside each mask's tight box (see `extents`) rather than the whole frame: the masks
+are full-frame, and scanning eight of them per frame would cost more than all the drawing.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
 from vcprep.renderers.extents import mask_extents
+from vcprep.renderers.kernels import mask_centres as mask_centres_kernel
+from vcprep.renderers.kernels import use_numba
 
 _INTERIOR_GRID_PX = 24
 """Set-of-Mark anchors are searched on the object's crop sampled to about this many pixels."""
-
-
-def _box_part(mask: np.ndarray, xyxy: Sequence[float], margin_px: int = 2) -> tuple[np.ndarray, int, int]:
-    """The part of `mask` under the box (with a margin) and its offset. Pass the box as Python floats
-    (`xyxy.tolist()`): rounding numpy scalars one by one costs more than the crop's work."""
-    H, W = mask.shape[:2]
-    x1, y1, x2, y2 = xyxy
-    xa, ya = max(0, math.floor(x1) - margin_px), max(0, math.floor(y1) - margin_px)
-    xb, yb = min(W, math.ceil(x2) + margin_px), min(H, math.ceil(y2) + margin_px)
-    return mask[ya : max(ya, yb), xa : max(xa, xb)], xa, ya
 
 
 def box_centre(xyxy: Sequence[float]) -> tuple[int, int]:
@@ -37,17 +28,35 @@ def mask_centre(mask: np.ndarray | None, xyxy: Sequence[float]) -> tuple[int, in
     """STVG-R1's anchor: the mask's middle row, mean x of the mask pixels on that row; box centre without a mask."""
     if mask is None:
         return box_centre(xyxy)
-    # few numpy calls on a small crop: their fixed cost, not the pixels, is what this spends
-    part, ox, oy = _box_part(mask, xyxy)
-    rows = np.flatnonzero(part.any(axis=1)) if part.size else part
-    if not len(rows):
-        part, ox, oy = mask, 0, 0
-        rows = np.flatnonzero(part.any(axis=1))
-        if not len(rows):
-            return box_centre(xyxy)
-    y = int(rows[len(rows) // 2])
-    xs = np.flatnonzero(part[y])
-    return int(round(float(xs.sum()) / len(xs))) + ox, y + oy
+    mask_boxes, _ = mask_extents(mask[None], np.asarray([xyxy], np.float32))
+    return mask_centres(mask[None], mask_boxes.tolist(), [xyxy], engine="opencv")[0]
+
+
+def mask_centres(
+    masks: np.ndarray, mask_boxes: Sequence[Sequence[int]], boxes: Sequence[Sequence[float]], *, engine: str = "auto"
+) -> list[tuple[int, int]]:
+    """`mask_centre` of every object of a frame, given each mask's tight box (see `extents`); an empty
+    mask gets its object's box centre. `engine` (see `kernels`): numba finds all in one compiled call,
+    scanning each row of a mask only up to its first pixel; OpenCV takes three calls an object."""
+    if use_numba(engine) and len(boxes):
+        found = np.empty((len(boxes), 2), np.int64)
+        mask_centres_kernel()(masks, np.asarray(mask_boxes, np.int64).reshape(-1, 4), found)
+        return [box_centre(xyxy) if x < 0 else (x, y) for (x, y), xyxy in zip(found.tolist(), boxes)]
+    return [_centre_in_box(mask, box, xyxy) for mask, box, xyxy in zip(masks, mask_boxes, boxes)]
+
+
+def _centre_in_box(mask: np.ndarray, mask_box: Sequence[int], xyxy: Sequence[float]) -> tuple[int, int]:
+    """`mask_centre` within the mask's tight box: which rows hold pixels from a row-wise maximum (all of
+    them, for a mask without gaps across its rows), the mean x from the chosen row's first moment."""
+    x0, y0, x1, y1 = mask_box
+    if x1 <= x0 or y1 <= y0:
+        return box_centre(xyxy)
+    part = mask[y0:y1, x0:x1].view(np.uint8)
+    held = cv2.reduce(part, 1, cv2.REDUCE_MAX)  # [h, 1]: 1 on the rows that hold mask pixels
+    rows = cv2.countNonZero(held)
+    y = (y1 - y0) // 2 if rows == y1 - y0 else int(np.flatnonzero(held[:, 0])[rows // 2])
+    moments = cv2.moments(part[y : y + 1], binaryImage=True)
+    return int(round(moments["m10"] / moments["m00"])) + x0, y + y0
 
 
 def mask_interior_point(mask: np.ndarray | None, xyxy: Sequence[float]) -> tuple[int, int]:
