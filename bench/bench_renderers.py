@@ -547,15 +547,17 @@ SECTION_INTRO = """## Renderers
 Produced by `python bench/bench_renderers.py --write` (2-core CPU machine shared with other jobs, no GPU;
 OpenCV on one thread since the pipeline parallelises over videos). Real vtest.avi frames resized to each
 resolution, 8 person-sized objects with elliptical full-frame masks, 16 frames a clip. Each row times, in
-{repeats} interleaved rounds, our variant through `render_chain` (as the pipeline calls it), its supervision
-{sv} equivalent (same objects, line widths and text sizes) and the floor (`cv2.addWeighted` of two frames
-into a new frame), timed twice. Every contender makes and keeps new output frames. Times are the CPU time of
-the benchmarking thread; fps are from medians over rounds, speed-ups and "x floor" (our time / the floor's)
-are medians of the ratios within each round. "x floor, rounds without sv" times our variant and the floor
-again in rounds of their own (see the notes; the goal is judged on the first "x floor"). glibc's allocator
-was {pinned} before timing (see the notes). Spotlight rows light all 8 objects, as
-`BackgroundOverlayAnnotator` does. "vs sv": a speed-up within the run's noise band of 1.0 (the floor's two
-timings' largest disagreement at that resolution), or whose rounds' interquartile range holds 1.0, is a tie.
+{repeats} (or a few more) interleaved rounds in a balanced order, our variant through `render_chain` (as the
+pipeline calls it), its supervision {sv} equivalent (same objects, line widths and text sizes) and the floor
+(`cv2.addWeighted` of two frames into a new frame), timed twice. Every contender makes and keeps new output
+frames. Times are the CPU time of the benchmarking thread; fps are from medians over rounds, speed-ups and "x
+floor" (our time / the floor's) are medians of the ratios within each round. "x floor, rounds without sv"
+times our variant and the floor again in rounds of their own (see the notes; the goal is judged on the first
+"x floor"). glibc's allocator was {pinned} before timing (see the notes). Rows marked "(opencv engine)" draw
+the same variant with the OpenCV fallback used where numba is not installed. Spotlight rows light all 8
+objects, as `BackgroundOverlayAnnotator` does. "vs sv": a speed-up within the run's noise band of 1.0 (the
+floor's two timings' largest disagreement at that resolution), or whose rounds' interquartile range holds 1.0,
+is a tie.
 """
 
 
@@ -574,7 +576,7 @@ NOTES = """How this is measured, and why:
   the allocator as found, a rendered frame takes the few faults in the "pipeline-like loop" column, against
   169 (640x360) or 675 (1280x720) for a frame on fresh pages.
 - CPU time of the benchmarking thread (other jobs on the 2 shared cores still disturb it through the caches),
-  rounds alternating their order, medians over rounds; speed-ups and "x floor" are medians of the ratios
+  rounds in a balanced (Williams) order, medians over rounds; speed-ups and "x floor" are medians of the ratios
   within a round. The noise band is the largest deviation from 1.0 of the floor's median ratio to itself
   at that resolution; a speed-up within it of 1.0, or whose rounds' interquartile range holds 1.0, is a
   tie, not a win or a loss.
@@ -593,40 +595,46 @@ Reading the goals:
   pixels. `masks` and `id_tags_som` spend several microseconds an object whatever its size. OpenCV's calls on a
   box-sized crop of the frame also pay per row (a masked copy into a 124-row crop costs 3x the same copy
   on contiguous arrays), which is why the batched steps below put crops side by side.
-- The one row above 3x, `id_tags_som+masks` at 640x360, is two object-bound variants in a row: `masks`
-  (2.2-2.4x alone: per object a blend, a masked copy and the outline's copy) followed by Set-of-Mark tags
-  (1.1-1.2x alone). In rounds with supervision's chain it takes 3.1-3.3x over this round's runs (3.6x in
-  one early run); in rounds of its own with the floor, 2.9-3.0x ("rounds without sv"): supervision's chain fills the
-  caches with ~100 MB of temporaries (full-frame float masks), after which our first frame finds the masks,
-  tiles and cached tags cold, while the floor, which streams two frames, barely notices. That cost is
-  real (in the pipeline other variants and the JPEG encoder run in between too), so the goal is judged on
-  the first column and is not met. Every step left is one
-  the look needs (sorting by area, the blend, the outline, the interior search, the tag); what remains is
-  the fixed cost an object in the last table, Python and call overhead that OpenCV's per-call API
-  imposes. At 1280x720 the same chain is 1.9-2.1x.
-- What made the slow rows faster in this round (before -> after, x floor at 640x360):
+- Order of the rounds: each contender now comes right after each other one equally often (a Williams design).
+  The earlier order alternated (A B C D, D C B A), which put our variant right after supervision's chain in
+  half the rounds and the floor never; supervision's ~100 MB of temporaries leave the caches cold for
+  whatever runs next, and object-bound work suffers from that more than the floor's streaming. With the
+  old order `id_tags_som+masks` measured 3.1-3.3x where rounds without supervision gave 2.9-3.0x.
+- What made the slowest rows faster in this round (x floor at 640x360, last round's recorded run -> now):
+  - `masks` (2.3x -> 1.4-1.6x) and `id_tags_som+masks` (3.2x -> 2.2-2.3x): a compiled kernel (numba) draws
+    every object of a frame in one call and one pass over each crop: per byte of a crop row, leave, blend
+    (`float32(s) * (1 - a) + a * colour`, rounded as `cv2.addWeighted` rounds) or paint the outline colour,
+    chosen from one class buffer built for all crops side by side (mask 1, outline band 2, from the same
+    single morphology call as before). OpenCV needs three calls an object for this (blend, masked copy,
+    outline copy), each over the whole crop, and their fixed cost is most of it at this size. The kernel
+    loops over bytes, not pixels: a loop over pixels and their three channels is not vectorised by the
+    compiler and cost as much as OpenCV. Both engines give the same pixels (tested); the "(opencv
+    engine)" rows time the fallback, used where numba is not installed: `masks` 2.1-2.2x, but the chain
+    with Set-of-Mark tags 2.8-3.2x, so without numba that one row can miss the 3x goal.
+  - `id_tags` (1.5-1.6x -> 1.0x) and `id_tags+spotlight` (2.7x -> 2.2x): STVG-R1's anchor (middle row of
+    the mask, mean x on it) of all objects in one compiled call that scans each row only up to its first
+    mask pixel; it was five numpy calls an object (8 us each). The OpenCV twin takes a row-wise maximum
+    and a first moment within the mask's tight box.
+  - `spotlight blur` (2.9x -> 2.7x): the shrunk frame is filtered with `sepFilter2D` and `GaussianBlur`'s
+    own kernel, within a level of `GaussianBlur`, whose exact fixed-point path for uint8 costs 3x as much
+    on an 80x45 frame. The rest is OpenCV's bilinear enlargement back to full size (~0.1 ms).
+  - Each mask's tight box and pixel count (`extents`) now come with the masks from `masks_for_clip`,
+    read off the crop it warps (a bounding rectangle and a count, ~5 us an object: mask preparation takes
+    0.61-0.64 instead of 0.57 ms a frame at 640x360, still 4.9x faster than the whole-frame baseline). Every
+    mask renderer of every variant of a sample reads them instead of counting each mask again, and works
+    on the mask's own box rather than its object's box plus a margin. The renderer rows above get them
+    from the clip, as in `vcprep render`; their cost is in the mask-preparation table.
+- Earlier rounds (before -> after, x floor at 640x360):
   - feathered spotlight (4.4 -> 2.6x): the weight is built only on the rows the lit boxes reach, as the
     product over boxes of `1 - w` from one outer product of two cached 1-D ramps each (read by slicing),
-    and darkening and feathering are one multiplication of the source by a per-pixel gain, with plain
-    darkening above and below those rows; before, each box's soft band was blended on its own after a
-    full-frame darkening pass.
-  - `id_tags_som` (3.1 -> 1.1-1.2x): a tag is opaque, so the box with its number is rendered once per ID and
-    size and copied; the interior search samples each crop to ~24 px (at least 4 samples across a thin
-    side, and an exact full-resolution search when no sample lands on the mask) and runs one distance
-    transform for all objects, their sampled crops side by side in one zero buffer; the area for the
-    draw order comes from the same crop.
-  - `masks` (2.8 -> 2.2-2.3x) and the chain (5.7 -> 3.1-3.3x): the outlines of all objects come from one
-    morphology call on their crops side by side (edges cut by the frame replicated, so a cut mask is not
-    outlined along the cut), instead of one call per object.
-  - `id_tags` (1.7 -> 1.5x) and `id_tags+spotlight` (2.8-3.0 -> 2.6-2.7x): a cached glyph is drawn as
-    `frame * keep / 255 + paint` from two uint8 patches made once per text, size and colour, two
-    integer-input OpenCV calls instead of `cv2.blendLinear`'s float blend (same pixels on the tags
-    checked, within a level otherwise).
-  - Kept from before: chains copy each frame once (`render_chain`: later renderers draw in place; the
-    spotlight makes its frame anew, which costs less than saving and restoring the lit boxes around an
-    in-place pass); outlines by erosion/dilation instead of tracing and stroking contours; blur shrinks by
-    repeated 2x2 means (its 2.3-2.9x is mostly OpenCV's bilinear enlargement back to full size, ~0.1 ms at
-    640x360); glyphs rasterised once per text and size.
+    and darkening and feathering are one multiplication of the source by a per-pixel gain.
+  - `id_tags_som` (3.1 -> 1.1x): a tag is opaque, so the box with its number is rendered once per ID and
+    size and copied; the interior search samples each mask to ~24 px (an exact full-resolution search
+    when no sample lands on the mask) and runs one distance transform for all objects side by side.
+  - outlines of all objects from one morphology call on their crops side by side (edges cut by the frame
+    replicated, so a cut mask is not outlined along the cut); cached glyphs drawn as
+    `frame * keep / 255 + paint` from two uint8 patches; chains copy each frame once (`render_chain`);
+    a circle filled as a ring; blur on a frame shrunk by repeated 2x2 means.
 - Before any renderer runs, the render stage makes the clip's masks from the tracks' RLE masks
   (`masks_for_clip`, last table). That cost more than drawing every mask-based prompt together: each
   mask was decoded whole and warped into a whole frame (OpenCV's nearest-neighbour warp of a 640x360
