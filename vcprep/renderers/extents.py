@@ -1,7 +1,7 @@
 """Where each object's mask lies and how large it is: computed once per frame, read by every renderer.
 
-Masks are full-frame, but an object covers a few percent of it: the mask renderers work only on each
-mask's bounding box, Set-of-Mark draws the largest masks first, and both need these extents. Mask
+Masks are full-frame, but an object covers a few percent of it: the mask renderers and both tag styles
+work only on each mask's bounding box, and Set-of-Mark draws the largest masks first. Mask
 preparation (`masks_for_clip`) knows them exactly, for nothing, from the crop it warps; it stores them
 in the clip (`Clip.mask_boxes`, `Clip.mask_areas`), so the renderers of all a sample's variants share
 one computation instead of each counting every mask again. Objects that come without them (an

@@ -3,8 +3,9 @@
 OpenCV's calls each do one simple step over a box-sized crop (a blend, a masked copy), and a renderer
 that draws eight objects makes dozens of them a frame: at 640x360 their fixed cost and their passes
 over the same crops cost more than a full-frame pass. A kernel here does the same arithmetic in one
-pass over each crop and one call a frame. Each has a plain OpenCV twin in its renderer, used where
-numba is missing or `engine="opencv"` is asked for; tests check both give the same pixels.
+pass over each crop and one call a frame. Each has a plain OpenCV twin beside its caller (`Masks`,
+`anchors.mask_centres`), used where numba is missing or `engine="opencv"` is asked for; tests check
+both give the same pixels.
 
 numba is imported, and the kernels compiled (or loaded from numba's on-disk cache), on first use,
 not when `vcprep` is imported.
