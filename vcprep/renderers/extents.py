@@ -11,6 +11,7 @@ one computation instead of each counting every mask again. Objects that come wit
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import cv2
@@ -18,6 +19,20 @@ import numpy as np
 
 _MARGIN_PX = 2
 """`mask_extents` looks for a mask within its object's box plus this margin."""
+
+
+def pixel_box(xyxy: Sequence[float], shape: tuple[int, ...], margin_px: int = 0) -> tuple[int, int, int, int]:
+    """A box in whole pixels (x0, y0, x1, y1, ends exclusive): its floor/ceil grown by `margin_px`,
+    clipped to a frame of `shape`; empty (x1 <= x0 or y1 <= y0) when it lies outside. Pass Python
+    floats (`xyxy.tolist()`): rounding numpy scalars one by one costs more than the crops' work."""
+    H, W = shape[:2]
+    x1, y1, x2, y2 = xyxy
+    return (
+        max(0, math.floor(x1) - margin_px),
+        max(0, math.floor(y1) - margin_px),
+        min(W, math.ceil(x2) + margin_px),
+        min(H, math.ceil(y2) + margin_px),
+    )
 
 
 def mask_extent(mask: np.ndarray, ox: int = 0, oy: int = 0) -> tuple[tuple[int, int, int, int], int]:
@@ -41,10 +56,8 @@ def mask_extents(masks: np.ndarray, xyxy: np.ndarray) -> tuple[np.ndarray, np.nd
     areas = np.zeros(len(xyxy), np.int64)
     if not len(xyxy):
         return boxes, areas
-    H, W = masks.shape[1:3]
-    for k, (x1, y1, x2, y2) in enumerate(np.asarray(xyxy, np.float64).tolist()):
-        xa, ya = max(0, math.floor(x1) - _MARGIN_PX), max(0, math.floor(y1) - _MARGIN_PX)
-        xb, yb = min(W, math.ceil(x2) + _MARGIN_PX), min(H, math.ceil(y2) + _MARGIN_PX)
+    for k, box in enumerate(np.asarray(xyxy, np.float64).tolist()):
+        xa, ya, xb, yb = pixel_box(box, masks.shape[1:3], _MARGIN_PX)
         box, area = mask_extent(masks[k, ya : max(ya, yb), xa : max(xa, xb)], xa, ya)
         if not area:  # a mask off its box, or empty
             box, area = mask_extent(masks[k])

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 
 from vcprep.renderers.base import FrameRenderer, Objects
-from vcprep.renderers.extents import extents_of
+from vcprep.renderers.extents import extents_of, pixel_box
 from vcprep.renderers.kernels import check_engine, fill_and_outline, use_numba
 from vcprep.renderers.palette import colour_tile, palette_color
-from vcprep.renderers.shapes import _box_px, line_px
+from vcprep.renderers.shapes import line_px
 
 Cut = tuple[bool, bool, bool, bool]
 """Which edges of a crop the frame's edge cuts: top, bottom, left, right."""
@@ -111,7 +111,7 @@ class Masks(FrameRenderer):
         a = self.opacity
         boxes = []
         for k, box in enumerate(detections.xyxy.tolist()):
-            xa, ya, xb, yb = _box_px(box, scene.shape)
+            xa, ya, xb, yb = pixel_box(box, scene.shape)
             if xb > xa and yb > ya:
                 boxes.append(((xb - xa) * (yb - ya), k, xa, ya, xb, yb))
         boxes.sort(key=lambda c: -c[0])

@@ -18,17 +18,6 @@ def line_px(scene: np.ndarray, thickness: int | None) -> int:
     return thickness or max(1, round(scale_for(scene, 320.0) * 2))
 
 
-def _box_px(xyxy: np.ndarray, shape: tuple[int, ...], margin_px: int = 0) -> tuple[int, int, int, int]:
-    H, W = shape[:2]
-    x1, y1, x2, y2 = xyxy
-    return (
-        max(0, math.floor(x1) - margin_px),
-        max(0, math.floor(y1) - margin_px),
-        min(W, math.ceil(x2) + margin_px),
-        min(H, math.ceil(y2) + margin_px),
-    )
-
-
 class Boxes(FrameRenderer):
     """A box outline per object, coloured by ID from the shared palette; line width scales with resolution.
 

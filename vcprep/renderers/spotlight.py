@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from vcprep.renderers.base import FOCUS_MODES, FrameRenderer, Objects
+from vcprep.renderers.extents import pixel_box
 from vcprep.types import Clip
 
 MODES = ("darken", "blur", "desaturate")
@@ -22,11 +23,9 @@ HINTS = {
 
 def lit_rects(xyxy: np.ndarray, pad_px: int, shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
     """Padded boxes in whole pixels, clipped to the frame; empty ones dropped."""
-    H, W = shape[:2]
     rects = []
-    for x1, y1, x2, y2 in np.asarray(xyxy, np.float32).reshape(-1, 4).tolist():
-        xa, ya = max(0, math.floor(x1) - pad_px), max(0, math.floor(y1) - pad_px)
-        xb, yb = min(W, math.ceil(x2) + pad_px), min(H, math.ceil(y2) + pad_px)
+    for box in np.asarray(xyxy, np.float32).reshape(-1, 4).tolist():
+        xa, ya, xb, yb = pixel_box(box, shape, pad_px)
         if xb > xa and yb > ya:
             rects.append((xa, ya, xb, yb))
     return rects
