@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vcprep.decode import probe, read_frames, sample_frame_indices
+from vcprep.decode.video import probe, read_frames, sample_frame_indices
 
 ROOT = Path(__file__).resolve().parents[1]
 

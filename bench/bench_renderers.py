@@ -38,12 +38,12 @@ import cv2
 import numpy as np
 import supervision as sv
 
-from vcprep.masks import rle_decode, rle_encode
-from vcprep.renderers import build_renderer, render_chain
-from vcprep.renderers.clip_masks import masks_for_clip
-from vcprep.renderers.extents import mask_extents
-from vcprep.renderers.frame_numbers import FrameNumbers
-from vcprep.types import Clip, Tracks
+from vcprep.core.masks import rle_decode, rle_encode
+from vcprep.core.types import Clip, Tracks
+from vcprep.render.renderers import build_renderer, render_chain
+from vcprep.render.renderers.clip_masks import masks_for_clip
+from vcprep.render.renderers.extents import mask_extents
+from vcprep.render.renderers.frame_numbers import FrameNumbers
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / ".cache" / "media" / "vtest.avi"

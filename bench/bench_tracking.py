@@ -82,10 +82,10 @@ def memory_rows(media: Path, short_frames: int) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         copy_first_frames(media / "vtest.avi", folder / "vtest_short.avi", short_frames)
-        base, _ = peak_rss_mib([sys.executable, "-c", "import vcprep.cli, vcprep.track_stage, vcprep.detectors.hog, "
-                                "vcprep.trackers, trackers, supervision, cv2"])
+        base, _ = peak_rss_mib([sys.executable, "-c", "import vcprep.cli, vcprep.track.stage, "
+                                "vcprep.track.detectors.hog, vcprep.track.trackers, trackers, supervision, cv2"])
         peaks = {}
-        from vcprep.decode import probe
+        from vcprep.decode.video import probe
 
         roots = {"vtest_short.avi": folder, "vtest.avi": media}
         for name, root in roots.items():
@@ -118,10 +118,10 @@ class TimedDetector:
 
 
 def overhead_rows(media: Path, frames: int, repeats: int = 2) -> list[str]:
-    from vcprep.decode import read_frames
-    from vcprep.detectors import build_detector
-    from vcprep.trackers import build_tracker
-    from vcprep.tracking import track_video
+    from vcprep.decode.video import read_frames
+    from vcprep.track.detectors import build_detector
+    from vcprep.track.loop import track_video
+    from vcprep.track.trackers import build_tracker
 
     path = media / "vtest.avi"
     idx = np.arange(frames)

@@ -100,7 +100,7 @@ GPU_WORKLOAD = Workload(frames=16, max_pixels=128 * 28 * 28, group_size=8, new_t
 
 def render_demo(work: Path) -> Path:
     """The demo pipeline's shards (real HOG + ByteTrack on vtest.avi), rendered into `work`."""
-    from vcprep.config import load_pipeline
+    from vcprep.core.config import load_pipeline
     from vcprep.pipeline import run_pipeline
 
     cfg = load_pipeline(ROOT / "pipelines" / "demo.yaml")

@@ -41,7 +41,7 @@ def demo_dataset(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> P
 
     Tests must treat it as read-only; copy it (`copy_dataset`) before changing anything.
     """
-    from vcprep.config import load_pipeline
+    from vcprep.core.config import load_pipeline
     from vcprep.pipeline import run_pipeline
 
     cfg = load_pipeline(ROOT / "pipelines" / "demo.yaml")

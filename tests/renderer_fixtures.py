@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vcprep.types import Clip
+from vcprep.core.types import Clip
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SOURCE_PNG = GOLDEN / "source_vtest_f0_320x240.png"

@@ -81,7 +81,7 @@ def write_recipe(
 
 def render_small(folder: Path, media_dir: Path, records: list[dict[str, Any]] | None = None, **kw: Any) -> Path:
     """Render the small recipe in this process (about 3 s) and return the dataset folder."""
-    from vcprep.config import load_pipeline
+    from vcprep.core.config import load_pipeline
     from vcprep.pipeline import run_pipeline
 
     recipe = write_recipe(folder, media_dir, records or good_records(), **kw)

@@ -82,7 +82,7 @@ def test_trl_signature() -> None:
 
 @pytest.mark.parametrize("layout", ["verl", "easyr1", "trl"])
 def test_real_export_rows_score_their_own_answer(demo_dataset: Path, tmp_path: Path, layout: str) -> None:
-    from vcprep.export import export_dataset
+    from vcprep.dataset.export import export_dataset
 
     result = export_dataset(demo_dataset, tmp_path / layout, to=layout, variants=["raw"])
     rows = pq.read_table(result.path).to_pylist()

@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 from shard_recipes import DEMO_BOXES, write_recipe
 
-from vcprep.stats import load_errors
-from vcprep.verify import verify_dataset
+from vcprep.dataset.stats import load_errors
+from vcprep.dataset.verify import verify_dataset
 
 GOOD = {"vtest-good", "bikes-good", "megamind-bugy-intact"}
 

@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 import supervision as sv
 
-from vcprep.decode import probe, read_frames
-from vcprep.detectors import build_detector
-from vcprep.geometry import box_iou_matrix
-from vcprep.masks import mask_box, rle_decode, rle_encode
-from vcprep.trackers import build_tracker
-from vcprep.tracking import track_frames, track_video
-from vcprep.tracks import compact_ids, drop_short_tracks, drop_small_masks, join_fragments
-from vcprep.types import Tracks
+from vcprep.core.geometry import box_iou_matrix
+from vcprep.core.masks import mask_box, rle_decode, rle_encode
+from vcprep.core.types import Tracks
+from vcprep.decode.video import probe, read_frames
+from vcprep.track.detectors import build_detector
+from vcprep.track.detectors.base import FrameIndexedDetector
+from vcprep.track.loop import track_frames, track_video
+from vcprep.track.postprocess import compact_ids, drop_short_tracks, drop_small_masks, join_fragments
+from vcprep.track.trackers import build_tracker
 
 ROOT = Path(__file__).resolve().parents[1]
 ANN = json.loads((ROOT / "pipelines/annotations/vtest_demo.jsonl").read_text().splitlines()[0])
@@ -24,7 +25,7 @@ GT = {int(k): v for k, v in ANN["boxes"].items()}
 WALK = np.arange(46, 108, 2)  # the annotated walker, tracked at 5 fps
 
 
-class _Replay:
+class _Replay(FrameIndexedDetector):
     """Real HOG detections computed once per module, handed out by frame (the trackers are under test)."""
 
     def __init__(self, by_frame: dict[int, sv.Detections]) -> None:
@@ -82,7 +83,7 @@ def test_tracker_parameters_are_passed_through() -> None:
 
 def test_gt_detector_tracks_the_annotated_boxes(vtest_path: Path) -> None:
     """`gt` boxes + ByteTrack: the target's tube is the annotation itself, so its oracle vIoU is high."""
-    from vcprep.quality import oracle_for_sample
+    from vcprep.track.quality import oracle_for_sample
 
     frames = np.arange(40, 112, 2)
     detector = build_detector("gt", {"boxes_by_frame": {str(k): [v] for k, v in GT.items()}, "tolerance_frames": 2,
@@ -93,8 +94,8 @@ def test_gt_detector_tracks_the_annotated_boxes(vtest_path: Path) -> None:
     assert tracks.ids().tolist() == [1]
     oracle = oracle_for_sample(tracks, {k: tuple(v) for k, v in GT.items()}, tolerance_frames=3)
     assert oracle.track_id == 1 and oracle.tiou > 0.9 and oracle.viou > 0.6, oracle
-    with pytest.raises(TypeError, match="frame index"):
-        detector.detect(np.zeros((4, 4, 3), np.uint8))
+    # the gt detector declares only the frame-indexed interface: nothing can call it without the index
+    assert isinstance(detector, FrameIndexedDetector) and not hasattr(detector, "detect")
 
 
 def test_yolo_from_a_saved_checkpoint_filters_classes(tmp_path: Path, vtest_path: Path) -> None:

@@ -12,12 +12,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from vcprep.decode import probe, read_frames, sample_frame_indices
-from vcprep.detectors import build_detector
-from vcprep.geometry import box_iou_matrix
-from vcprep.trackers import build_tracker
-from vcprep.tracking import track_video
-from vcprep.tracks import compact_ids, drop_short_tracks
+from vcprep.core.geometry import box_iou_matrix
+from vcprep.decode.video import probe, read_frames, sample_frame_indices
+from vcprep.track.detectors import build_detector
+from vcprep.track.loop import track_video
+from vcprep.track.postprocess import compact_ids, drop_short_tracks
+from vcprep.track.trackers import build_tracker
 
 ROOT = Path(__file__).resolve().parents[1]
 ANN = json.loads((ROOT / "pipelines/annotations/vtest_demo.jsonl").read_text().splitlines()[0])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from vcprep.config import load_pipeline
+from vcprep.core.config import load_pipeline
 from vcprep.pipeline import run_pipeline
 
 

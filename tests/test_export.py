@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from shard_recipes import render_small
 
-from vcprep.shards import iter_rows
+from vcprep.dataset.shards import iter_rows
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vcprep.cli import app
-from vcprep.prompts import load_template
+from vcprep.render.prompts import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures"

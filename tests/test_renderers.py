@@ -9,9 +9,9 @@ import pytest
 from renderer_fixtures import changed, ink_box, make_clip, source_frame, vtest_clip
 from scipy import ndimage
 
-from vcprep.config import _parse_variant
-from vcprep.renderers import RENDERERS, build_renderer, chain_hint
-from vcprep.renderers.palette import palette_color
+from vcprep.core.config import _parse_variant
+from vcprep.render.renderers import RENDERERS, build_renderer, chain_hint
+from vcprep.render.renderers.palette import palette_color
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -371,10 +371,10 @@ def test_temporal_crop_keeps_the_span_plus_margin_with_source_times(vtest_path) 
     and carry the source video's times (frame index / fps), not times restarted at 0."""
     from pathlib import Path
 
-    from vcprep.config import load_pipeline
-    from vcprep.decode import probe
-    from vcprep.render import build_sample_rows
-    from vcprep.types import Sample, Tracks
+    from vcprep.core.config import load_pipeline
+    from vcprep.core.types import Sample, Tracks
+    from vcprep.decode.video import probe
+    from vcprep.render.rows import build_sample_rows
 
     cfg = load_pipeline(Path(__file__).resolve().parents[1] / "pipelines" / "demo.yaml")
     cfg.variants = [_parse_variant("raw"), _parse_variant({"name": "crop", "renderers": [
@@ -412,12 +412,12 @@ def test_tracker_masks_reach_the_renderers_through_the_render_stage(vtest_path) 
     `masks` frames are tinted inside the L only, not over the rest of its box."""
     from pathlib import Path
 
-    from vcprep.config import load_pipeline
-    from vcprep.decode import probe
-    from vcprep.masks import rle_encode
-    from vcprep.preview import decode_frame
-    from vcprep.render import build_sample_rows
-    from vcprep.types import Sample, Tracks
+    from vcprep.core.config import load_pipeline
+    from vcprep.core.masks import rle_encode
+    from vcprep.core.types import Sample, Tracks
+    from vcprep.dataset.preview import decode_frame
+    from vcprep.decode.video import probe
+    from vcprep.render.rows import build_sample_rows
 
     info = probe(vtest_path)
     frames = list(range(0, 41, 5))

@@ -13,15 +13,15 @@ import pytest
 from renderer_fixtures import ellipse_masks, make_clip, people_boxes, source_frame, vtest_clip
 from scipy import ndimage
 
-from vcprep.masks import _string_to_counts, rle_decode_crop, rle_encode
-from vcprep.renderers import build_renderer, render_chain
-from vcprep.renderers.anchors import mask_centre, mask_centres
-from vcprep.renderers.clip_masks import masks_for_clip
-from vcprep.renderers.extents import mask_extents
-from vcprep.renderers.palette import palette_color
-from vcprep.renderers.spotlight import _gaussian_kernel
-from vcprep.renderers.text import put_text
-from vcprep.types import Tracks
+from vcprep.core.masks import _string_to_counts, rle_decode_crop, rle_encode
+from vcprep.core.types import Tracks
+from vcprep.render.renderers import build_renderer, render_chain
+from vcprep.render.renderers.anchors import mask_centre, mask_centres
+from vcprep.render.renderers.clip_masks import masks_for_clip
+from vcprep.render.renderers.extents import mask_extents
+from vcprep.render.renderers.palette import palette_color
+from vcprep.render.renderers.spotlight import _gaussian_kernel
+from vcprep.render.renderers.text import put_text
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from renderer_fixtures import GOLDEN, vtest_clip
 
-from vcprep.renderers import build_renderer
+from vcprep.render.renderers import build_renderer
 
 UPDATE = os.environ.get("VCPREP_UPDATE_GOLDEN") == "1"
 

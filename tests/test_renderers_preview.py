@@ -20,7 +20,7 @@ VARIANTS = ["raw", "id_tags", "id_tags+spotlight", "frame_numbers"]
 @pytest.fixture(scope="module")
 def small_dataset(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> Path:
     """vtest.avi, first 4 s, one walker annotated every 5 frames; the ground-truth detector makes it fast."""
-    from vcprep.config import load_pipeline
+    from vcprep.core.config import load_pipeline
     from vcprep.pipeline import run_pipeline
 
     root = tmp_path_factory.mktemp("preview")
@@ -60,7 +60,7 @@ def test_preview_writes_a_contact_sheet_and_an_h264_mp4_of_one_variant(small_dat
         assert stream.codec_context.name == "h264"
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
         assert abs(float(stream.average_rate) - 2.0) < 0.01  # plays at the sampled rate
-    from vcprep.preview import decode_frame, sample_rows
+    from vcprep.dataset.preview import decode_frame, sample_rows
 
     rows, _ = sample_rows(small_dataset, None, ["frames"])
     stored = [decode_frame(f["bytes"]) for f in next(r for r in rows if r["variant"] == "id_tags+spotlight")["frames"]]

@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 from shard_recipes import good_records, write_recipe
 
-from vcprep.shards import MANIFEST_PATH, DatasetLockedError, ShardWriter, load_manifest
-from vcprep.verify import verify_dataset
+from vcprep.dataset.shards import MANIFEST_PATH, DatasetLockedError, ShardWriter, load_manifest
+from vcprep.dataset.verify import verify_dataset
 
 CLI = [sys.executable, "-m", "vcprep.cli"]
 
@@ -71,7 +71,9 @@ def _rows(out: Path) -> list[tuple[str, str, str]]:
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> Path:
-    return write_recipe(tmp_path_factory.mktemp("resume"), media_dir, good_records(), samples_per_shard=1)
+    # the whole video is tracked so that the cheap half-size HOG finds some track (none inside the clips)
+    return write_recipe(tmp_path_factory.mktemp("resume"), media_dir, good_records(), samples_per_shard=1,
+                        decode={"backend": "cv2", "track_fps": 2.0, "track_whole_video": True})
 
 
 @pytest.fixture(scope="module")

@@ -347,7 +347,7 @@ def stgr_rows(tmp_path_factory: pytest.TempPathFactory, vtest_path: Path) -> lis
     """The STGR recipe rendered on its upstream-format fixture over a 12 s clip of vtest.avi (raw variant only)."""
     import cv2
 
-    from vcprep.config import load_pipeline
+    from vcprep.core.config import load_pipeline
     from vcprep.pipeline import run_pipeline
 
     root = Path(__file__).resolve().parents[1]

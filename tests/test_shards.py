@@ -14,7 +14,7 @@ import pytest
 import yaml
 from shard_recipes import good_records, render_small
 
-from vcprep.shards import (
+from vcprep.dataset.shards import (
     FORMAT_VERSION,
     INFO_PATH,
     FormatVersionError,

@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from shard_recipes import render_small
 
-from vcprep.shards import MANIFEST_PATH, arrow_schema, load_manifest, row_content_hash, sha256_file
-from vcprep.verify import verify_dataset
+from vcprep.dataset.shards import MANIFEST_PATH, arrow_schema, load_manifest, row_content_hash, sha256_file
+from vcprep.dataset.verify import verify_dataset
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vcprep.decode import probe
-from vcprep.errors import ErrorRecord
-from vcprep.ground_truth import resolve_key_items, sample_answer
-from vcprep.prompts import known_tasks, load_template, options_block, task_answer
+from vcprep.core.errors import ErrorRecord
+from vcprep.core.types import Sample, VideoInfo
+from vcprep.decode.video import probe
+from vcprep.render.answers import resolve_key_items, sample_answer
+from vcprep.render.prompts import known_tasks, load_template, options_block, task_answer
 from vcprep.sources import SOURCES, build_source
-from vcprep.types import Sample, VideoInfo
 
 FIX = Path(__file__).resolve().parent / "fixtures"
 

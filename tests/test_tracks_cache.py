@@ -14,10 +14,10 @@ import yaml
 from typer.testing import CliRunner
 
 from vcprep.cli import app
-from vcprep.decode import read_frames
-from vcprep.masks import rle_encode
-from vcprep.tracks_cache import TracksCache, table_to_tracks, tracks_to_table, video_sha256
-from vcprep.types import Tracks
+from vcprep.core.masks import rle_encode
+from vcprep.core.types import Tracks
+from vcprep.decode.video import read_frames
+from vcprep.track.cache import TracksCache, table_to_tracks, tracks_to_table, video_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 ANN = json.loads((ROOT / "pipelines/annotations/vtest_demo.jsonl").read_text().splitlines()[0])
@@ -66,7 +66,7 @@ def test_cache_hit_on_second_run_and_miss_after_a_config_change(short_clip: Path
     first = _track(_recipe(folder), cache)
     assert "1 computed, 0 from cache" in first
     files = list(cache.glob("*.parquet"))
-    assert [f.name for f in files] == ["walker.avi.parquet"]
+    assert [f.name for f in files] == ["walker.avi.f0-38.parquet"]  # one tracked segment: frames 0..38
     table = pq.read_table(files[0])
     assert table.column_names == ["frame_index", "pts_seconds", "track_id", "x1", "y1", "x2", "y2", "score",
                                   "class_id", "mask_rle"]
@@ -79,13 +79,13 @@ def test_cache_hit_on_second_run_and_miss_after_a_config_change(short_clip: Path
     changed = _track(_recipe(folder, lost_track_buffer=3), cache)
     assert "1 computed, 0 from cache" in changed and files[0].stat().st_mtime_ns != stamp
 
-    # render with the cache never builds a detector: a new variant costs rendering only
-    import vcprep.track_stage as stage
+    # render with the cache never runs the detector: a new variant costs rendering only
+    from vcprep.track.detectors.hog import HOGPersonDetector
 
     def no_detection(*args: object, **kwargs: object) -> None:
         raise AssertionError("detection ran although the tracks were cached")
 
-    monkeypatch.setattr(stage, "build_detector", no_detection)
+    monkeypatch.setattr(HOGPersonDetector, "detect", no_detection)
     recipe = _recipe(folder, lost_track_buffer=3, variants=["id_tags", "boxes"])
     result = CliRunner().invoke(app, ["render", str(recipe), "--out", str(tmp_path / "ds"), "--tracks", str(cache),
                                       "-q"])
@@ -122,8 +122,9 @@ def test_tracks_with_masks_round_trip_through_parquet(tmp_path: Path) -> None:
     assert back.mask_rle == tracks.mask_rle and back.frame_indices_tracked.tolist() == [0, 1, 2]
     assert np.array_equal(back.xyxy, tracks.xyxy) and back.track_id.tolist() == [4, 4]
     cache = TracksCache(tmp_path)
-    cache.put("sub/dir/v.mp4", "key-1", tracks)
-    assert cache.get("sub/dir/v.mp4", "key-2") is None
-    assert cache.get("sub/dir/v.mp4", "key-1").mask_rle == tracks.mask_rle
-    cache.path_for("sub/dir/v.mp4").write_bytes(b"torn file")
-    assert cache.get("sub/dir/v.mp4", "key-1") is None  # unreadable: recomputed, never trusted
+    cache.put("sub/dir/v.mp4", "key-1", tracks, None, 0, 2)
+    assert cache.get("sub/dir/v.mp4", "key-2", 0, 2) is None
+    assert cache.get("sub/dir/v.mp4", "key-1", 0, 3) is None  # another segment of the same video
+    assert cache.get("sub/dir/v.mp4", "key-1", 0, 2).mask_rle == tracks.mask_rle
+    cache.path_for("sub/dir/v.mp4", 0, 2).write_bytes(b"torn file")
+    assert cache.get("sub/dir/v.mp4", "key-1", 0, 2) is None  # unreadable: recomputed, never trusted

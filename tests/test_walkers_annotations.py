@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vcprep.decode import probe, read_frames
-from vcprep.detectors.hog import HOGPersonDetector
-from vcprep.errors import ErrorRecord
+from vcprep.core.errors import ErrorRecord
+from vcprep.core.types import Sample
+from vcprep.decode.video import probe, read_frames
 from vcprep.sources.jsonl import JsonlSource
-from vcprep.types import Sample
+from vcprep.track.detectors.hog import HOGPersonDetector
 
 ROOT = Path(__file__).resolve().parents[1]
 ANNOTATIONS = ROOT / "pipelines" / "annotations" / "vtest_walkers.jsonl"

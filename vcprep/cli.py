@@ -39,7 +39,7 @@ def render(
     Re-running the same command resumes: finished samples are kept, the rest is done.
     Bad inputs are recorded in meta/errors.jsonl; the exit code is 1 if any input failed.
     """
-    from vcprep.config import ConfigError, load_pipeline
+    from vcprep.core.config import ConfigError, load_pipeline
     from vcprep.pipeline import run_pipeline, summary_table
 
     try:
@@ -55,7 +55,7 @@ def render(
     ann = cfg.resolve(cfg.source.annotations)
     if not ann.is_file():
         _fail(f"annotation file not found: {ann} (source.annotations in {pipeline})")
-    from vcprep.shards import DatasetLockedError
+    from vcprep.dataset.shards import DatasetLockedError
 
     try:
         summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, executor=executor)
@@ -79,8 +79,8 @@ def track(
     A video whose content, detector, tracker and track rate match its cached file is skipped.
     `vcprep render RECIPE --tracks DIR` then renders any prompt variant without re-running detection.
     """
-    from vcprep.config import ConfigError, load_pipeline
-    from vcprep.track_stage import run_track_stage, track_summary_table
+    from vcprep.core.config import ConfigError, load_pipeline
+    from vcprep.track.stage import run_track_stage, track_summary_table
 
     try:
         cfg = load_pipeline(pipeline)
@@ -105,7 +105,7 @@ def preview(
     mp4_fps: float = typer.Option(None, help="Frame rate of the MP4 (default: the rate the frames were sampled at)."),
 ) -> None:
     """Write a contact sheet (variants by frames) of one sample as PNG, and optionally one variant as MP4."""
-    from vcprep.preview import write_contact_sheet, write_variant_mp4
+    from vcprep.dataset.preview import write_contact_sheet, write_variant_mp4
 
     target = out or dataset / "preview.png"
     try:
@@ -128,7 +128,7 @@ def verify(
 
     Exits 1 and lists the reasons when anything is wrong.
     """
-    from vcprep.verify import verify_dataset
+    from vcprep.dataset.verify import verify_dataset
 
     report = verify_dataset(dataset, decode_frames=not no_frames)
     typer.echo(report.summary())
@@ -144,8 +144,8 @@ def stats(
     """Summarise a dataset: samples, frames, duration, variants, IDs, tracking ceiling, errors."""
     import json
 
-    from vcprep.shards import FormatVersionError
-    from vcprep.stats import dataset_summary, format_summary
+    from vcprep.dataset.shards import FormatVersionError
+    from vcprep.dataset.stats import dataset_summary, format_summary
 
     try:
         summary = dataset_summary(dataset)
@@ -162,8 +162,8 @@ def export(
     variant: list[str] = typer.Option(None, "--variant", help="Only these variants (repeatable; default all)."),
 ) -> None:
     """Write the dataset in verl / EasyR1 / TRL row layout (train.parquet + frame files)."""
-    from vcprep.export import FORMATS, export_dataset
-    from vcprep.shards import FormatVersionError
+    from vcprep.dataset.export import FORMATS, export_dataset
+    from vcprep.dataset.shards import FormatVersionError
 
     if to not in FORMATS:
         _fail(f"unknown export format {to!r}; choose one of {', '.join(FORMATS)}")

@@ -1,7 +1,9 @@
 """Where `process_video` runs: in this process, a local process pool, or Ray Data.
 
-All three call the same pure function on the same (job, config) pairs and yield results in
-job order, so the written dataset is identical whichever runs it. Only the caller writes.
+All of them call the same function on the same (job, config) pairs with the recipe's plug-ins
+and yield results in job order, so the written dataset is identical whichever runs it. The
+plug-ins (models) are built once per process: the caller's for `local` with one worker, once per
+worker process for a pool (its initializer). Only the caller writes.
 """
 
 from __future__ import annotations
@@ -11,34 +13,54 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from vcprep.core.config import PipelineConfig
+from vcprep.plugins import Plugins, build_plugins
+
 J = TypeVar("J")
 R = TypeVar("R")
+VideoFn = Callable[[J, PipelineConfig, Plugins], R]
 
 EXECUTORS = ("local", "ray")
 
 
-def iter_results(
-    fn: Callable[[J, Any], R], jobs: Sequence[J], config: Any, *, executor: str = "local", workers: int = 1
-) -> Iterator[R]:
+def iter_results(fn: VideoFn[J, R], jobs: Sequence[J], config: PipelineConfig, plugins: Plugins, *,
+                 executor: str = "local", workers: int = 1) -> Iterator[R]:
     if executor == "local":
-        yield from _local(fn, jobs, config, workers)
+        yield from _local(fn, jobs, config, plugins, workers)
     elif executor == "ray":
         yield from _ray(fn, jobs, config, workers)
     else:
         raise ValueError(f"unknown executor {executor!r}; choose one of {EXECUTORS}")
 
 
-def _local(fn: Callable[[J, Any], R], jobs: Sequence[J], config: Any, workers: int) -> Iterator[R]:
+class _Worker:
+    """The plug-ins of one worker process, built by the pool's initializer."""
+
+    plugins: Plugins | None = None
+    config: PipelineConfig | None = None
+
+
+def _init_worker(config: PipelineConfig) -> None:
+    _Worker.config, _Worker.plugins = config, build_plugins(config)
+
+
+def _run_in_worker(fn: VideoFn[J, R], job: J) -> R:
+    assert _Worker.config is not None and _Worker.plugins is not None, "worker initializer did not run"
+    return fn(job, _Worker.config, _Worker.plugins)
+
+
+def _local(fn: VideoFn[J, R], jobs: Sequence[J], config: PipelineConfig, plugins: Plugins,
+           workers: int) -> Iterator[R]:
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
-            yield fn(job, config)
+            yield fn(job, config, plugins)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(config,)) as pool:
         # map keeps the input order, so the output is deterministic whatever the timing
-        yield from pool.map(fn, jobs, [config] * len(jobs))
+        yield from pool.map(_run_in_worker, [fn] * len(jobs), jobs)
 
 
-def _ray(fn: Callable[[J, Any], R], jobs: Sequence[J], config: Any, workers: int) -> Iterator[R]:
+def _ray(fn: VideoFn[J, R], jobs: Sequence[J], config: PipelineConfig, workers: int) -> Iterator[R]:
     """Ray Data map over the jobs. Connects to RAY_ADDRESS when set (a real cluster), else
     starts a local Ray with `workers` CPUs. Order is preserved so output stays deterministic."""
     try:
@@ -63,7 +85,8 @@ def _ray(fn: Callable[[J, Any], R], jobs: Sequence[J], config: Any, workers: int
 
         def run(batch: dict[str, Any]) -> dict[str, Any]:
             all_jobs, cfg = ray.get(job_ref), ray.get(config_ref)
-            return {"result": [fn(all_jobs[int(i)], cfg) for i in batch["index"]]}
+            plugins = build_plugins(cfg)
+            return {"result": [fn(all_jobs[int(i)], cfg, plugins) for i in batch["index"]]}
 
         for row in ds.map_batches(run, batch_size=1, batch_format="numpy").iter_rows():
             yield row["result"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from vcprep.errors import ErrorRecord
-from vcprep.registry import Registry
-from vcprep.types import Sample
+from vcprep.core.errors import ErrorRecord
+from vcprep.core.registry import Registry
+from vcprep.core.types import Sample
 
 
 class Source(Protocol):

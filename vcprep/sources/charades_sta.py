@@ -21,9 +21,9 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from vcprep.errors import ErrorRecord
+from vcprep.core.errors import ErrorRecord
+from vcprep.core.types import Sample
 from vcprep.sources.common import RecordError, check_span, guarded, number, resolve_aux, video_under
-from vcprep.types import Sample
 
 
 def read_durations(path: Path) -> dict[str, float]:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from vcprep.errors import ErrorRecord
-from vcprep.types import Sample
+from vcprep.core.errors import ErrorRecord
+from vcprep.core.types import Sample
 
 Box = tuple[float, float, float, float]
 

@@ -24,7 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vcprep.errors import ErrorRecord
+from vcprep.core.errors import ErrorRecord
+from vcprep.core.types import Sample
 from vcprep.sources.common import (
     RecordError,
     check_span,
@@ -35,7 +36,6 @@ from vcprep.sources.common import (
     video_under,
     xywh_to_xyxy,
 )
-from vcprep.types import Sample
 
 HCSTVG_VIDEO_SECONDS = 20.0
 QUERY_FIELDS = ("English", "caption")

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vcprep.errors import ErrorRecord
-from vcprep.types import KeyItem, Sample
+from vcprep.core.errors import ErrorRecord
+from vcprep.core.types import KeyItem, Sample
 
 
 def _span(value: Any, what: str) -> tuple[float, float] | None:

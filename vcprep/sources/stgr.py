@@ -26,7 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vcprep.errors import ErrorRecord
+from vcprep.core.errors import ErrorRecord
+from vcprep.core.types import KeyItem, Sample
 from vcprep.sources.common import (
     RecordError,
     check_span,
@@ -37,7 +38,6 @@ from vcprep.sources.common import (
     video_under,
     xyxy_from_list,
 )
-from vcprep.types import KeyItem, Sample
 
 TASKS = {
     "temporal QA": "temporal_qa",

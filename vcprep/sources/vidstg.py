@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vcprep.errors import ErrorRecord
+from vcprep.core.errors import ErrorRecord
+from vcprep.core.types import Sample
 from vcprep.sources.common import (
     RecordError,
     guarded,
@@ -37,7 +38,6 @@ from vcprep.sources.common import (
     video_under,
     xyxy_from_mapping,
 )
-from vcprep.types import Sample
 
 SENTENCE_KINDS = {"declarative": "captions", "interrogative": "questions"}
 

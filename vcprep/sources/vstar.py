@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vcprep.errors import ErrorRecord
+from vcprep.core.errors import ErrorRecord
+from vcprep.core.types import KeyItem, Sample
 from vcprep.sources.common import (
     RecordError,
     check_span,
@@ -36,7 +37,6 @@ from vcprep.sources.common import (
     video_under,
     xyxy_from_mapping,
 )
-from vcprep.types import KeyItem, Sample
 
 CHAINS = {
     "what": ("question", "general_free_form"),

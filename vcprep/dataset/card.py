@@ -1,0 +1,238 @@
+"""meta/info.json and the README.md data card, generated from the shards themselves.
+
+Statistics are read back from the written shards (not from the run's memory), so a resumed
+run's card describes the whole dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import yaml
+
+from vcprep import __version__
+from vcprep.core.records import RunSummary, VideoStats
+from vcprep.dataset.shards import (
+    ERRORS_PATH,
+    FORMAT_VERSION,
+    VIDEO_STATS_PATH,
+    DatasetInfo,
+    hf_features,
+    load_manifest,
+    shard_paths,
+    write_info,
+)
+from vcprep.track.quality import fragmentation, length_distribution
+
+if TYPE_CHECKING:
+    from vcprep.core.config import PipelineConfig
+
+_STAT_COLUMNS = ["sample_id", "variant", "frame_indices", "video_path", "video_duration_seconds",
+                 "target_id", "oracle_tiou", "oracle_viou", "tube_track_ids", "meta"]
+
+
+def dataset_stats(root: Path) -> dict[str, Any]:
+    samples: dict[str, dict[str, Any]] = {}
+    variants: dict[str, int] = {}
+    frames = 0
+    rows = 0
+    for path in shard_paths(root):
+        table = pq.read_table(path, columns=_STAT_COLUMNS).to_pylist()
+        for r in table:
+            rows += 1
+            frames += len(r["frame_indices"])
+            variants[r["variant"]] = variants.get(r["variant"], 0) + 1
+            samples.setdefault(r["sample_id"], r)
+    oracle = [s["oracle_viou"] for s in samples.values() if s["oracle_viou"] is not None]
+    with_gt = [s for s in samples.values() if s["oracle_viou"] is not None]
+    ids_per_video = {s["video_path"]: len(set(s["tube_track_ids"])) for s in samples.values()}
+    durations = {s["video_path"]: s["video_duration_seconds"] for s in samples.values()}
+    return {
+        "num_samples": len(samples),
+        "num_rows": rows,
+        "num_frames": frames,
+        "num_videos": len(durations),
+        "video_seconds": round(float(sum(durations.values())), 3),
+        "rows_per_variant": dict(sorted(variants.items())),
+        "target_matched_share": round(
+            float(np.mean([s["target_id"] is not None for s in with_gt])), 4) if with_gt else None,
+        "target_never_tracked_share": round(
+            float(np.mean([s["oracle_viou"] == 0 for s in with_gt])), 4) if with_gt else None,
+        "mean_oracle_viou": round(float(np.mean(oracle)), 4) if oracle else None,
+        "mean_oracle_tiou": round(float(np.mean([s["oracle_tiou"] for s in with_gt])), 4) if with_gt else None,
+        "mean_ids_per_video": round(float(np.mean(list(ids_per_video.values()))), 2) if ids_per_video else 0,
+        "video_paths": sorted(durations),
+        "id_fragmentation": fragmentation([json.loads(s["meta"] or "{}").get("match_votes", {}) for s in with_gt]),
+    }
+
+
+def _file_sha256(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def provenance(config: PipelineConfig) -> dict[str, Any]:
+    versions = {}
+    for pkg in ("vcprep", "numpy", "pyarrow", "opencv-python", "supervision", "trackers", "av",
+                "ultralytics", "sam2", "torch"):
+        try:
+            versions[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    ann = config.resolve(config.source.annotations)
+    return {
+        "python": platform.python_version(),
+        "packages": versions,
+        "detector": {"name": config.detector.name, "params": config.detector.params},
+        "tracker": {"name": config.tracker.name, "params": config.tracker.params},
+        "config_hash": config.hash(),
+        "annotation_files": {ann.name: _file_sha256(ann)},
+    }
+
+
+def count_errors(root: Path) -> int:
+    path = root / ERRORS_PATH
+    return sum(1 for line in path.read_text().splitlines() if line.strip()) if path.is_file() else 0
+
+
+def stored_video_stats(root: Path) -> dict[str, VideoStats]:
+    """Per-video tracking stats of every run into this folder (the last record of a video wins).
+
+    Read from disk, not from the run's memory, so the card of a resumed run covers the videos
+    finished before the interruption too.
+    """
+    out: dict[str, VideoStats] = {}
+    path = root / VIDEO_STATS_PATH
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                record = VideoStats.from_dict(json.loads(line))
+            except (json.JSONDecodeError, TypeError, AttributeError):
+                continue
+            out[record.video_path] = record
+    return out
+
+
+def finalize_dataset(root: Path, config: PipelineConfig, summary: RunSummary | None = None) -> DatasetInfo:
+    stats = dataset_stats(root)
+    per_video = stored_video_stats(root)
+    if summary is not None:  # a run without the stats file (older writer) still reports its own videos
+        for v in summary.video_stats:
+            per_video.setdefault(v.video_path, v)
+    in_dataset = set(stats.pop("video_paths"))
+    lengths = [n for path, v in sorted(per_video.items()) if path in in_dataset for n in v.track_lengths]
+    stats["track_length_frames"] = length_distribution(lengths)
+    info = DatasetInfo(
+        format_version=FORMAT_VERSION,
+        name=config.name,
+        created_by=f"vcprep {__version__}",
+        num_samples=stats["num_samples"],
+        num_rows=stats["num_rows"],
+        num_frames=stats["num_frames"],
+        num_shards=len(load_manifest(root)),
+        num_errors=count_errors(root),
+        variants=[v.name for v in config.variants],
+        config=config.to_dict(),
+        config_hash=config.hash(),
+        features=hf_features(),
+        stats=stats,
+        provenance=provenance(config),
+    )
+    write_info(root, info)
+    (root / "README.md").write_text(render_card(info, config, root))
+    return info
+
+
+def _yaml_features() -> list[dict[str, Any]]:
+    """The `dataset_info.features` list of a Hugging Face card header."""
+
+    def conv(name: str | None, spec: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {} if name is None else {"name": name}
+        if spec["_type"] == "Image":
+            out["dtype"] = "image"
+        elif spec["_type"] == "List":
+            inner = conv(None, spec["feature"])
+            out["list"] = inner.get("dtype", inner)
+        else:
+            out["dtype"] = spec["dtype"]
+        return out
+
+    return [conv(n, s) for n, s in hf_features().items()]
+
+
+def _by_stage(root: Path | None) -> str:
+    if root is None or not (root / ERRORS_PATH).is_file():
+        return ""
+    stages: dict[str, int] = {}
+    for line in (root / ERRORS_PATH).read_text().splitlines():
+        try:
+            stage = json.loads(line).get("stage", "?")
+        except json.JSONDecodeError:
+            continue
+        stages[stage] = stages.get(stage, 0) + 1
+    return "(" + ", ".join(f"{k}: {v}" for k, v in sorted(stages.items())) + ")" if stages else ""
+
+
+def render_card(info: DatasetInfo, config: PipelineConfig, root: Path | None = None) -> str:
+    header = {
+        "license": config.output.license,
+        "task_categories": config.output.task_categories,
+        "tags": ["video", "visual-prompting", "grounding", "vcprep"],
+        "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": "data/*.parquet"}]}],
+        "dataset_info": {"features": _yaml_features(), "splits": [{"name": "train", "num_examples": info.num_rows}]},
+    }
+    s = info.stats
+    variants = "\n".join(f"| `{k}` | {v} |" for k, v in s.get("rows_per_variant", {}).items())
+    return f"""---
+{yaml.safe_dump(header, sort_keys=False).strip()}
+---
+
+# {info.name}
+
+Visual-prompt video grounding data built by `vcprep` (format {info.format_version}).
+One row per (sample, prompt variant); all variants of a sample share one Parquet row group.
+Column meanings: `data_cards/SCHEMA.md` of the vcprep repository.
+
+## Contents
+
+| statistic | value |
+|---|---|
+| samples | {s['num_samples']} |
+| rows | {s['num_rows']} |
+| stored frames | {s['num_frames']} |
+| videos | {s['num_videos']} ({s['video_seconds']} s) |
+| shards | {info.num_shards} |
+| failed inputs | {info.num_errors} {_by_stage(root)} (see `meta/errors.jsonl`) |
+
+| variant | rows |
+|---|---|
+{variants}
+
+## Tracking quality (the ceiling of ID-based answers)
+
+| statistic | value |
+|---|---|
+| target matched to a track | {s.get('target_matched_share')} |
+| target never tracked | {s.get('target_never_tracked_share')} |
+| mean oracle vIoU (best single track) | {s.get('mean_oracle_viou')} |
+| mean oracle tIoU | {s.get('mean_oracle_tiou')} |
+| mean IDs per video | {s.get('mean_ids_per_video')} |
+| track length (tracked frames) | {s.get('track_length_frames')} |
+| IDs per matched target (fragmentation) | {s.get('id_fragmentation')} |
+
+## Provenance
+
+```json
+{json.dumps(info.provenance, indent=2, sort_keys=True)}
+```
+
+Load with `datasets.load_dataset("parquet", data_files="data/*.parquet")` or plain pyarrow.
+Check integrity with `vcprep verify .` (schema, manifest sha256, row hashes, every frame);
+convert with `vcprep export . --to verl|easyr1|trl --out OUT`.
+"""

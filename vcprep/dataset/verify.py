@@ -1,0 +1,207 @@
+"""`vcprep verify`: check a dataset folder against the shard contract before anyone trains on it.
+
+Shards travel between teams and sit on shared disks for months; a truncated copy, a hand-edited
+row or a half-finished render must be caught here, with the reason, not by a trainer at step
+40 000. Every check reads the files themselves; nothing is trusted from the run that wrote them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from vcprep.dataset.shards import (
+    HASH_COLUMN,
+    INFO_PATH,
+    MANIFEST_PATH,
+    FormatVersionError,
+    arrow_schema,
+    check_version,
+    load_info,
+    load_manifest,
+    row_content_hash,
+    sha256_file,
+)
+
+# Per-frame lists that must all have one entry per stored frame.
+_PER_FRAME = ("frame_indices", "pts_seconds", "key_frame", "frame_track_ids", "frame_track_boxes")
+_PER_TUBE = ("tube_pts_seconds", "tube_track_ids", "tube_boxes")
+
+
+@dataclass
+class VerifyReport:
+    """What `verify` found; `problems` empty means the dataset honours the contract."""
+
+    root: str
+    format_version: str = ""
+    shards: int = 0
+    samples: int = 0
+    rows: int = 0
+    frames_decoded: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        head = (f"{self.root}: format {self.format_version or '?'}, {self.shards} shards, {self.samples} samples, "
+                f"{self.rows} rows, {self.frames_decoded} frames decoded")
+        if self.ok:
+            return f"{head}\nOK"
+        shown = "\n".join(f"  - {p}" for p in self.problems[:50])
+        more = f"\n  ... {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
+        return f"{head}\nFAILED: {len(self.problems)} problem(s)\n{shown}{more}"
+
+
+def _check_schema(rel: str, schema: pa.Schema, report: VerifyReport) -> bool:
+    expected = arrow_schema()
+    meta = schema.metadata or {}
+    version = meta.get(b"vcprep_format_version", b"").decode()
+    if not version:
+        report.problems.append(f"{rel}: no vcprep_format_version in the Parquet schema metadata")
+    else:
+        try:
+            check_version(version)
+        except FormatVersionError as exc:
+            report.problems.append(f"{rel}: {exc}")
+            return False
+    ok = True
+    for f in expected:
+        idx = schema.get_field_index(f.name)
+        if idx < 0:
+            report.problems.append(f"{rel}: column {f.name!r} is missing")
+            ok = False
+        elif not schema.field(idx).type.equals(f.type):
+            report.problems.append(f"{rel}: column {f.name!r} is {schema.field(idx).type}, expected {f.type}")
+            ok = False
+    return ok
+
+
+def _decode_ok(data: bytes | None, width: int, height: int) -> str | None:
+    if not data:
+        return "empty frame bytes"
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return "frame bytes do not decode as an image"
+    if image.shape[1] != width or image.shape[0] != height:
+        return f"frame is {image.shape[1]}x{image.shape[0]}, row says {width}x{height}"
+    return None
+
+
+def _check_row(where: str, row: dict[str, Any], report: VerifyReport, decode_frames: bool) -> None:
+    if row.get(HASH_COLUMN) != row_content_hash(row):
+        report.problems.append(f"{where}: content does not match row_sha256 (the row was changed after writing)")
+    n = len(row["frames"] or [])
+    for name in _PER_FRAME:
+        if len(row[name] or []) != n:
+            report.problems.append(f"{where}: {name} has {len(row[name] or [])} entries for {n} frames")
+    m = len(row["tube_frame_indices"] or [])
+    for name in _PER_TUBE:
+        if len(row[name] or []) != m:
+            report.problems.append(f"{where}: {name} has {len(row[name] or [])} entries, tube has {m}")
+    if len(row["gt_boxes"] or []) != len(row["gt_frame_indices"] or []):
+        report.problems.append(f"{where}: gt_boxes and gt_frame_indices differ in length")
+    if decode_frames:
+        for i, frame in enumerate(row["frames"] or []):
+            reason = _decode_ok(frame["bytes"], row["frame_width"], row["frame_height"])
+            if reason:
+                report.problems.append(f"{where}: frame {i}: {reason}")
+            else:
+                report.frames_decoded += 1
+
+
+def _check_shard(root: Path, entry: dict[str, Any], report: VerifyReport, decode_frames: bool,
+                 seen_rows: Counter, sample_shard: dict[str, str]) -> None:
+    rel = entry.get("shard", "?")
+    path = root / rel
+    if not path.is_file():
+        report.problems.append(f"{rel}: listed in the manifest but missing")
+        return
+    if "bytes" in entry and path.stat().st_size != entry["bytes"]:
+        report.problems.append(f"{rel}: {path.stat().st_size} bytes, manifest says {entry['bytes']} (truncated?)")
+    if "sha256" in entry and sha256_file(path) != entry["sha256"]:
+        report.problems.append(f"{rel}: sha256 differs from the manifest (file changed or damaged)")
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        report.problems.append(f"{rel}: not a readable Parquet file ({exc})")
+        return
+    if not _check_schema(rel, pf.schema_arrow, report):
+        return
+    if pf.metadata.num_rows != entry.get("num_rows"):
+        report.problems.append(f"{rel}: {pf.metadata.num_rows} rows, manifest says {entry.get('num_rows')}")
+    ids_in_shard: list[str] = []
+    for rg in range(pf.num_row_groups):
+        try:
+            table = pf.read_row_group(rg)
+        except (pa.ArrowException, OSError) as exc:
+            report.problems.append(f"{rel}: row group {rg} cannot be read ({exc})")
+            continue
+        for row in table.to_pylist():
+            key = (row["sample_id"], row["variant"])
+            where = f"{rel} sample {row['sample_id']} variant {row['variant']}"
+            seen_rows[key] += 1
+            if seen_rows[key] == 2:
+                report.problems.append(f"{where}: duplicate row")
+            first = sample_shard.setdefault(row["sample_id"], f"{rel}#{rg}")
+            if first != f"{rel}#{rg}" and seen_rows[key] == 1:
+                report.problems.append(f"{where}: the sample's rows are split across {first} and {rel}#{rg}")
+            if not ids_in_shard or ids_in_shard[-1] != row["sample_id"]:
+                ids_in_shard.append(row["sample_id"])
+            report.rows += 1
+            _check_row(where, row, report, decode_frames)
+    if sorted(set(ids_in_shard)) != sorted(entry.get("sample_ids", [])):
+        missing = sorted(set(entry.get("sample_ids", [])) - set(ids_in_shard))
+        extra = sorted(set(ids_in_shard) - set(entry.get("sample_ids", [])))
+        report.problems.append(f"{rel}: samples differ from the manifest (missing {missing[:5]}, unlisted {extra[:5]})")
+
+
+def verify_dataset(root: str | Path, *, decode_frames: bool = True) -> VerifyReport:
+    """Check version, schema, manifest counts and hashes, duplicates, row hashes and every frame."""
+    root = Path(root)
+    report = VerifyReport(str(root))
+    try:
+        info = load_info(root)
+    except (FileNotFoundError, FormatVersionError, json.JSONDecodeError) as exc:
+        report.problems.append(f"{INFO_PATH}: {exc}")
+        return report
+    report.format_version = info.format_version
+    if not (root / MANIFEST_PATH).is_file():
+        report.problems.append(f"{MANIFEST_PATH}: missing")
+        return report
+    raw_lines = (root / MANIFEST_PATH).read_text().splitlines()
+    manifest = load_manifest(root)
+    if len(manifest) != len([line for line in raw_lines if line.strip()]):
+        report.problems.append(f"{MANIFEST_PATH}: has a damaged line (interrupted write; re-run `vcprep render`)")
+    report.shards = len(manifest)
+    listed = {e.get("shard") for e in manifest}
+    for stray in sorted((root / "data").glob("*")) if (root / "data").is_dir() else []:
+        rel = f"data/{stray.name}"
+        if rel not in listed:
+            report.problems.append(f"{rel}: not in the manifest (left by an interrupted run; re-run `vcprep render`)")
+    seen_rows: Counter = Counter()
+    sample_shard: dict[str, str] = {}
+    manifest_samples = Counter(s for e in manifest for s in e.get("sample_ids", []))
+    for sample_id, n in manifest_samples.items():
+        if n > 1:
+            report.problems.append(f"{MANIFEST_PATH}: sample {sample_id} is listed in {n} shards")
+    for entry in manifest:
+        _check_shard(root, entry, report, decode_frames, seen_rows, sample_shard)
+    report.samples = len(sample_shard)
+    if info.num_samples != len(manifest_samples):
+        report.problems.append(f"{INFO_PATH}: num_samples {info.num_samples}, manifest lists {len(manifest_samples)}")
+    if info.num_rows != sum(e.get("num_rows", 0) for e in manifest):
+        report.problems.append(f"{INFO_PATH}: num_rows {info.num_rows}, manifest sums to "
+                               f"{sum(e.get('num_rows', 0) for e in manifest)}")
+    if info.num_shards != len(manifest):
+        report.problems.append(f"{INFO_PATH}: num_shards {info.num_shards}, manifest lists {len(manifest)}")
+    return report

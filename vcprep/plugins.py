@@ -1,0 +1,60 @@
+"""Every plug-in of a recipe, built and checked before the first video is read.
+
+A misspelt detector, tracker or renderer, or a parameter it does not take, fails here with the
+recipe key that names it. The same built plug-ins then serve every video of the process (a
+worker process or Ray actor builds its own once, never per video).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vcprep.core.config import ConfigError, PipelineConfig
+from vcprep.render.renderers import RENDERERS, Renderer, build_renderer
+from vcprep.track.detectors import DETECTORS
+from vcprep.track.stage import Trackers
+from vcprep.track.trackers import TRACKERS
+
+
+@dataclass
+class Plugins:
+    trackers: Trackers
+    chains: dict[str, list[Renderer]]
+    """Renderers of each variant, by variant name, in drawing order."""
+
+
+def _check_name(kind: str, key: str, name: str, known: list[str]) -> None:
+    if name not in known:
+        raise ConfigError(f"{key}: unknown {kind} {name!r}; known: {', '.join(known)}")
+
+
+def check_names(config: PipelineConfig) -> None:
+    """Cheap checks of every plug-in name (no model is loaded)."""
+    _check_name("detector", "detector.name", config.detector.name, DETECTORS.names())
+    _check_name("tracker", "tracker.name", config.tracker.name, TRACKERS.names())
+    seen: set[str] = set()
+    for i, variant in enumerate(config.variants):
+        if variant.name in seen:
+            raise ConfigError(f"variants[{i}]: the variant name {variant.name!r} is used twice")
+        seen.add(variant.name)
+        for j, r in enumerate(variant.renderers):
+            _check_name("renderer", f"variants[{i}] ({variant.name}).renderers[{j}]", r.name, RENDERERS.names())
+
+
+def build_plugins(config: PipelineConfig) -> Plugins:
+    """Build the detector, tracker and every variant's renderers; ConfigError names the failing key."""
+    check_names(config)
+    chains: dict[str, list[Renderer]] = {}
+    for i, variant in enumerate(config.variants):
+        chain = []
+        for j, r in enumerate(variant.renderers):
+            try:
+                chain.append(build_renderer(r.name, r.params))
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"variants[{i}] ({variant.name}).renderers[{j}]: {exc}") from exc
+        chains[variant.name] = chain
+    try:
+        trackers = Trackers.build(config)
+    except (ValueError, TypeError, OSError, ImportError) as exc:  # bad params, missing weights or extra
+        raise ConfigError(f"detector/tracker ({config.detector.name} + {config.tracker.name}): {exc}") from exc
+    return Plugins(trackers, chains)

@@ -1,0 +1,43 @@
+"""Detectors, chosen by name: `hog` (default, OpenCV's pretrained people detector), `yolo`, `gt`.
+
+Each implements one declared interface from `base.py` (`Detector.detect(image)`, or
+`FrameIndexedDetector.detect_at(image, frame_index)` for annotation-backed boxes). Each factory
+imports its heavy library only when built, so `hog` works without torch and `yolo` (AGPL
+ultralytics) is only imported by users who ask for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vcprep.core.registry import Registry
+from vcprep.track.detectors.base import AnyDetector, Detector, FrameIndexedDetector, detect_frame
+
+__all__ = ["DETECTORS", "AnyDetector", "Detector", "FrameIndexedDetector", "build_detector", "detect_frame"]
+
+DETECTORS: Registry[AnyDetector] = Registry("detector")
+
+
+@DETECTORS.register("hog")
+def _hog(**params: Any) -> AnyDetector:
+    from vcprep.track.detectors.hog import HOGPersonDetector
+
+    return HOGPersonDetector(**params)
+
+
+@DETECTORS.register("yolo")
+def _yolo(**params: Any) -> AnyDetector:
+    from vcprep.track.detectors.yolo import YOLODetector
+
+    return YOLODetector(**params)
+
+
+@DETECTORS.register("gt")
+def _gt(**params: Any) -> AnyDetector:
+    from vcprep.track.detectors.gt import GroundTruthDetector
+
+    return GroundTruthDetector(**params)
+
+
+def build_detector(name: str, params: dict[str, Any] | None = None) -> AnyDetector:
+    return DETECTORS.build(name, **(params or {}))

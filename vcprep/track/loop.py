@@ -1,0 +1,46 @@
+"""Detect-then-track over a stream of frames, so memory stays flat with video length.
+
+Frame trackers (`FrameTracker`) get one frame's detections at a time from the loop here; video
+trackers (`VideoTracker`, SAM2) own the loop and ask for detections on the frames they need.
+The frames come from the caller, so one decoding pass can feed tracking and rendering alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from vcprep.core.types import Frame, Tracks
+from vcprep.decode.video import read_frames
+from vcprep.track.builder import TrackBuilder
+from vcprep.track.detectors import AnyDetector, detect_frame
+from vcprep.track.trackers import AnyTracker, FrameTracker
+
+
+def track_frames(frames: Iterable[Frame], *, detector: AnyDetector, tracker: FrameTracker) -> Tracks:
+    """Run a frame tracker over frames; unconfirmed detections (tracker_id -1) belong to no track."""
+    tracker.reset()
+    out = TrackBuilder()
+    for frame in frames:
+        out.add_frame(frame)
+        dets = tracker.update(detect_frame(detector, frame), frame.image)
+        if len(dets) == 0 or dets.tracker_id is None:
+            continue
+        dets = dets[dets.tracker_id >= 0]
+        out.add(frame, dets.tracker_id, dets.xyxy, dets.confidence, dets.class_id, dets.mask)
+    return out.build()
+
+
+def track_stream(frames: Iterable[Frame], *, detector: AnyDetector, tracker: AnyTracker) -> Tracks:
+    """Raw tracks (tracker IDs) of the frames, whichever tracker interface is given."""
+    if isinstance(tracker, FrameTracker):
+        return track_frames(frames, detector=detector, tracker=tracker)
+    return tracker.track(frames, lambda frame: detect_frame(detector, frame))
+
+
+def track_video(path: str | Path, *, detector: AnyDetector, tracker: AnyTracker, frame_indices: np.ndarray,
+                backend: str = "cv2") -> Tracks:
+    """Raw tracks of `frame_indices` of one video file (a convenience over `track_stream`)."""
+    return track_stream(read_frames(path, frame_indices, backend=backend), detector=detector, tracker=tracker)
