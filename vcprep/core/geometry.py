@@ -21,20 +21,3 @@ def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = wh[..., 0] * wh[..., 1]
     union = box_area(a)[:, None] + box_area(b)[None, :] - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
-def xywh_to_xyxy(xywh: np.ndarray) -> np.ndarray:
-    xywh = np.asarray(xywh, dtype=np.float64).reshape(-1, 4)
-    return np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
-
-
-def clip_boxes(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
-    xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4).copy()
-    xyxy[:, [0, 2]] = np.clip(xyxy[:, [0, 2]], 0, width)
-    xyxy[:, [1, 3]] = np.clip(xyxy[:, [1, 3]], 0, height)
-    return xyxy
-
-
-def pad_boxes(xyxy: np.ndarray, pad_px: float, width: int, height: int) -> np.ndarray:
-    xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
-    return clip_boxes(xyxy + np.array([-pad_px, -pad_px, pad_px, pad_px]), width, height)

@@ -171,7 +171,6 @@ class Clip:
     focus_boxes: list[np.ndarray]
     key_frame: list[bool]
     gt_span_seconds: tuple[float, float] | None = None
-    target_id: int | None = None
     masks: list[np.ndarray | None] | None = None
     """[K, H, W] bool masks of the tracked objects per frame; None for box trackers."""
     mask_boxes: list[np.ndarray] | None = None
@@ -200,7 +199,6 @@ class Clip:
             focus_boxes=pick(self.focus_boxes),
             key_frame=pick(self.key_frame),
             gt_span_seconds=self.gt_span_seconds,
-            target_id=self.target_id,
             masks=pick(self.masks),
             mask_boxes=pick(self.mask_boxes),
             mask_areas=pick(self.mask_areas),
