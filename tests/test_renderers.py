@@ -458,3 +458,70 @@ def test_tracker_masks_reach_the_renderers_through_the_render_stage(vtest_path) 
         assert np.array_equal(after[gap], before[gap])
         checked += 1
     assert checked >= 2
+
+
+# ---------------------------------------------------------------- id_tags, STVG-R1 placement
+# Vectors derived by hand from STVG-R1's preprocess/mask2marker.py, `get_mask_center`:
+#   cy = int((ys.min() + ys.max()) / 2)            (the row halfway between first and last, truncated)
+#   cx = int(xs[ys == cy].mean())                    (mean x on that row, truncated)
+#   cx = int((xs.min() + xs.max()) / 2) if that row is empty (split masks); None for an empty mask;
+# and `process_single_video`: cv2.putText(frame, str(id), center, FONT_HERSHEY_SIMPLEX, font_scale,
+#   red, thickness, LINE_AA), i.e. the text's bottom-left corner at the anchor, nothing moved.
+
+
+def _mask(shape: tuple[int, int], *blocks: tuple[int, int, int, int]) -> np.ndarray:
+    m = np.zeros(shape, bool)
+    for y0, y1, x0, x1 in blocks:
+        m[y0:y1, x0:x1] = True
+    return m
+
+
+@pytest.mark.parametrize(("blocks", "anchor"), [
+    ([(10, 20, 20, 30)], (24, 14)),  # rows 10..19: int(29/2) = 14 (mask_centre says 15); x mean 24.5 -> 24
+    ([(10, 21, 20, 30)], (24, 15)),  # rows 10..20: int(30/2) = 15
+    ([(0, 10, 0, 10), (30, 40, 50, 60)], (29, 19)),  # split: row 19 empty -> int((0 + 59) / 2) = 29
+    ([(7, 8, 5, 6)], (5, 7)),  # a single pixel
+    ([(4, 5, 3, 5)], (3, 4)),  # x in {3, 4}: mean 3.5 truncated to 3
+    # rows 2..11: int(13 / 2) = 6; row 6 holds x 10, 11 and 40..43: mean 187 / 6 = 31.17 -> 31
+    ([(2, 12, 40, 44), (6, 7, 10, 12)], (31, 6)),
+])
+def test_stvg_r1_anchor_vectors(blocks: list, anchor: tuple[int, int]) -> None:
+    from vcprep.render.renderers.anchors import stvg_r1_anchor
+
+    mask = _mask((48, 64), *blocks)
+    assert stvg_r1_anchor(mask) == anchor
+    assert stvg_r1_anchor(np.zeros((4, 4), bool)) is None
+
+
+def _same_ink(out: np.ndarray, want: np.ndarray) -> None:
+    """The cached glyphs equal cv2.putText up to its 8-bit coverage steps (see test_renderers_fastpaths)."""
+    diff = np.abs(out.astype(int) - want.astype(int)).max(axis=2)
+    assert diff.max() <= 6 and (diff > 2).sum() <= 3, diff.max()
+
+
+def test_id_tags_stvg_r1_placement_is_cv2_puttext_at_the_reference_anchor() -> None:
+    from vcprep.render.renderers.palette import RED
+    from vcprep.render.renderers.text import stvg_font
+
+    W, H = 640, 360
+    src = cv2.resize(source_frame(), (W, H), interpolation=cv2.INTER_AREA)
+    mask = _mask((H, W), (100, 180, 300, 330), (150, 180, 300, 380))  # an L: rows 100..179
+    box = np.array([[300, 100, 380, 180]], np.float32)
+    out = render("id_tags", make_clip([src], box, [7], masks=mask[None]), placement="stvg_r1").images[0]
+    font_scale, thickness = stvg_font(src)
+    want = src.copy()
+    cv2.putText(want, "7", (314, 139), FONT, font_scale, RED, thickness, cv2.LINE_AA)  # int(279/2)=139, x 300..329
+    _same_ink(out, want)
+    # the default placement centres the text on the anchor instead: the ink differs
+    centred = render("id_tags", make_clip([src], box, [7], masks=mask[None])).images[0]
+    assert np.abs(centred.astype(int) - want.astype(int)).max() > 50
+    # near the right edge nothing is moved into the frame: the ink is cut, as cv2.putText cuts it
+    edge = _mask((H, W), (100, 180, W - 4, W))
+    out = render("id_tags", make_clip([src], np.array([[W - 4, 100, W, 180]], np.float32), [88],
+                                      masks=edge[None]), placement="stvg_r1").images[0]
+    want = src.copy()
+    cv2.putText(want, "88", (W - 3, 139), FONT, font_scale, RED, thickness, cv2.LINE_AA)
+    assert (out[:, : W - 3] == src[:, : W - 3]).all()  # no ink moved left into the frame
+    _same_ink(out[:, : W - 1], want[:, : W - 1])  # OpenCV anti-aliases its own cut at the last column
+    with pytest.raises(ValueError, match="placement"):
+        build_renderer("id_tags", {"placement": "middle"})

@@ -7,29 +7,44 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from vcprep.render.renderers.anchors import box_centre, interior_points, mask_centres
+from vcprep.render.renderers.anchors import box_centre, interior_points, mask_centres, stvg_r1_anchor
 from vcprep.render.renderers.base import FrameRenderer, Objects
 from vcprep.render.renderers.extents import extents_of
 from vcprep.render.renderers.kernels import check_engine
 from vcprep.render.renderers.palette import RED, contrasting_text_color, palette_color
 from vcprep.render.renderers.text import FONT, put_centred_text, put_text, stvg_font
 
+PLACEMENTS = ("centred", "stvg_r1")
+
 
 class IdTags(FrameRenderer):
-    """STVG-R1's ID tags, exactly: the number only, red, Hershey simplex, anti-aliased, centred at
-    the mask centre (box centre without a mask), `font_scale = (20/30) * max(H, W) / 336`,
-    `thickness = max(2, int(2 * font_scale))`. Tags are shifted to stay inside the frame. `engine`
-    (see `kernels`) finds the centres of all masks in one compiled call, or with OpenCV per object."""
+    """STVG-R1's ID tags: the number only, red, Hershey simplex, anti-aliased,
+    `font_scale = (20/30) * max(H, W) / 336`, `thickness = max(2, int(2 * font_scale))`.
+
+    `placement`:
+    - `centred` (default): the text's box centred on the mask centre (box centre without a mask)
+      and shifted to stay inside the frame, so every tag is whole and on its object;
+    - `stvg_r1`: exactly as STVG-R1's `mask2marker.py` draws it: `cv2.putText`'s origin (the text's
+      bottom-left corner) at its own anchor (`anchors.stvg_r1_anchor`), no shift into the frame, and
+      nothing drawn for an object without a mask pixel. Its ink lands up and to the right of the
+      centre (about (+13, -14) px at 640x360). Use it to train on data laid out as the paper's was.
+    `engine` (see `kernels`) finds the centres of all masks in one compiled call, or with OpenCV."""
 
     name = "id_tags"
     hint = "Each object in the video carries a red number at its centre giving its ID."
 
-    def __init__(self, *, engine: str = "auto", key_frames_only: bool = False, hint: str | None = None) -> None:
+    def __init__(self, *, placement: str = "centred", engine: str = "auto", key_frames_only: bool = False,
+                 hint: str | None = None) -> None:
         super().__init__(key_frames_only=key_frames_only, hint=hint)
+        if placement not in PLACEMENTS:
+            raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
+        self.placement = placement
         self.engine = check_engine(engine)
 
     def annotate(self, scene: np.ndarray, detections: Objects) -> np.ndarray:
         font_scale, thickness = stvg_font(scene)
+        if self.placement == "stvg_r1":
+            return self._annotate_stvg_r1(scene, detections, font_scale, thickness)
         boxes = detections.xyxy.tolist()
         if detections.mask is None:
             centres = [box_centre(xyxy) for xyxy in boxes]
@@ -37,6 +52,22 @@ class IdTags(FrameRenderer):
             centres = mask_centres(detections.mask, extents_of(detections)[0], boxes, engine=self.engine)
         for centre, track_id in zip(centres, detections.tracker_id.tolist()):
             put_centred_text(scene, str(track_id), centre, font_scale, thickness, RED)
+        return scene
+
+    @staticmethod
+    def _annotate_stvg_r1(scene: np.ndarray, detections: Objects, font_scale: float, thickness: int) -> np.ndarray:
+        if detections.mask is None:  # box trackers: the box is the mask
+            masks = []
+            for x1, y1, x2, y2 in detections.xyxy.tolist():
+                m = np.zeros(scene.shape[:2], bool)
+                m[max(0, int(y1)):max(0, int(y2)), max(0, int(x1)):max(0, int(x2))] = True
+                masks.append(m)
+        else:
+            masks = list(detections.mask)
+        for mask, track_id in zip(masks, detections.tracker_id.tolist()):
+            anchor = stvg_r1_anchor(mask)
+            if anchor is not None:
+                put_text(scene, str(track_id), anchor, font_scale, thickness, RED)
         return scene
 
 

@@ -1,0 +1,82 @@
+"""Render time of one video with 1, 5 and 20 queries: this checkout against an older one, same run.
+
+The recipe is the demo's (HOG + ByteTrack at 5 fps, five variants) on vtest.avi, with N queries
+whose clips are spread over the video the way VidSTG asks several questions of one video. Each
+setting runs `vcprep render` in a fresh process (imports and model building included), the two
+checkouts alternating, and the median wall time is reported.
+
+    git worktree add /tmp/vcprep-before 6b4d57c        # the layout before the per-stage house
+    python bench/bench_queries.py --before /tmp/vcprep-before --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+MEDIA = Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache" / "media"))
+
+
+def queries(n: int) -> list[dict]:
+    """N queries on vtest.avi (79.5 s): 8 s clips whose starts step through the video."""
+    out = []
+    for i in range(n):
+        start = (i * 7.3) % 70.0
+        out.append({"id": f"q{i:02d}", "video": "vtest.avi", "question": f"Who walks past? ({i})",
+                    "span_seconds": [start + 2.0, start + 6.0], "clip_seconds": [start, start + 8.0]})
+    return out
+
+
+def write_recipe(folder: Path, n: int) -> Path:
+    recipe = yaml.safe_load((ROOT / "pipelines" / "demo.yaml").read_text())
+    (folder / "ann.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries(n)))
+    recipe["source"].update(annotations="ann.jsonl", data_root=str(MEDIA))
+    path = folder / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+def render_seconds(checkout: Path, recipe: Path, out: Path) -> float:
+    env = dict(os.environ, PYTHONPATH=str(checkout))
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "vcprep.cli", "render", str(recipe), "--out", str(out), "-q"],
+                   check=True, env=env, cwd=checkout, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", type=Path, required=True, help="checkout of the older code (a git worktree)")
+    parser.add_argument("--queries", default="1,5,20")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (int(q) for q in args.queries.split(",")):
+            folder = Path(tmp) / f"n{n}"
+            folder.mkdir()
+            recipe = write_recipe(folder, n)
+            times: dict[str, list[float]] = {"before": [], "after": []}
+            for r in range(args.repeats):
+                for name, checkout in (("before", args.before), ("after", ROOT))[:: 1 if r % 2 == 0 else -1]:
+                    times[name].append(render_seconds(checkout, recipe, folder / f"out-{name}-{r}"))
+            before, after = statistics.median(times["before"]), statistics.median(times["after"])
+            rows.append((n, before, after))
+            print(f"{n:>3} queries: before {before:6.1f} s  after {after:6.1f} s  ({before / after:.1f}x)", flush=True)
+    print("\n| queries | before (s) | after (s) | speed-up |\n|---|---|---|---|")
+    for n, before, after in rows:
+        print(f"| {n} | {before:.1f} | {after:.1f} | {before / after:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()
