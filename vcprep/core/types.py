@@ -8,9 +8,11 @@ the render stage scales them to the stored frame.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ class Clip:
     focus_boxes: list[np.ndarray]
     key_frame: list[bool]
     gt_span_seconds: tuple[float, float] | None = None
-    masks: list[np.ndarray | None] | None = None
+    masks: list[np.ndarray] | None = None
     """[K, H, W] bool masks of the tracked objects per frame; None for box trackers."""
     mask_boxes: list[np.ndarray] | None = None
     """[K, 4] int32 tight box (x0, y0, x1, y1, ends exclusive) of each mask per frame, made with the
@@ -189,7 +191,12 @@ class Clip:
         return len(self.images)
 
     def subset(self, keep: list[int]) -> Clip:
-        pick = lambda xs: None if xs is None else [xs[i] for i in keep]  # noqa: E731
+        def pick(xs: list[T]) -> list[T]:
+            return [xs[i] for i in keep]
+
+        def pick_some(xs: list[T] | None) -> list[T] | None:
+            return None if xs is None else pick(xs)
+
         return Clip(
             images=pick(self.images),
             frame_indices=pick(self.frame_indices),
@@ -199,9 +206,9 @@ class Clip:
             focus_boxes=pick(self.focus_boxes),
             key_frame=pick(self.key_frame),
             gt_span_seconds=self.gt_span_seconds,
-            masks=pick(self.masks),
-            mask_boxes=pick(self.mask_boxes),
-            mask_areas=pick(self.mask_areas),
-            key_boxes=pick(self.key_boxes),
+            masks=pick_some(self.masks),
+            mask_boxes=pick_some(self.mask_boxes),
+            mask_areas=pick_some(self.mask_areas),
+            key_boxes=pick_some(self.key_boxes),
             focus=self.focus,
         )

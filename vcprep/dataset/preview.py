@@ -50,7 +50,8 @@ def contact_sheet(
     sheet_rows = []
     for row in rows:
         n = len(row["frames"])
-        picks = np.unique(np.round(np.linspace(0, n - 1, min(num_frames, n))).astype(int)) if n else []
+        spread = np.round(np.linspace(0, n - 1, min(num_frames, n))).astype(int)
+        picks: list[int] = np.unique(spread).tolist() if n else []
         tiles = []
         for k in picks:
             img = decode_frame(row["frames"][k]["bytes"])

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from vctrain.selector.config import TrainSelectorConfig
-from vctrain.selector.encoders import build_encoder
+from vctrain.selector.encoders import TextEncoder, build_encoder
 from vctrain.selector.features import VISUAL_FEATURES, sample_text
 
 
@@ -119,8 +119,11 @@ def encode_all(encoder: nn.Module, texts: list[str], batch: int = 64) -> torch.T
 class SelectorModel(nn.Module):
     """encoder(texts) [+ normalised visual features] -> head -> logits over the classes."""
 
+    visual_mean: torch.Tensor  # buffers, registered in __init__
+    visual_std: torch.Tensor
+
     def __init__(
-        self, encoder: nn.Module, head: Head, visual_mean: torch.Tensor | None, visual_std: torch.Tensor | None
+        self, encoder: TextEncoder, head: Head, visual_mean: torch.Tensor | None, visual_std: torch.Tensor | None
     ):
         super().__init__()
         self.encoder, self.head = encoder, head
@@ -198,7 +201,7 @@ def train_selector(cfg: TrainSelectorConfig) -> dict[str, Any]:
         train_visual = visual[train_idx]
         model.visual_mean.copy_(train_visual.mean(0))
         model.visual_std.copy_(train_visual.std(0, unbiased=False).clamp_min(1e-6))
-    trainable = bool(getattr(model.encoder, "trainable", False))
+    trainable = model.encoder.trainable
     cached = None if trainable else encode_all(model.encoder, data.texts).to(device)  # [N, D]
     params = [p for p in model.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=cfg.lora_lr if trainable else cfg.lr, weight_decay=cfg.weight_decay)

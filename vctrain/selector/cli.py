@@ -16,6 +16,7 @@ key=value overrides of the command's own section (samples=4, encoder=hashing).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import typer
@@ -26,7 +27,7 @@ _CONFIG = typer.Option(None, "--config", help="YAML with `label:`, `train:`, `pr
 _OVERRIDES = typer.Argument(None, help="key=value overrides of this command's section (YAML values).")
 
 
-def _load(section: str, config: Path | None, overrides: list[str] | None, direct: dict[str, object]):
+def _load(section: str, config: Path | None, overrides: list[str] | None, direct: Mapping[str, object]):
     """The command's section: YAML, then direct options (when given), then `key=value` overrides."""
     from vctrain.selector.config import load_selector_config
 

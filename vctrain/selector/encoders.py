@@ -20,7 +20,14 @@ from torch import nn
 _WORD = re.compile(r"\w+")
 
 
-class HashingEncoder(nn.Module):
+class TextEncoder(nn.Module):
+    """What the selector needs of an encoder: texts -> [N, dim] features, and whether it trains."""
+
+    dim: int
+    trainable: bool = False
+
+
+class HashingEncoder(TextEncoder):
     """Counts of hashed word n-grams (orders 1..ngrams), L2-normalised -> [N, dim]. crc32 keeps buckets stable."""
 
     trainable = False
@@ -44,7 +51,7 @@ class HashingEncoder(nn.Module):
         return out / out.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
-def load_language_model(path: str) -> tuple[nn.Module, Any]:
+def load_language_model(path: str) -> tuple[Any, Any]:
     """(language model, tokenizer) from a local folder: a VLM's text model, or whatever AutoModel loads."""
     from transformers import AutoModel, AutoTokenizer
 
@@ -59,7 +66,7 @@ def load_language_model(path: str) -> tuple[nn.Module, Any]:
     return lm, tokenizer
 
 
-class FrozenTextEncoder(nn.Module):
+class FrozenTextEncoder(TextEncoder):
     """Mean of a frozen language model's last hidden states over the real tokens -> [N, hidden]."""
 
     trainable = False
@@ -101,7 +108,7 @@ class LoRALinear(nn.Module):
         return self.base(x) + self.lora_b(self.lora_a(self.drop(x))) * self.scale
 
 
-class LoRAEncoder(nn.Module):
+class LoRAEncoder(TextEncoder):
     """LoRA adapters on the named linear layers of a language model; the last real token's hidden state -> [N, H]."""
 
     trainable = True
@@ -143,7 +150,7 @@ class LoRAEncoder(nn.Module):
         return hidden[torch.arange(hidden.shape[0], device=device), last].float()  # [N, H]
 
 
-def build_encoder(spec: dict[str, Any]) -> nn.Module:
+def build_encoder(spec: dict[str, Any]) -> TextEncoder:
     """An encoder from its spec (what `selector.json` stores), for train and predict alike."""
     kind = spec.get("kind")
     if kind == "hashing":

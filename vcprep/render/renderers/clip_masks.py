@@ -86,18 +86,19 @@ def masks_for_clip(
         out.mask_boxes.append(extents)
         out.mask_areas.append(areas)
         for k, (track_id, box) in enumerate(zip(np.asarray(ids).tolist(), np.asarray(frame_boxes).tolist())):
-            r = next((index[(g, track_id)] for g in near if (g, track_id) in index), None)
-            if r is None:
+            row = next((index[(g, track_id)] for g in near if (g, track_id) in index), None)
+            if row is None:
                 extents[k], areas[k] = _box_mask(box, masks[k])
                 continue
-            if r not in decoded:
-                decoded[r] = rle_decode_crop(tracks.mask_rle[r])
-            if decoded[r] is None:  # an empty mask stays empty
+            if row not in decoded:
+                decoded[row] = rle_decode_crop(tracks.mask_rle[row] or "")
+            crop = decoded[row]
+            if crop is None:  # an empty mask stays empty
                 continue
-            part, cx, cy, (src_h, src_w) = decoded[r]
+            part, cx, cy, (src_h, src_w) = crop
             sx, sy = width / src_w, height / src_h
             # shift so the mask follows the box from its tracked frame to this one
-            tx1, ty1, tx2, ty2 = tracks.xyxy[r].tolist()
+            tx1, ty1, tx2, ty2 = tracks.xyxy[row].tolist()
             dx = (box[0] + box[2]) / 2 - (tx1 + tx2) / 2 * sx
             dy = (box[1] + box[3]) / 2 - (ty1 + ty2) / 2 * sy
             # where the crop lands, a pixel to spare on each side, inside the frame
@@ -105,7 +106,7 @@ def masks_for_clip(
             y0, y1 = max(0, math.floor(cy * sy + dy) - 1), min(height, math.ceil((cy + part.shape[0]) * sy + dy) + 1)
             if x1 <= x0 or y1 <= y0:
                 continue  # moved out of the frame
-            warp = np.float32([[sx, 0, dx + sx * cx - x0], [0, sy, dy + sy * cy - y0]])
+            warp = np.array([[sx, 0, dx + sx * cx - x0], [0, sy, dy + sy * cy - y0]], np.float32)
             warped = cv2.warpAffine(part, warp, (x1 - x0, y1 - y0), flags=cv2.INTER_NEAREST)
             masks[k, y0:y1, x0:x1] = warped.view(bool)
             extents[k], areas[k] = mask_extent(warped, x0, y0)

@@ -20,7 +20,7 @@ def palette_color(track_id: int) -> tuple[int, int, int]:
     (not on the frame, the variant or how many objects there are), so it is stable across a video.
     """
     hue = int((int(track_id) * 137.508) % 180)
-    hsv = np.uint8([[[hue, 220, 255]]])
+    hsv = np.array([[[hue, 220, 255]]], np.uint8)
     r, g, b = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0]
     return int(r), int(g), int(b)
 

@@ -97,7 +97,7 @@ class IdTagsSom(FrameRenderer):
             areas = [max(0.0, x2 - x1) * max(0.0, y2 - y1) for x1, y1, x2, y2 in boxes]
         else:
             mask_boxes, areas = extents_of(detections)
-            anchors = interior_points(detections.mask, mask_boxes, boxes)
+            anchors = interior_points(list(detections.mask), mask_boxes, boxes)
         for k in sorted(range(len(boxes)), key=lambda k: -areas[k]):  # largest first
             ax, ay = anchors[k]
             tag = som_tag(ids[k], font_scale, thickness)
