@@ -1,4 +1,4 @@
-"""Dataset sources: each turns an upstream annotation format into `Sample`s.
+"""Stage 1, sources: each plug-in turns an upstream annotation format into `Sample`s (`plan.py` groups them by video).
 
 A source yields `Sample` for good records and `ErrorRecord` for malformed ones, so one bad
 line never stops a dataset.
