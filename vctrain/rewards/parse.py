@@ -30,7 +30,7 @@ STVG_TASKS = frozenset({"stvg"})
 
 _ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.S)
 _THINK_RE = re.compile(r"<think>(.*?)</think>", re.S)
-_NUM = r"(\d+(?:\.\d*)?|\.\d+)"  # `12`, `12.5`, `12.` (a trailing dot), `.5`
+_NUM = r"(?<![\d.])(\d+(?:\.\d*)?|\.\d+)"  # `12`, `12.5`, `12.` (a trailing dot), `.5`; never a tail of `1.2.3`
 _UNIT = r"(?:\s*(?:seconds|second|secs|sec|s)\b)?"
 _SEP = r"\s*(?:to|and|until|-|–|—|~|,)\s*"
 _SPAN_RE = re.compile(rf"{_NUM}{_UNIT}{_SEP}{_NUM}{_UNIT}", re.I)
