@@ -73,6 +73,8 @@ def tubedetr_frame_ids(
     """hcstvg_eval.py 56-75: the source's frame grid (the video taken as `seconds` long; the last frame is never
     sampled; thinned by index when longer than `video_max_len`)."""
     rate = fps / (frame_count / seconds)
+    if rate > 1:  # hcstvg_eval.py 61: `assert sampling_rate <= 1`
+        raise ValueError(f"{frame_count} frames in {seconds} s is under {fps} fps: the source refuses to upsample")
     ids = [0]
     for frame in range(0, frame_count - 1):
         if int(ids[-1] * rate) < int(frame * rate):
