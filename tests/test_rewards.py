@@ -411,3 +411,20 @@ def test_visioncoach_rewards_on_real_stgr_rows(stgr_rows: list[dict]) -> None:
     assert {"temporal_qa", "temporal_mcq", "st_free_form", "general_mcq"} <= tasks
     multi = [ground_truth_from_row(r) for r in stgr_rows if r["sample_id"] == "stgr-st-1"][0]
     assert {name for kf in multi.key_frames for name in kf.objects} == {"man", "building door"}
+
+
+# ---------------------------------------------------------------- the answer-box reward through the adapters
+def test_answer_box_reward_through_verl_easyr1_and_trl() -> None:
+    from vctrain.adapters import easyr1_compute_score, make_trl_reward, verl_compute_score
+
+    row = {"task": "image_qa", "answer": "<obj>dog</obj><box>[100, 50, 200, 150]</box>", "source_width": 400,
+           "source_height": 300, "frame_width": 200, "frame_height": 150}  # fmt: skip
+    half = "<think>x</think><answer><obj>dog</obj><box>[75, 25, 125, 75]</box></answer>"  # IoU 1/3 in frame px
+    weights = {"answer_box": 1.0}
+    assert verl_compute_score("stgr", half, row, weights=weights)["score"] == pytest.approx(1 / 3)
+    assert easyr1_compute_score({"response": half, "ground_truth": row}, weights=weights)["overall"] == pytest.approx(
+        1 / 3
+    )
+    trl = make_trl_reward(weights)
+    assert trl(prompts=["q"], completions=[half], **{k: [v] for k, v in row.items()}) == pytest.approx([1 / 3])
+    assert "answer_box" in REWARDS and REWARDS["answer_box"](half, STVG)["score"] == 0.0  # other tasks pay 0
