@@ -428,3 +428,10 @@ def test_answer_box_reward_through_verl_easyr1_and_trl() -> None:
     trl = make_trl_reward(weights)
     assert trl(prompts=["q"], completions=[half], **{k: [v] for k, v in row.items()}) == pytest.approx([1 / 3])
     assert "answer_box" in REWARDS and REWARDS["answer_box"](half, STVG)["score"] == 0.0  # other tasks pay 0
+
+
+def test_a_misspelt_convention_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="convention"):
+        compute_rewards([wrap("x")], [STVG], {"tiou": 1.0}, convention="stvg-r1")
+    with pytest.raises(ValueError, match="convention"):
+        compute_rewards([wrap("x")], [STVG], {"tiou": 1.0}, reward_params={"tiou": {"convention": "paper"}})

@@ -141,9 +141,9 @@ class EvalConfig:
     grid: str = "tube"
     """Frames vIoU is computed on: `tube` (the tracking rate stored in the shards), `annotated`, or `fps`."""
     eval_fps: float = 0.0
-    """Rate of the `fps` grid (TubeDETR evaluates HC-STVG at 5)."""
+    """Rate of the `fps` grid (an even resampling; TubeDETR's own grid, which differs, is `convention: tubedetr`)."""
     max_eval_frames: int = 0
-    """Cap on the `fps` grid per video (TubeDETR: 200); 0 means no cap."""
+    """Cap on the `fps` grid per video (under `convention: tubedetr`: its `video_max_len`, 200); 0 means no cap."""
     span_frames: str = "pts"
     """Seconds to frames: `pts` (the frames' own times), `truncate` (STVG-R1: int(s * fps)) or `round`."""
     tiou_unit: str = "seconds"
@@ -216,8 +216,10 @@ class TrainConfig:
 
 def reward_params_with_convention(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
     """`reward_params` with the top-level `convention` added to every configured reward that does not name one."""
+    from vctrain.rewards.conventions import check_convention
+
     out = {name: dict(params) for name, params in cfg.reward_params.items()}
-    if cfg.convention != "default":
+    if check_convention(cfg.convention) != "default":
         for name in cfg.rewards:
             out.setdefault(name, {}).setdefault("convention", cfg.convention)
     return out

@@ -11,6 +11,8 @@ Conventions and the sources' pitfalls we deliberately avoid (SPEC section 9):
   `int(seconds * fps)` and `"round"` rounds.
 - vIoU@R compares with `>` (TubeDETR, CG-STVG) by default; `comparison=">="` is STVG-R1's. Charades-STA R@1 uses
   `>=` by default (Moment-DETR); Time-R1 uses `>`.
+- `rule="stvg_r1"` / `"tubedetr"` replace all of the above by that source's own evaluation (vctrain.metrics_sources);
+  `EVAL_CONVENTIONS` lists what each `eval.convention` sets.
 """
 
 from __future__ import annotations
@@ -141,7 +143,8 @@ class STVGEvalConfig:
 
     grid: Grid = "tube"
     """Frames vIoU is evaluated on: `tube` = the frames the tracker ran on (tracking rate), `annotated` = the
-    annotated frames, `fps` = the video resampled at `eval_fps` (TubeDETR: 5 fps, at most 200 frames)."""
+    annotated frames, `fps` = the video resampled evenly at `eval_fps` (not TubeDETR's grid, which assumes 20 s
+    videos and never samples the last frame: that is `rule="tubedetr"`)."""
     eval_fps: float | None = None
     """Sampling rate of the `fps` grid."""
     max_frames: int | None = None
@@ -205,7 +208,8 @@ def _fps(row: Mapping[str, Any], cfg: STVGEvalConfig) -> float:
 
 
 def fps_grid(num_frames: int, video_fps: float, eval_fps: float, max_frames: int | None) -> list[int]:
-    """Frame indices of the video resampled at `eval_fps`, evenly thinned to `max_frames` (TubeDETR's cap)."""
+    """Frame indices of the video resampled at `eval_fps`, evenly thinned to `max_frames` (this toolkit's grid;
+    TubeDETR's is vctrain.metrics_sources.tubedetr_frame_ids)."""
     if num_frames <= 0 or eval_fps <= 0:
         return []
     stride = video_fps / eval_fps

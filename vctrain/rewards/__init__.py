@@ -94,6 +94,8 @@ def compute_rewards(
     if len(completions) != len(gts):
         raise ValueError(f"{len(completions)} completions but {len(gts)} ground truths")
     params = with_convention(weights, reward_params, convention)
+    for values in params.values():  # a misspelt convention is a configuration error, not a zero reward
+        check_convention(values.get("convention", "default"))
     n = len(completions)
     total = np.zeros(n, dtype=np.float64)  # [N]
     details: dict[str, np.ndarray] = {}
