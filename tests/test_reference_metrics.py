@@ -123,6 +123,16 @@ FRAME_IDS = [
     ((400, 5.0, 200), list(range(0, 400, 4))),  # 70: not over the cap
     ((100, 2.5), list(range(0, 99, 2))),
     ((100, 5.0, 10), [((j * 99) // 10) for j in range(10)]),  # 70-75 on 99 frames
+    ((400, 2.5), list(range(0, 400, 8))),  # rate 1/8
+    ((400, 1.25), list(range(0, 400, 16))),  # rate 1/16
+    ((400, 10.0), list(range(0, 399, 2))),  # rate 1/2: 398 is the last sampled
+    ((400, 20.0), [(j * 399) // 200 for j in range(200)]),  # rate 1: 399 frames, thinned to the default 200
+    ((100, 1.25), list(range(0, 99, 4))),  # rate 1/4
+    ((800, 5.0, 64), [8 * ((j * 100) // 64) for j in range(64)]),  # 70-75
+    ((200, 5.0, 100), list(range(0, 199, 2))),  # exactly at the cap: unchanged
+    ((200, 5.0, 99), [2 * ((j * 100) // 99) for j in range(99)]),  # one over the cap
+    ((400, 5.0, 1), [0]),  # 72-75: j = 0 only
+    ((100, 5.0, 98), [((j * 99) // 98) for j in range(98)]),  # 99 frames thinned to 98
 ]
 
 

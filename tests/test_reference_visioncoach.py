@@ -103,6 +103,33 @@ ACCURACY = [
     V(think_answer("dog red a"), FREE, (1 + 0 + 1 / 3) / 3),  # 30-31
 ]
 
+# ---------------------------------------------------------------- free-form ans_acc_reward (28-32, 67-69): ROUGE
+# rouge_score's F of ROUGE-1, ROUGE-2 and ROUGE-L on lower-cased alphanumeric tokens; its Porter stemmer leaves words
+# of up to three letters alone, so these vectors use no longer word.
+CAT = GroundTruth("general_free_form", answer="the cat sat on the mat")
+ROUGE = [
+    V(think_answer("the cat sat on the mat"), CAT, 1.0),
+    V(think_answer("the cat"), CAT, (0.5 + 1 / 3 + 0.5) / 3),  # R1 P 1 R 1/3; R2 P 1 R 1/5; LCS 2
+    V(think_answer("mat the on sat cat the"), CAT, (1 + 0 + 0.5) / 3),  # no common bigram; LCS "the on the"
+    V(think_answer(""), CAT, 0.0),
+    V(think_answer("dog"), CAT, 0.0),
+    V(think_answer("The CAT, sat!"), CAT, (2 / 3 + 4 / 7 + 2 / 3) / 3),  # tokens the cat sat
+    V(think_answer("the the the"), CAT, (4 / 9 + 0 + 4 / 9) / 3),  # clipped counts: 2 of 3
+    V(think_answer("cat"), CAT, (2 / 7 + 0 + 2 / 7) / 3),  # no bigram at all
+    V(think_answer("the cat sat on the mat and the dog"), CAT, (0.8 + 10 / 13 + 0.8) / 3),
+    V(think_answer("cat-sat"), CAT, (0.5 + 1 / 3 + 0.5) / 3),  # "-" separates tokens
+    V(think_answer("on the mat"), CAT, (2 / 3 + 4 / 7 + 2 / 3) / 3),
+    V(think_answer("sat the cat"), CAT, (2 / 3 + 2 / 7 + 4 / 9) / 3),
+    V("the cat sat on the mat", CAT, 0.0),  # 26: no <answer>: ""
+    V("<answer>dog</answer><answer>the cat sat on the mat</answer>", CAT, 0.0),  # 23: first <answer>
+    V(think_answer("cat"), GroundTruth("general_free_form", answer=""), 0.0),  # empty reference
+    V(think_answer("the cat sat on the mat"), GroundTruth("st_free_form", answer="the cat sat on the mat"), 1.0),  # 35
+    V(think_answer("THE CAT SAT ON THE MAT"), CAT, 1.0),  # lower-cased
+    V(think_answer("  the   cat  "), CAT, (0.5 + 1 / 3 + 0.5) / 3),
+    V(think_answer("mat"), CAT, (2 / 7 + 0 + 2 / 7) / 3),
+    V(think_answer("a cat sat on a mat"), CAT, (4 / 6 + 2 / 5 + 4 / 6) / 3),  # R2: (cat,sat), (sat,on)
+]
+
 # ---------------------------------------------------------------- ans_viou_reward (184-236) -> answer_box
 BOX = [
     V(think_answer("<obj>p</obj><box>[50, 25, 100, 75]</box>"), VQA, 1.0),  # 212-226, 344-349
@@ -257,8 +284,8 @@ FORMAT = [
     V(think_answer("x", "<t>1</t></t>"), ST, 0.0),  # 278
 ]
 
-TABLES = {"tiou": TIOU, "accuracy": ACCURACY, "answer_box": BOX, "spatial": SPATIAL, "temporal_point": POINT,
-          "temporal_segment": SEGMENT, "format_visioncoach": FORMAT}  # fmt: skip
+TABLES = {"tiou": TIOU, "accuracy": ACCURACY, "rouge": ROUGE, "answer_box": BOX, "spatial": SPATIAL,
+          "temporal_point": POINT, "temporal_segment": SEGMENT, "format_visioncoach": FORMAT}  # fmt: skip
 CASES = [(name, i, vector) for name, table in TABLES.items() for i, vector in enumerate(table)]
 
 
@@ -274,6 +301,11 @@ def test_default_convention(name: str, index: int, vector: Vector) -> None:
 
 def test_every_table_has_twenty_vectors() -> None:
     assert all(len(table) >= 20 for table in TABLES.values()), {k: len(v) for k, v in TABLES.items()}
+
+
+@pytest.mark.parametrize("vector", ROUGE)
+def test_rouge_through_accuracy(vector: Vector) -> None:
+    check("accuracy", vector, "visioncoach")
 
 
 def test_mcq_paper_exact_passes_through_accuracy() -> None:
