@@ -234,3 +234,20 @@ def test_eval_convention_falls_back_to_the_top_level_one_and_is_checked() -> Non
     cfg = load_config(None, ["convention=stvg_r1", "rewards={tiou: 1.0, id_match: 1.0}",
                              "reward_params={id_match: {convention: default}}"])  # fmt: skip
     assert cfg.reward_params == {"tiou": {"convention": "stvg_r1"}, "id_match": {"convention": "default"}}
+
+
+@pytest.mark.parametrize(
+    ("convention", "miou", "r1_at_05"),
+    [("default", 0.0, 0.0), ("time_r1", 0.6, 1.0), ("visioncoach", 0.0, 0.0)],
+)
+def test_eval_reads_temporal_answers_by_the_convention(convention: str, miou: float, r1_at_05: float) -> None:
+    """Time-R1 takes the last `s to e` (main.py 137-141); VisionCoach reads only `<t>s</t>s to <t>e</t>s`."""
+    from vctrain.config import load_config
+    from vctrain.evaluate import score_answers
+
+    row = {"task": "temporal_qa", "sample_id": "c", "gt_span_seconds": [10.0, 20.0], "video_duration_seconds": 40.0}
+    cfg = load_config(None, [f"convention={convention}", "rewards={tiou: 1.0}"])
+    metrics, _ = score_answers([row], ["<answer>from 0 to 5 then 12 to 18</answer>"], cfg)
+    assert metrics["moment"]["mIoU"] == pytest.approx(miou, abs=TOLERANCE)
+    assert metrics["moment"]["R1@0.5"] == r1_at_05
+    assert metrics["rewards"]["tiou"] == pytest.approx(miou, abs=TOLERANCE)

@@ -21,6 +21,8 @@ from vctrain.data import index_rows, load_sample
 from vctrain.model import encode_prompt, load_model, load_processor, resolve_device, vision_token_ids
 
 TEMPORAL_TASKS = ("temporal_qa", "temporal_mcq", "temporal_grounding", "charades")
+SPAN_READING: dict[str, tuple[str, str]] = {"time_r1": ("time_r1", "last"), "visioncoach": ("visioncoach", "first")}
+"""How temporal-grounding answers are read per convention: (grammar, which `<answer>`); others read leniently."""
 
 
 def _model_dir(checkpoint: Path) -> Path:
@@ -100,7 +102,7 @@ def score_answers(
     stvg_cfg = stvg_eval_config(ev, cfg.convention)
     convention = eval_convention(ev, cfg.convention)
     stvg_grammar = "stvg_r1" if convention == "stvg_r1" else "lenient"
-    span_grammar, span_tag = ("time_r1", "last") if convention == "time_r1" else ("lenient", "first")
+    span_grammar, span_tag = SPAN_READING.get(convention, ("lenient", "first"))
     records: list[dict[str, Any]] = []
     stvg_results, moment_preds, moment_gts, oracle_t, oracle_v = [], [], [], [], []
     for row, text in zip(rows, texts):
