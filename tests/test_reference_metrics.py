@@ -251,3 +251,44 @@ def test_eval_reads_temporal_answers_by_the_convention(convention: str, miou: fl
     assert metrics["moment"]["mIoU"] == pytest.approx(miou, abs=TOLERANCE)
     assert metrics["moment"]["R1@0.5"] == r1_at_05
     assert metrics["rewards"]["tiou"] == pytest.approx(miou, abs=TOLERANCE)
+
+
+# ---------------------------------------------------------------- STVG-R1 boxes for an absent ID (262-314)
+A, B, C, E = (0.0, 0.0, 10.0, 10.0), (20.0, 20.0, 40.0, 40.0), (5.0, 0.0, 15.0, 10.0), (10.0, 0.0, 20.0, 10.0)
+ALL = {1: A, 2: B, 3: C}
+
+# objects per frame, predicted ID, first, last, reference boxes
+FALLBACK = [
+    ({f: ALL for f in range(4)}, 1, 0, 3, {0: A, 1: A, 2: A, 3: A}),  # 268-272: its own box
+    ({0: ALL, 1: ALL, 2: {2: B, 3: C}, 3: ALL}, 1, 0, 3, {0: A, 1: A, 2: C, 3: A}),  # 284, 186-199: C overlaps A
+    ({0: ALL, 1: {2: B}, 2: ALL}, 1, 0, 2, {0: A, 1: B, 2: A}),  # 198-200: no overlap, the largest
+    ({0: ALL, 1: {}, 2: ALL}, 1, 0, 2, {0: A, 1: A, 2: A}),  # 290, 118-152: empty frame, the last valid box
+    ({0: {2: B, 3: C}, 1: {2: B, 3: C}, 2: ALL}, 1, 0, 2, {0: C, 1: C, 2: A}),  # 295, 79-116 then 284
+    ({f: ALL for f in range(3)}, 7, 0, 2, {0: B, 1: B, 2: B}),  # 307-309: an unknown ID borrows the largest
+    ({0: ALL, 2: ALL}, 1, 0, 2, {0: A, 2: A}),  # 276-277: frame 1 has no mask data
+    ({0: ALL, 1: {3: C}, 2: {4: E, 2: B}}, 1, 0, 2, {0: A, 1: C, 2: B}),  # 286-287: continuation keeps A as current
+    ({0: {2: (5.0, 5.0, 5.0, 9.0)}}, 1, 0, 0, {0: None}),  # 165-169: zero area is never the largest
+    ({f: ALL for f in range(6)}, 1, 2, 4, {2: A, 3: A, 4: A}),  # 262: from the overlap's first frame
+    ({0: {2: B, 3: C}, 1: ALL}, 1, 1, 1, {1: A}),  # frames before the range are not read
+    ({0: {2: B, 3: C}, 1: {2: B, 3: C}}, 1, 0, 1, {0: B, 1: B}),  # 81-82: the ID is nowhere in range, the largest
+]
+
+
+@pytest.mark.parametrize(("objects", "pred_id", "first", "last", "reference"), FALLBACK)
+def test_stvg_r1_boxes_for_an_absent_id(objects, pred_id, first, last, reference) -> None:  # noqa: ANN001
+    from vctrain.metrics_sources import stvg_r1_predicted_boxes
+
+    assert stvg_r1_predicted_boxes(objects, pred_id, first, last) == reference
+
+
+def test_stvg_r1_convention_lets_a_wrong_id_borrow_the_target_box() -> None:
+    """A predicted ID that was never tracked takes the largest object's box on every frame (307-309): here the
+    target's, so a wrong answer earns STVG-R1's full vIoU (0.9025 with last-pixel boxes); the default gives 0."""
+    from vctrain.config import EvalConfig
+    from vctrain.evaluate import stvg_eval_config
+    from vctrain.metrics import evaluate_stvg_row
+
+    assert evaluate_stvg_row(ROW, 9, (10.0, 12.0), stvg_eval_config(EvalConfig(convention="stvg_r1"))).viou == (
+        pytest.approx(0.9025, abs=TOLERANCE)
+    )
+    assert evaluate_stvg_row(ROW, 9, (10.0, 12.0)).viou == 0.0

@@ -24,7 +24,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from vctrain.groundtruth import Box
-from vctrain.metrics_sources import last_pixel_box, stvg_r1_tiou, stvg_r1_viou, tubedetr_frame_ids, tubedetr_sample
+from vctrain.metrics_sources import (
+    last_pixel_box,
+    stvg_r1_frames,
+    stvg_r1_predicted_boxes,
+    stvg_r1_tiou,
+    stvg_r1_viou,
+    tubedetr_frame_ids,
+    tubedetr_sample,
+)
 from vctrain.rewards.geometry import box_iou, interval_iou
 from vctrain.rewards.parse import AnswerTag, Grammar, answer_text, parse_stvg_answer, pick_answer_tag
 
@@ -314,6 +322,17 @@ def _pred_boxes(row: Mapping[str, Any], pred_id: int | None, cfg: STVGEvalConfig
     return boxes
 
 
+def _objects_by_frame(row: Mapping[str, Any], cfg: STVGEvalConfig) -> dict[int, dict[int, Box]]:
+    """Every tracked object's box per frame, {frame: {track_id: box}} in the row's order (the masks' order)."""
+    out: dict[int, dict[int, Box]] = {}
+    for frame, track, box in zip(_seq(row, "tube_frame_indices"), _seq(row, "tube_track_ids"), _seq(row, "tube_boxes")):
+        if box is None or len(box) != 4:
+            continue
+        b = (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+        out.setdefault(int(frame), {})[int(track)] = last_pixel_box(b) if cfg.pred_box_end == "last_pixel" else b
+    return out
+
+
 def _gt_xywh(gt_known: Mapping[int, Box]) -> tuple[int, list[tuple[float, float, float, float] | None]]:
     """The annotated boxes as HC-STVG's list: (first frame, [x, y, w, h] per frame or None where not annotated)."""
     if not gt_known:
@@ -342,16 +361,19 @@ def _source_rule(
     first, xywh = _gt_xywh(gt_known)
     if pred_span is None or gt_span is None or not parsed:
         return STVGResult(tiou=0.0, viou=0.0, parsed=parsed, id_correct=id_correct)
-    pred_boxes = _pred_boxes(row, pred_id, cfg)
-    if cfg.rule == "stvg_r1":
-        tracked = {int(f) for f in _seq(row, "tube_frame_indices")}
-        v = stvg_r1_viou(pred_span, gt_span, fps, pred_boxes, xywh, first, tracked)
+    if cfg.rule == "stvg_r1" and pred_id is not None:
+        objects = _objects_by_frame(row, cfg)
+        (gs, ge), (ps, pe) = stvg_r1_frames(gt_span, fps), stvg_r1_frames(pred_span, fps)
+        chosen = stvg_r1_predicted_boxes(objects, int(pred_id), max(gs, ps), min(ge, pe))
+        boxes = {f: b for f, b in chosen.items() if b is not None}
+        v = stvg_r1_viou(pred_span, gt_span, fps, boxes, xywh, first, set(objects))
         return STVGResult(tiou=stvg_r1_tiou(pred_span, gt_span), viou=v, parsed=True, id_correct=id_correct)
     frame_count = int(round(float(row.get("video_duration_seconds") or 0.0) * fps))
     grid = tubedetr_frame_ids(frame_count, cfg.eval_fps or 5.0, cfg.max_frames or 200) if frame_count > 1 else []
     gt_sted = (first, first + len(xywh))
     pred_sted = (int(round(pred_span[0] * fps)), int(round(pred_span[1] * fps)))
     filled = [b if b is not None else (0.0, 0.0, 0.0, 0.0) for b in xywh]
+    pred_boxes = _pred_boxes(row, pred_id, cfg)
     t, v = tubedetr_sample(pred_sted, gt_sted, grid, filled, {f: [b] for f, b in pred_boxes.items()}, missing="zero")
     return STVGResult(tiou=t, viou=v, parsed=True, id_correct=id_correct, n_eval_frames=len(grid))
 

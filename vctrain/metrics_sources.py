@@ -10,8 +10,9 @@
   `fps` from frame 0 to the second-to-last frame, thinned to `video_max_len`; spans are half-open frame ranges
   [start, end); only the first predicted box of a frame counts; a frame without a prediction raises; vIoU@R `>`.
 
-What cannot be reproduced without the sources' files: STVG-R1's fallbacks that borrow another object's mask box
-when the predicted ID is absent from a frame (here: no box, IoU 0), and the samples that its exceptions drop.
+STVG-R1's fallbacks for a frame where the predicted ID is absent (another object's box: the one overlapping the
+last box most, or nearest to the ID's box in the closest frame that has it, or the largest) are reproduced from every
+object's boxes per frame (`stvg_r1_predicted_boxes`). What cannot be reproduced: the samples its exceptions drop.
 """
 
 from __future__ import annotations
@@ -26,6 +27,71 @@ from vctrain.rewards.geometry import box_iou
 def last_pixel_box(box: Box) -> Box:
     """A box with exclusive x2/y2 written as STVG-R1's mask boxes are: the last pixel's index (x2 - 1, y2 - 1)."""
     return (box[0], box[1], box[2] - 1.0, box[3] - 1.0)
+
+
+def _best_overlap(objects: Mapping[int, Box], reference: Box, default: Box | None) -> Box | None:
+    """The object box with the highest IoU (strictly above 0, first one on ties) with `reference`, else `default`
+    (evaluate.py 103-116, 139-151, 184-196)."""
+    best, best_iou = default, 0.0
+    for box in objects.values():
+        iou = box_iou(box, reference)
+        if iou > best_iou:
+            best, best_iou = box, iou
+    return best
+
+
+def _largest(objects: Mapping[int, Box]) -> Box | None:
+    """evaluate.py 154-174: the box of largest (positive) area, first one on ties."""
+    best, best_area = None, 0.0
+    for box in objects.values():
+        area = (box[2] - box[0]) * (box[3] - box[1])
+        if area > best_area:
+            best, best_area = box, area
+    return best
+
+
+def stvg_r1_predicted_boxes(
+    objects_by_frame: Mapping[int, Mapping[int, Box]], pred_id: int, first: int, last: int
+) -> dict[int, Box | None]:
+    """The box STVG-R1's evaluation uses for the predicted ID on each frame from `first` to `last` that has tracking
+    data (evaluate.py 262-314), `objects_by_frame` holding every object's (mask) box per frame in the masks' order.
+
+    The ID's own box where it is tracked; elsewhere, after a frame that had one, the object overlapping that box most
+    (the largest object when none overlaps; then, with no object at all, the ID's box of the last frame that had it,
+    or the object overlapping it most); before any, the object overlapping most the ID's box in the nearest frame
+    that has it; and the largest object when all of that fails.
+    """
+    frames_with = [f for f in range(first, last + 1) if pred_id in objects_by_frame.get(f, {})]
+    current: Box | None = None
+    last_valid: int | None = None
+    out: dict[int, Box | None] = {}
+    for frame in range(first, last + 1):
+        objects = objects_by_frame.get(frame)
+        if objects is None:
+            continue  # 276-277: no mask data for this frame
+        box: Box | None
+        if pred_id in objects:
+            box = current = objects[pred_id]
+            last_valid = frame
+        elif current is not None:
+            box = _best_overlap(objects, current, None) or _largest(objects)  # 284, 176-200
+            if box is None and last_valid is not None:  # 290, 118-152
+                own = objects_by_frame[last_valid][pred_id]
+                box = current = _best_overlap(objects, own, own)
+        else:
+            box = None
+            if frames_with:  # 295, 79-116
+                nearest = min(frames_with, key=lambda f: abs(f - frame))
+                own = objects_by_frame[nearest][pred_id]
+                box = current = _best_overlap(objects, own, own)
+                last_valid = max((f for f in frames_with if f <= frame), default=last_valid)
+        out[frame] = box if box is not None else _largest(objects)  # 307-309
+    return out
+
+
+def stvg_r1_frames(span_seconds: Sequence[float], fps: float) -> tuple[int, int]:
+    """evaluate.py 233-236: seconds to frames by truncation."""
+    return int(span_seconds[0] * fps), int(span_seconds[1] * fps)
 
 
 def stvg_r1_tiou(pred: Sequence[float], gt: Sequence[float]) -> float:
@@ -48,8 +114,7 @@ def stvg_r1_viou(
 ) -> float:
     """STVG-R1's vIoU of one sample (evaluate.py 204-336); `pred_boxes` already as its masks give them (last pixel),
     `tracked_frames` the frames that have mask data (None: all)."""
-    gs, ge = int(gt_span_seconds[0] * fps), int(gt_span_seconds[1] * fps)
-    ps, pe = int(pred_span_seconds[0] * fps), int(pred_span_seconds[1] * fps)
+    (gs, ge), (ps, pe) = stvg_r1_frames(gt_span_seconds, fps), stvg_r1_frames(pred_span_seconds, fps)
     first, last = max(gs, ps), min(ge, pe)
     union_frames = max(ge, pe) - min(gs, ps) + 1
     if first >= last:
