@@ -284,7 +284,8 @@ FORMAT = [
     V(think_answer("x", "<t>1</t></t>"), ST, 0.0),  # 278
 ]
 
-TABLES = {"tiou": TIOU, "accuracy": ACCURACY, "rouge": ROUGE, "answer_box": BOX, "spatial": SPATIAL,
+MCQ_ONLY = [v for v in ACCURACY if v.gt.task in ("general_mcq", "temporal_mcq")]  # the `mcq` reward alone
+TABLES = {"tiou": TIOU, "accuracy": ACCURACY, "mcq": MCQ_ONLY, "rouge": ROUGE, "answer_box": BOX, "spatial": SPATIAL,
           "temporal_point": POINT, "temporal_segment": SEGMENT, "format_visioncoach": FORMAT}  # fmt: skip
 CASES = [(name, i, vector) for name, table in TABLES.items() for i, vector in enumerate(table)]
 

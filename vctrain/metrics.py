@@ -6,7 +6,8 @@ Conventions and the sources' pitfalls we deliberately avoid (SPEC section 9):
 - An overlap of exactly one evaluated frame counts (STVG-R1's evaluation scores it 0).
 - Boxes are xyxy with x2/y2 exclusive on both sides (predicted tubes and ground truth alike), so a perfect box
   scores 1.0 (STVG-R1 compares mask boxes ending on the last pixel with x+w ground truth: 0.9025 on 20x20).
-- A predicted ID absent from a frame has no box there (IoU 0); boxes of other objects are never borrowed.
+- A predicted ID absent from a frame has no box there (IoU 0); boxes of other objects are never borrowed (STVG-R1's
+  evaluation borrows them: `rule="stvg_r1"`).
 - Seconds become frames by the row's own frame times (`span_frames="pts"`); `"truncate"` reproduces STVG-R1's
   `int(seconds * fps)` and `"round"` rounds.
 - vIoU@R compares with `>` (TubeDETR, CG-STVG) by default; `comparison=">="` is STVG-R1's. Charades-STA R@1 uses
