@@ -282,6 +282,7 @@ FORMAT = [
     V("<think>y</think><answer><obj>x</answer>", ST, 0.5),  # 268-275: tags counted in <think> only
     V(think_answer("x", "<t>1</t>s<t>2</t>s"), TMCQ, 1.0),  # 286-287
     V(think_answer("x", "<t>1</t></t>"), ST, 0.0),  # 278
+    V(think_answer("<obj>man</obj><box>[1,\n2,3,4]</box>", "x"), VQA, 0.5),  # 290-291: no DOTALL, no pair
 ]
 
 MCQ_ONLY = [v for v in ACCURACY if v.gt.task in ("general_mcq", "temporal_mcq")]  # the `mcq` reward alone

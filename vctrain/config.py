@@ -216,13 +216,9 @@ class TrainConfig:
 
 def reward_params_with_convention(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
     """`reward_params` with the top-level `convention` added to every configured reward that does not name one."""
-    from vctrain.rewards.conventions import check_convention
+    from vctrain.rewards import with_convention
 
-    out = {name: dict(params) for name, params in cfg.reward_params.items()}
-    if check_convention(cfg.convention) != "default":
-        for name in cfg.rewards:
-            out.setdefault(name, {}).setdefault("convention", cfg.convention)
-    return out
+    return with_convention(cfg.rewards, cfg.reward_params, cfg.convention)
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:

@@ -10,7 +10,7 @@ from vctrain.rewards.parse import answer_text, think_text
 from vctrain.rewards.tasks import GENERAL_TASKS, IMAGE_TASKS, TEMPORAL_TASKS
 
 _STVG_FORMAT_RE = re.compile(r"<think>.*?</think>" + r"\s*" + r"<answer>.*?</answer>", re.S)
-_IMAGE_QA_RE = re.compile(r"<obj>(\w+)</obj><box>(\[.*?\])</box>", re.S)
+_IMAGE_QA_RE = re.compile(r"<obj>(\w+)</obj>" + r"<box>(\[.*?\])</box>")  # one line: `.` stops at a newline
 
 
 def format_stvg(
