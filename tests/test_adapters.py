@@ -44,10 +44,11 @@ def test_verl_signature() -> None:
     assert verl_compute_score("vcprep/demo", "garbage", GT_TEXT)["score"] == 0.0
     weighted = verl_compute_score("vcprep/demo", GOOD, GT_TEXT, None, weights={"tiou": 2.0})
     assert weighted["score"] == pytest.approx(1.0)
-    # VisionCoach row: format 1 + accuracy (ROUGE of identical text) 1 + segment 1 + spatial 1 + point at progress p
+    # VisionCoach row: format 1 + accuracy (ROUGE of identical text) 1 + spatial 1 + point at progress p; the segment
+    # reward pays 0 on spatio-temporal free-form rows, as VisionCoach's (reward_func.py 407)
     out = verl_compute_score("vcprep/stgr", ST_COMPLETION, None, {**ST_ROW, "progress": 0.9})
     assert out["temporal_point"] == pytest.approx(math.exp(-0.5))  # dt 1, sigma 1
-    assert out["score"] == pytest.approx(4.0 + math.exp(-0.5))
+    assert out["temporal_segment"] == 0.0 and out["score"] == pytest.approx(3.0 + math.exp(-0.5))
 
 
 def test_easyr1_signature_sequential_and_batch() -> None:

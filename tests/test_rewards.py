@@ -50,7 +50,7 @@ def test_stvg_answer_lenient(answer: str, target_id: int | None, span: tuple[flo
 def test_stvg_answer_paper_grammar_rejects_what_the_source_rejects() -> None:
     assert parse_stvg_answer("Target ID: 3, Time range: 12.5 to 17", grammar="paper").span_seconds == (12.5, 17.0)
     for text in ("Target ID: [3], Time range: [12 to 17]", "Target ID: 3, Time range: 12s to 17s",
-                 "Target ID: 3, Time range: 12  to 17", "Target ID: 3"):
+                 "Target ID: 3, Time range: 12 - 17", "Target ID: 3"):
         assert parse_stvg_answer(text, grammar="paper") == parse_stvg_answer(None)
     # both_required: a missing span voids the ID too (STVG-R1's behaviour), off by default
     assert parse_stvg_answer("Target ID: 3", both_required=True).target_id is None
@@ -259,7 +259,7 @@ def test_temporal_point_by_hand() -> None:
 
 
 def test_temporal_segment_by_hand() -> None:
-    gt = GroundTruth("st_reasoning", span_seconds=(2.0, 6.0))
+    gt = GroundTruth("temporal_qa", span_seconds=(2.0, 6.0))  # segment skips st free-form rows
     assert score("temporal_segment", wrap("a", "<t>2.0</t>s <t>4</t>s <t>6.0</t>s <t>7</t>s"), gt) == 0.75
     # one malformed <t> counts as outside instead of zeroing everything
     assert score("temporal_segment", wrap("a", "<t>3</t>s <t>oops</t>s"), gt) == 0.5
@@ -411,3 +411,27 @@ def test_visioncoach_rewards_on_real_stgr_rows(stgr_rows: list[dict]) -> None:
     assert {"temporal_qa", "temporal_mcq", "st_free_form", "general_mcq"} <= tasks
     multi = [ground_truth_from_row(r) for r in stgr_rows if r["sample_id"] == "stgr-st-1"][0]
     assert {name for kf in multi.key_frames for name in kf.objects} == {"man", "building door"}
+
+
+# ---------------------------------------------------------------- the answer-box reward through the adapters
+def test_answer_box_reward_through_verl_easyr1_and_trl() -> None:
+    from vctrain.adapters import easyr1_compute_score, make_trl_reward, verl_compute_score
+
+    row = {"task": "image_qa", "answer": "<obj>dog</obj><box>[100, 50, 200, 150]</box>", "source_width": 400,
+           "source_height": 300, "frame_width": 200, "frame_height": 150}  # fmt: skip
+    half = "<think>x</think><answer><obj>dog</obj><box>[75, 25, 125, 75]</box></answer>"  # IoU 1/3 in frame px
+    weights = {"answer_box": 1.0}
+    assert verl_compute_score("stgr", half, row, weights=weights)["score"] == pytest.approx(1 / 3)
+    assert easyr1_compute_score({"response": half, "ground_truth": row}, weights=weights)["overall"] == pytest.approx(
+        1 / 3
+    )
+    trl = make_trl_reward(weights)
+    assert trl(prompts=["q"], completions=[half], **{k: [v] for k, v in row.items()}) == pytest.approx([1 / 3])
+    assert "answer_box" in REWARDS and REWARDS["answer_box"](half, STVG)["score"] == 0.0  # other tasks pay 0
+
+
+def test_a_misspelt_convention_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="convention"):
+        compute_rewards([wrap("x")], [STVG], {"tiou": 1.0}, convention="stvg-r1")
+    with pytest.raises(ValueError, match="convention"):
+        compute_rewards([wrap("x")], [STVG], {"tiou": 1.0}, reward_params={"tiou": {"convention": "paper"}})

@@ -29,8 +29,9 @@ VISIONCOACH_WEIGHTS: dict[str, float] = {
     "spatial": 1.0,
     "temporal_point": 1.0,
     "temporal_segment": 1.0,
+    "answer_box": 1.0,
 }
-"""VisionCoach's terms (its seventh, the answer box IoU of image QA, has no counterpart here yet)."""
+"""VisionCoach's seven terms (`answer_box` is the answer box IoU of visual QA; 0 on other tasks, as the source)."""
 
 
 def default_weights(task: str) -> dict[str, float]:

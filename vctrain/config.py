@@ -141,9 +141,9 @@ class EvalConfig:
     grid: str = "tube"
     """Frames vIoU is computed on: `tube` (the tracking rate stored in the shards), `annotated`, or `fps`."""
     eval_fps: float = 0.0
-    """Rate of the `fps` grid (TubeDETR evaluates HC-STVG at 5)."""
+    """Rate of the `fps` grid (an even resampling; TubeDETR's own grid, which differs, is `convention: tubedetr`)."""
     max_eval_frames: int = 0
-    """Cap on the `fps` grid per video (TubeDETR: 200); 0 means no cap."""
+    """Cap on the `fps` grid per video (under `convention: tubedetr`: its `video_max_len`, 200); 0 means no cap."""
     span_frames: str = "pts"
     """Seconds to frames: `pts` (the frames' own times), `truncate` (STVG-R1: int(s * fps)) or `round`."""
     tiou_unit: str = "seconds"
@@ -158,6 +158,11 @@ class EvalConfig:
     """IoU thresholds of Charades-STA R@1."""
     output: str = ""
     """Where the JSON report goes; empty means `<checkpoint>/eval.json`."""
+    convention: str = ""
+    """Whose evaluation rules the metrics follow: `default`, `stvg_r1` (int(s*fps) frames, one-frame overlaps 0,
+    no ground-truth interpolation, last-pixel mask boxes, `>=`), `tubedetr` (20 s videos, 5 fps grid without the
+    last frame, half-open spans, `>`), `time_r1` (Charades-STA R@1 with `>`), `visioncoach`; empty: the top-level
+    `convention`. Any key of this section set to a non-default value overrides the convention's choice."""
 
 
 @dataclass
@@ -178,6 +183,11 @@ class TrainConfig:
     """Reward name -> keyword parameters of that reward function, e.g. `{tiou: {grammar: paper}, id_match:
     {both_required: true}}` for STVG-R1's own conventions (README: rewards table). Checked against the signatures
     before anything loads; used in training and in `vctrain eval`."""
+    convention: str = "default"
+    """Source whose conventions every reward follows (`default`, `stvg_r1`, `visioncoach`, `time_r1`, `tubedetr`;
+    vctrain.rewards.conventions), passed as the `convention` parameter of each reward in `rewards:` unless
+    `reward_params` names one for it; `eval.convention` defaults to it. Individual switches in `reward_params`
+    still apply on top."""
     eval: EvalConfig = field(default_factory=EvalConfig)
     """Settings of `vctrain eval`."""
     adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
@@ -202,6 +212,13 @@ class TrainConfig:
     """Also write TensorBoard event files under output_dir/tb."""
     progress: bool = True
     """Show progress bars (rank 0 only)."""
+
+
+def reward_params_with_convention(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
+    """`reward_params` with the top-level `convention` added to every configured reward that does not name one."""
+    from vctrain.rewards import with_convention
+
+    return with_convention(cfg.rewards, cfg.reward_params, cfg.convention)
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:
@@ -284,7 +301,9 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
                 _resolve(Path.cwd(), parsed) if isinstance(parsed, str) else [_resolve(Path.cwd(), p) for p in parsed]
             )
         _set_path(raw, key.strip(), parsed)
-    return _build(TrainConfig, raw, "")
+    cfg = _build(TrainConfig, raw, "")
+    cfg.reward_params = reward_params_with_convention(cfg)  # train and eval read the resolved parameters
+    return cfg
 
 
 _PATH_KEYS = ("data.shards", "eval.shards", "model.path", "model.processor_path")

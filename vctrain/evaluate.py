@@ -21,6 +21,8 @@ from vctrain.data import index_rows, load_sample
 from vctrain.model import encode_prompt, load_model, load_processor, resolve_device, vision_token_ids
 
 TEMPORAL_TASKS = ("temporal_qa", "temporal_mcq", "temporal_grounding", "charades")
+SPAN_READING: dict[str, tuple[str, str]] = {"time_r1": ("time_r1", "last"), "visioncoach": ("visioncoach", "first")}
+"""How temporal-grounding answers are read per convention: (grammar, which `<answer>`); others read leniently."""
 
 
 def _model_dir(checkpoint: Path) -> Path:
@@ -37,9 +39,17 @@ def _finite_mean(values: list[float]) -> float:
     return float(np.mean(good)) if good else float("nan")
 
 
-def stvg_eval_config(ev: EvalConfig):
-    """The metric conventions of the `eval:` section, validated, as vctrain.metrics' STVGEvalConfig."""
-    from vctrain.metrics import STVGEvalConfig
+def eval_convention(ev: EvalConfig, top_level: str = "default") -> str:
+    """`eval.convention`, or the top-level `convention` when it is empty; validated."""
+    from vctrain.rewards.conventions import check_convention
+
+    return check_convention(ev.convention or top_level)
+
+
+def stvg_eval_config(ev: EvalConfig, top_level: str = "default"):
+    """The metric conventions of the `eval:` section, validated, as vctrain.metrics' STVGEvalConfig: the
+    convention's choices, then every key set to a non-default value."""
+    from vctrain.metrics import EVAL_CONVENTIONS, STVGEvalConfig
 
     for name, value, allowed in (
         ("eval.comparison", ev.comparison, (">", ">=")),
@@ -52,15 +62,27 @@ def stvg_eval_config(ev: EvalConfig):
             raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
     if ev.grid == "fps" and ev.eval_fps <= 0:
         raise ValueError("eval.grid=fps needs eval.eval_fps > 0 (TubeDETR: 5)")
-    return STVGEvalConfig(
-        grid=ev.grid,  # type: ignore[arg-type]
-        eval_fps=ev.eval_fps or None,
-        max_frames=ev.max_eval_frames or None,
-        span_frames=ev.span_frames,  # type: ignore[arg-type]
-        tiou_unit=ev.tiou_unit,  # type: ignore[arg-type]
-        comparison=ev.comparison,  # type: ignore[arg-type]
-        thresholds=tuple(ev.thresholds),
-    )
+    given, unset = _metric_keys(ev), _metric_keys(EvalConfig())
+    chosen: dict[str, Any] = dict(EVAL_CONVENTIONS[eval_convention(ev, top_level)])
+    for key, value in given.items():
+        if value != unset[key] or key not in chosen:
+            chosen[key] = value
+    return STVGEvalConfig(thresholds=tuple(ev.thresholds), **chosen)
+
+
+def _metric_keys(ev: EvalConfig) -> dict[str, Any]:
+    """The `eval:` keys that STVGEvalConfig shares, under STVGEvalConfig's names (0 means unset for rate and cap)."""
+    return {"grid": ev.grid, "eval_fps": ev.eval_fps or None, "max_frames": ev.max_eval_frames or None,
+            "span_frames": ev.span_frames, "tiou_unit": ev.tiou_unit, "comparison": ev.comparison}  # fmt: skip
+
+
+def moment_comparison(ev: EvalConfig, top_level: str = "default") -> str:
+    """Charades-STA R@1 comparison: `eval.moment_comparison` when set, else the convention's (Time-R1: `>`)."""
+    from vctrain.metrics import MOMENT_CONVENTIONS
+
+    if ev.moment_comparison != EvalConfig().moment_comparison:
+        return ev.moment_comparison
+    return MOMENT_CONVENTIONS.get(eval_convention(ev, top_level), ev.moment_comparison)
 
 
 def score_answers(
@@ -77,7 +99,10 @@ def score_answers(
     from vctrain.train import default_rewards
 
     ev = cfg.eval
-    stvg_cfg = stvg_eval_config(ev)
+    stvg_cfg = stvg_eval_config(ev, cfg.convention)
+    convention = eval_convention(ev, cfg.convention)
+    stvg_grammar = "stvg_r1" if convention == "stvg_r1" else "lenient"
+    span_grammar, span_tag = SPAN_READING.get(convention, ("lenient", "first"))
     records: list[dict[str, Any]] = []
     stvg_results, moment_preds, moment_gts, oracle_t, oracle_v = [], [], [], [], []
     for row, text in zip(rows, texts):
@@ -85,14 +110,14 @@ def score_answers(
         record: dict[str, Any] = {"sample_id": row.get("sample_id"), "variant": row.get("variant"), "task": task}
         record["text"] = text
         if task == "stvg":
-            pred_id, pred_span = stvg_prediction_from_text(text)
+            pred_id, pred_span = stvg_prediction_from_text(text, grammar=stvg_grammar)
             result = evaluate_stvg_row(row, pred_id, pred_span, stvg_cfg)
             stvg_results.append(result)
             oracle_t.append(row.get("oracle_tiou"))
             oracle_v.append(row.get("oracle_viou"))
             record |= {"pred_id": pred_id, "pred_span_seconds": pred_span, "tiou": result.tiou, "viou": result.viou}
         elif task in TEMPORAL_TASKS:
-            span = parse_span(answer_text(text, "first") or "")
+            span = parse_span(answer_text(text, span_tag) or "", span_grammar)
             moment_preds.append(span)
             moment_gts.append(list(row.get("gt_span_seconds") or [0.0, 0.0]))
             record["pred_span_seconds"] = span
@@ -108,7 +133,7 @@ def score_answers(
             moment_preds,
             moment_gts,
             thresholds=tuple(ev.moment_thresholds),
-            comparison=ev.moment_comparison,  # type: ignore[arg-type]
+            comparison=moment_comparison(ev, cfg.convention),  # type: ignore[arg-type]
         )
     if texts and cfg.rewards:
         reward_fn = default_rewards(cfg.rewards, cfg.reward_params)  # the training rewards, same switches
@@ -148,7 +173,7 @@ def generate_answers(cfg: TrainConfig, model_dir: Path) -> tuple[list[dict[str, 
 
 def evaluate(cfg: TrainConfig, checkpoint: str | Path) -> dict[str, Any]:
     """Generate on the evaluation shards, score, write the JSON report and return it."""
-    stvg_eval_config(cfg.eval)  # fail on a bad convention before loading anything
+    stvg_eval_config(cfg.eval, cfg.convention)  # fail on a bad convention before loading anything
     model_dir = _model_dir(Path(checkpoint))
     rows, texts = generate_answers(cfg, model_dir)
     metrics, records = score_answers(rows, texts, cfg)

@@ -46,6 +46,9 @@ class GroundTruth:
     """Names of the key objects."""
     frame_size: tuple[int, int] | None = None
     """(width, height) of the stored frames; needed only to scale normalised predicted boxes."""
+    source_size: tuple[int, int] | None = None
+    """(width, height) of the original image or video that boxes written in `answer` refer to (VisionCoach's
+    visual QA: `image_size`); such a box is rescaled to `frame_size` (its `image_size_refine`) before any IoU."""
 
 
 def _as_list(value: Any) -> list:
@@ -156,6 +159,7 @@ def ground_truth_from_row(row: Mapping[str, Any]) -> GroundTruth:
                 frames.append(KeyFrame(time_seconds, {name: (box,)}))
         key_frames = tuple(frames)
     width, height = row.get("frame_width"), row.get("frame_height")
+    source_width, source_height = row.get("source_width"), row.get("source_height")
     return GroundTruth(
         task=task,
         answer=None if answer is None else str(answer),
@@ -166,4 +170,5 @@ def ground_truth_from_row(row: Mapping[str, Any]) -> GroundTruth:
         options=tuple(str(o) for o in _as_list(row.get("options"))),
         object_names=names,
         frame_size=(int(width), int(height)) if width and height else None,
+        source_size=(int(source_width), int(source_height)) if source_width and source_height else None,
     )

@@ -6,11 +6,14 @@ Conventions and the sources' pitfalls we deliberately avoid (SPEC section 9):
 - An overlap of exactly one evaluated frame counts (STVG-R1's evaluation scores it 0).
 - Boxes are xyxy with x2/y2 exclusive on both sides (predicted tubes and ground truth alike), so a perfect box
   scores 1.0 (STVG-R1 compares mask boxes ending on the last pixel with x+w ground truth: 0.9025 on 20x20).
-- A predicted ID absent from a frame has no box there (IoU 0); boxes of other objects are never borrowed.
+- A predicted ID absent from a frame has no box there (IoU 0); boxes of other objects are never borrowed (STVG-R1's
+  evaluation borrows them: `rule="stvg_r1"`).
 - Seconds become frames by the row's own frame times (`span_frames="pts"`); `"truncate"` reproduces STVG-R1's
   `int(seconds * fps)` and `"round"` rounds.
 - vIoU@R compares with `>` (TubeDETR, CG-STVG) by default; `comparison=">="` is STVG-R1's. Charades-STA R@1 uses
   `>=` by default (Moment-DETR); Time-R1 uses `>`.
+- `rule="stvg_r1"` / `"tubedetr"` replace all of the above by that source's own evaluation (vctrain.metrics_sources);
+  `EVAL_CONVENTIONS` lists what each `eval.convention` sets.
 """
 
 from __future__ import annotations
@@ -22,11 +25,21 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from vctrain.groundtruth import Box
+from vctrain.metrics_sources import (
+    last_pixel_box,
+    stvg_r1_frames,
+    stvg_r1_predicted_boxes,
+    stvg_r1_tiou,
+    stvg_r1_viou,
+    tubedetr_frame_ids,
+    tubedetr_sample,
+)
 from vctrain.rewards.geometry import box_iou, interval_iou
 from vctrain.rewards.parse import AnswerTag, Grammar, answer_text, parse_stvg_answer, pick_answer_tag
 
 Comparison = Literal[">", ">="]
 SpanFrames = Literal["pts", "truncate", "round"]
+Rule = Literal["toolkit", "stvg_r1", "tubedetr"]
 Grid = Literal["tube", "annotated", "fps"]
 
 
@@ -139,7 +152,8 @@ class STVGEvalConfig:
 
     grid: Grid = "tube"
     """Frames vIoU is evaluated on: `tube` = the frames the tracker ran on (tracking rate), `annotated` = the
-    annotated frames, `fps` = the video resampled at `eval_fps` (TubeDETR: 5 fps, at most 200 frames)."""
+    annotated frames, `fps` = the video resampled evenly at `eval_fps` (not TubeDETR's grid, which assumes 20 s
+    videos and never samples the last frame: that is `rule="tubedetr"`)."""
     eval_fps: float | None = None
     """Sampling rate of the `fps` grid."""
     max_frames: int | None = None
@@ -157,6 +171,28 @@ class STVGEvalConfig:
     interpolate_gap_frames: int | None = None
     """Largest gap between two known boxes of one object bridged by linear interpolation (ground truth and
     predicted tube alike); None: 2x the median step of the known frames."""
+    interpolate_gt: bool = True
+    """Interpolate the ground truth between annotated frames; False: a frame without an annotated box scores 0
+    (STVG-R1)."""
+    pred_box_end: Literal["exclusive", "last_pixel"] = "exclusive"
+    """Predicted tube boxes as stored (x2/y2 exclusive) or as STVG-R1's mask boxes (x2 - 1, y2 - 1)."""
+    rule: Rule = "toolkit"
+    """Frame sets and formulas of tIoU/vIoU: this toolkit's (the grid above), or a source's own
+    (vctrain.metrics_sources: `stvg_r1`, `tubedetr`)."""
+
+
+EVAL_CONVENTIONS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "stvg_r1": {"rule": "stvg_r1", "span_frames": "truncate", "comparison": ">=", "interpolate_gt": False,
+                "pred_box_end": "last_pixel"},
+    "tubedetr": {"rule": "tubedetr", "comparison": ">", "eval_fps": 5.0, "max_frames": 200},
+    "time_r1": {},
+    "visioncoach": {},
+}  # fmt: skip
+"""The STVGEvalConfig fields each source's evaluation sets (`eval.convention`); Time-R1's `>` for Charades-STA R@1
+is `MOMENT_CONVENTIONS`."""
+MOMENT_CONVENTIONS: dict[str, Comparison] = {"time_r1": ">"}
+"""Charades-STA R@1 comparison per convention (default `>=`, Moment-DETR)."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +217,8 @@ def _fps(row: Mapping[str, Any], cfg: STVGEvalConfig) -> float:
 
 
 def fps_grid(num_frames: int, video_fps: float, eval_fps: float, max_frames: int | None) -> list[int]:
-    """Frame indices of the video resampled at `eval_fps`, evenly thinned to `max_frames` (TubeDETR's cap)."""
+    """Frame indices of the video resampled at `eval_fps`, evenly thinned to `max_frames` (this toolkit's grid;
+    TubeDETR's is vctrain.metrics_sources.tubedetr_frame_ids)."""
     if num_frames <= 0 or eval_fps <= 0:
         return []
     stride = video_fps / eval_fps
@@ -253,12 +290,15 @@ def evaluate_stvg_row(
     raw_span = _seq(row, "gt_span_seconds")
     gt_span = (float(raw_span[0]), float(raw_span[1])) if len(raw_span) == 2 else None
     fps = _fps(row, cfg)
+    if cfg.rule != "toolkit":
+        return _source_rule(row, pred_id, pred_span_seconds, gt_span, fps, cfg)
     grid = eval_grid(row, cfg)
     pred_frames = frames_in_span(grid, pred_span_seconds, fps, cfg.span_frames)
     gt_frames = frames_in_span(grid, gt_span, fps, cfg.span_frames)
     gt_known = gt_boxes_of_row(row)
-    gt_boxes = interpolate_boxes(gt_known, gt_frames, max_gap_frames=_gap(gt_known, cfg))
-    pred_known = tube_boxes_for_id(row, pred_id)
+    gt_gap = _gap(gt_known, cfg) if cfg.interpolate_gt else 0
+    gt_boxes = interpolate_boxes(gt_known, gt_frames, max_gap_frames=gt_gap)
+    pred_known = _pred_boxes(row, pred_id, cfg)
     pred_boxes = interpolate_boxes(pred_known, pred_frames, max_gap_frames=_gap(pred_known, cfg))
     if cfg.tiou_unit == "frames":
         p, g = set(pred_frames), set(gt_frames)
@@ -274,6 +314,69 @@ def evaluate_stvg_row(
         id_correct=id_correct,
         n_eval_frames=len(set(pred_frames) | set(gt_frames)),
     )
+
+
+def _pred_boxes(row: Mapping[str, Any], pred_id: int | None, cfg: STVGEvalConfig) -> dict[int, Box]:
+    boxes = tube_boxes_for_id(row, pred_id)
+    if cfg.pred_box_end == "last_pixel":
+        return {f: last_pixel_box(b) for f, b in boxes.items()}
+    return boxes
+
+
+def _objects_by_frame(row: Mapping[str, Any], cfg: STVGEvalConfig) -> dict[int, dict[int, Box]]:
+    """Every tracked object's box per frame, {frame: {track_id: box}} in the row's order (the masks' order)."""
+    out: dict[int, dict[int, Box]] = {}
+    for frame, track, box in zip(_seq(row, "tube_frame_indices"), _seq(row, "tube_track_ids"), _seq(row, "tube_boxes")):
+        if box is None or len(box) != 4:
+            continue
+        b = (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+        out.setdefault(int(frame), {})[int(track)] = last_pixel_box(b) if cfg.pred_box_end == "last_pixel" else b
+    return out
+
+
+def _gt_xywh(gt_known: Mapping[int, Box]) -> tuple[int, list[tuple[float, float, float, float] | None]]:
+    """The annotated boxes as HC-STVG's list: (first frame, [x, y, w, h] per frame or None where not annotated)."""
+    if not gt_known:
+        return 0, []
+    first, last = min(gt_known), max(gt_known)
+    out: list[tuple[float, float, float, float] | None] = []
+    for f in range(first, last + 1):
+        b = gt_known.get(f)
+        out.append(None if b is None else (b[0], b[1], b[2] - b[0], b[3] - b[1]))
+    return first, out
+
+
+def _source_rule(
+    row: Mapping[str, Any],
+    pred_id: int | None,
+    pred_span: Sequence[float] | None,
+    gt_span: tuple[float, float] | None,
+    fps: float,
+    cfg: STVGEvalConfig,
+) -> STVGResult:
+    """tIoU and vIoU by a source's own rule (vctrain.metrics_sources); unparsed answers score 0 (both sources)."""
+    target = row.get("target_id")
+    id_correct = pred_id is not None and target is not None and not _isnan(target) and int(pred_id) == int(target)
+    parsed = pred_id is not None and pred_span is not None
+    gt_known = gt_boxes_of_row(row)
+    first, xywh = _gt_xywh(gt_known)
+    if pred_span is None or gt_span is None or not parsed:
+        return STVGResult(tiou=0.0, viou=0.0, parsed=parsed, id_correct=id_correct)
+    if cfg.rule == "stvg_r1" and pred_id is not None:
+        objects = _objects_by_frame(row, cfg)
+        (gs, ge), (ps, pe) = stvg_r1_frames(gt_span, fps), stvg_r1_frames(pred_span, fps)
+        chosen = stvg_r1_predicted_boxes(objects, int(pred_id), max(gs, ps), min(ge, pe))
+        boxes = {f: b for f, b in chosen.items() if b is not None}
+        v = stvg_r1_viou(pred_span, gt_span, fps, boxes, xywh, first, set(objects))
+        return STVGResult(tiou=stvg_r1_tiou(pred_span, gt_span), viou=v, parsed=True, id_correct=id_correct)
+    frame_count = int(round(float(row.get("video_duration_seconds") or 0.0) * fps))
+    grid = tubedetr_frame_ids(frame_count, cfg.eval_fps or 5.0, cfg.max_frames or 200) if frame_count > 1 else []
+    gt_sted = (first, first + len(xywh))
+    pred_sted = (int(round(pred_span[0] * fps)), int(round(pred_span[1] * fps)))
+    filled = [b if b is not None else (0.0, 0.0, 0.0, 0.0) for b in xywh]
+    pred_boxes = _pred_boxes(row, pred_id, cfg)
+    t, v = tubedetr_sample(pred_sted, gt_sted, grid, filled, {f: [b] for f, b in pred_boxes.items()}, missing="zero")
+    return STVGResult(tiou=t, viou=v, parsed=True, id_correct=id_correct, n_eval_frames=len(grid))
 
 
 def _isnan(value: Any) -> bool:

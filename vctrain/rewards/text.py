@@ -6,7 +6,9 @@ import re
 from collections import Counter
 
 from vctrain.groundtruth import GroundTruth
+from vctrain.rewards.conventions import check_convention
 from vctrain.rewards.parse import AnswerTag, answer_text, mcq_letter, pick_answer_tag
+from vctrain.rewards.tasks import IMAGE_TASKS
 
 
 def mcq(
@@ -14,22 +16,27 @@ def mcq(
     gt: GroundTruth,
     *,
     progress: float = 0.0,
+    convention: str = "default",
     answer_tag: AnswerTag = "auto",
-    paper_exact: bool = False,
+    paper_exact: bool | None = None,
 ) -> dict[str, float]:
     """1 if the answered option letter equals the reference's.
 
     Accepts `X`, `X.`, `(X)`, `[X]`, `Option X`, `Correct Option: X` (temporal MCQ), case-insensitively (the source is
     case-sensitive), or the exact text of an option. No `<answer>` tag means no answer (score 0).
-    `paper_exact=True` is VisionCoach's test: the (stripped) text after `Correct Option:` or the whole answer must be
+    `paper_exact=True` (set by `convention="visioncoach"`) is VisionCoach's test: on temporal MCQ rows the text
+    between the first and a second `Correct Option:` (none: 0), elsewhere the whole first answer, stripped, must be
     one of `X`, `X.`, `(X)`, `[X]`, case-sensitive.
     """
+    exact = paper_exact if paper_exact is not None else check_convention(convention) == "visioncoach"
     answer = answer_text(completion, pick_answer_tag(gt.task, answer_tag))
     reference = mcq_letter(gt.answer, gt.options) if gt.answer is not None else None
     if answer is None or reference is None:
         return {"score": 0.0, "parsed": 0.0}
-    if paper_exact:
-        choice = answer.split("Correct Option:")[1] if "Correct Option:" in answer else answer
+    if exact:
+        if gt.task == "temporal_mcq" and "Correct Option:" not in answer:
+            return {"score": 0.0, "parsed": 0.0}  # reward_func.py ans_acc_reward: split(...)[1] raises, reward 0
+        choice = answer.split("Correct Option:")[1] if gt.task == "temporal_mcq" else answer
         accepted = {reference, reference + ".", f"({reference})", f"[{reference}]"}
         return {"score": float(choice.strip() in accepted), "parsed": 1.0}
     letter = mcq_letter(answer, gt.options)
@@ -73,9 +80,16 @@ def rouge_l_f(pred: list[str], ref: list[str]) -> float:
 
 
 def rouge(
-    completion: str, gt: GroundTruth, *, progress: float = 0.0, answer_tag: AnswerTag = "auto"
+    completion: str,
+    gt: GroundTruth,
+    *,
+    progress: float = 0.0,
+    convention: str = "default",
+    answer_tag: AnswerTag = "auto",
 ) -> dict[str, float]:
-    """Mean of ROUGE-1, ROUGE-2 and ROUGE-L F between the answer and the reference text; 0 when either is empty."""
+    """Mean of ROUGE-1, ROUGE-2 and ROUGE-L F between the answer and the reference text; 0 when either is empty.
+    Tokens as rouge_score's (lower-cased alphanumeric runs), without its Porter stemmer under every convention."""
+    check_convention(convention)
     answer = answer_text(completion, pick_answer_tag(gt.task, answer_tag))
     pred, ref = tokens(answer or ""), tokens(gt.answer or "")
     r1, r2, rl = rouge_n_f(pred, ref, 1), rouge_n_f(pred, ref, 2), rouge_l_f(pred, ref)
@@ -89,12 +103,21 @@ NO_TEXT_ANSWER_TASKS = frozenset({"stvg", "temporal_qa", "image_qa", "st_groundi
 
 
 def accuracy(
-    completion: str, gt: GroundTruth, *, progress: float = 0.0, answer_tag: AnswerTag = "auto"
+    completion: str,
+    gt: GroundTruth,
+    *,
+    progress: float = 0.0,
+    convention: str = "default",
+    answer_tag: AnswerTag = "auto",
+    paper_exact: bool | None = None,
 ) -> dict[str, float]:
     """VisionCoach's answer accuracy, chosen per row's task (not per batch as in the source): the MCQ letter for
-    multiple-choice tasks, mean ROUGE-1/2/L F for free-form answers, 0 for span/ID/box answers."""
+    multiple-choice tasks (`paper_exact` and `convention` passed to `mcq`), mean ROUGE-1/2/L F for free-form
+    answers (no stemming: the source stems with Porter, see the README), 0 for span/ID/box answers."""
     if gt.task in MCQ_TASKS:
-        return {"score": mcq(completion, gt, answer_tag=answer_tag)["score"]}
-    if gt.task in NO_TEXT_ANSWER_TASKS:
+        chosen = mcq(completion, gt, convention=convention, answer_tag=answer_tag, paper_exact=paper_exact)
+        return {"score": chosen["score"]}
+    check_convention(convention)
+    if gt.task in NO_TEXT_ANSWER_TASKS | IMAGE_TASKS:
         return {"score": 0.0}
     return {"score": rouge(completion, gt, answer_tag=answer_tag)["score"]}
