@@ -96,6 +96,16 @@ def build_tokenizer(vocab_size: int = 400):
     return fast
 
 
+def _rope_config(mrope_section: list[int]) -> dict:
+    """The text config's rotary settings: transformers 5 reads `rope_parameters`; 4.5x (EasyR1 pins < 5) reads
+    `rope_theta` + `rope_scaling` and its mrope type, and would silently drop the section given the 5.x way."""
+    import transformers
+
+    if int(transformers.__version__.split(".")[0]) >= 5:
+        return {"rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope_section}}
+    return {"rope_theta": 10000.0, "rope_scaling": {"type": "mrope", "mrope_section": mrope_section}}
+
+
 def build_tiny_qwen25vl(out_dir: str | Path, *, sizes: TinySizes | None = None, seed: int = 0) -> Path:
     """Build, randomly initialise and `save_pretrained` a tiny Qwen2.5-VL model + processor into `out_dir`.
 
@@ -127,7 +137,7 @@ def build_tiny_qwen25vl(out_dir: str | Path, *, sizes: TinySizes | None = None, 
             "num_attention_heads": sizes.num_attention_heads,
             "num_key_value_heads": sizes.num_attention_heads // 2,
             "max_position_embeddings": 4096,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope_section},
+            **_rope_config(mrope_section),
             "bos_token_id": ids["<|endoftext|>"],
             "eos_token_id": ids["<|im_end|>"],
             "pad_token_id": ids["<|endoftext|>"],
