@@ -225,10 +225,16 @@ def test_trl_grpo_trainer_trains_two_steps_with_pixels_in_the_training_forward(
     config = GRPOConfig(output_dir=str(tmp_path / "run"), per_device_train_batch_size=2, num_generations=2,
                         max_completion_length=8, max_steps=2, learning_rate=1e-3, logging_steps=1, report_to=[],
                         use_cpu=True, bf16=False, save_strategy="no", seed=0)
-    trainer = GRPOTrainer(model=model, reward_funcs=[make_trl_reward()], args=config, train_dataset=ds,
+    def distinct_characters(prompts: list, completions: list, **_: object) -> list[float]:
+        """A random model's completions all score 0 with the real rewards (no advantage, no gradient); this spread
+        makes the update visible, so the test sees the vision tower learn from the pixels."""
+        return [len(set(c[0]["content"])) / 10 for c in completions]
+
+    trainer = GRPOTrainer(model=model, reward_funcs=[make_trl_reward(), distinct_characters], args=config,
+                          train_dataset=ds,
                           processing_class=AutoProcessor.from_pretrained(tiny))
     before = [p.detach().clone() for p in model.model.visual.parameters()]
     trainer.train()
     assert trainer.state.global_step == 2
     assert any(grad and patches > 0 for grad, patches in seen), seen  # pixels reach the loss's forward pass
-    assert any(not torch.equal(a, b) for a, b in zip(before, model.model.visual.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.model.visual.parameters()))  # and they learn
