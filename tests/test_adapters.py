@@ -10,8 +10,6 @@ import pyarrow.parquet as pq
 import pytest
 from transformers import TrainerState
 
-from vctrain.rewards import REWARDS
-
 from vctrain.adapters import (
     compute_score,
     easyr1_compute_score,
@@ -20,6 +18,7 @@ from vctrain.adapters import (
     trl_reward_functions,
     verl_compute_score,
 )
+from vctrain.rewards import REWARDS
 
 GT_TEXT = "Target ID: 3, Time range: 10.00 to 20.00"
 GOOD = "<think>the man on the left</think><answer>Target ID: 3, Time range: 12 to 17</answer>"
