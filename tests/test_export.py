@@ -36,6 +36,7 @@ def _export(small: Path, out: Path, fmt: str, *extra: str) -> datasets.Dataset:
     done = subprocess.run([sys.executable, "-m", "vcprep.cli", "export", str(small), "--to", fmt, "--out", str(out),
                            *extra], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    assert "timing:" in done.stdout  # the export says how the framework gets the frame times
     return datasets.load_dataset("parquet", data_files=str(out / "train.parquet"), split="train")
 
 

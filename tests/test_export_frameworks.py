@@ -48,6 +48,8 @@ MIXED = [  # clips of 6 s at 1 fps give 6 frames; the stvg clip of 11 s is thinn
      "clip_seconds": [4.0, 10.0], "options": ["A square", "A beach"], "answer": "A"},
     {"id": "gff-1", "video": "vtest.avi", "question": "Describe the scene.", "task": "general_free_form",
      "clip_seconds": [4.0, 10.0], "answer": "People walk across a square."},
+    {"id": "uneven-1", "video": "vtest.avi", "question": "What happens?", "task": "general_free_form",
+     "clip_seconds": [2.0, 14.0], "answer": "People walk."},  # 12 frames thinned to 6: 2, 2, 3, 2, 2 s apart
 ]
 AT_2FPS = [{"id": "stvg-2fps", "video": "vtest.avi", "question": "Who crosses from the left?", "task": "stvg",
             "span_seconds": [19.0, 21.0], "clip_seconds": [18.0, 22.0]}]
@@ -142,6 +144,13 @@ def test_verl_dataset_timing_and_reward_managers_on_a_mixed_batch(
     # the spatial and temporal-point rewards score through verl (they could not before)
     assert by_id["stg-1"]["extras"]["spatial"] == pytest.approx(1.0)
     assert by_id["stff-1"]["extras"]["temporal_point"] > 0.9
+
+
+def test_verl_export_warns_where_one_rate_cannot_carry_the_times(sources: list[Path], tmp_path: Path) -> None:
+    result = export_dataset(sources[0], tmp_path / "verl", to="verl")
+    assert result.uneven_rows == 1 and "1 rows have unevenly spaced frames" in result.summary()
+    assert export_dataset(sources[1], tmp_path / "verl2", to="verl").uneven_rows == 0
+    assert export_dataset(sources[0], tmp_path / "trl", to="trl").uneven_rows == 0  # image rows keep exact times
 
 
 def _time_texts(parts: list[str]) -> list[float]:

@@ -63,6 +63,17 @@ class ExportResult:
     rows: int
     frames: int
     note: str
+    """How the framework gets the frame times (printed by the CLI)."""
+    uneven_rows: int = 0
+    """verl rows whose frames are unevenly spaced (a `max_frames` cap thinned them): one rate gives their mean."""
+
+    def summary(self) -> str:
+        """What the CLI prints: counts, the timing note and, for verl, rows whose exact times one rate cannot carry."""
+        lines = [f"wrote {self.path} ({self.rows} rows, {self.frames} frames)", self.note]
+        if self.uneven_rows:
+            lines.append(f"warning: {self.uneven_rows} rows have unevenly spaced frames (thinned by max_frames); "
+                         "verl is told their mean rate. --to easyr1 or trl keeps every frame's exact time.")
+        return "\n".join(lines)
 
 
 def _write_frames(row: dict[str, Any], out: Path) -> list[str]:
@@ -83,6 +94,15 @@ def sample_fps(pts_seconds: Sequence[float]) -> float:
     if len(pts_seconds) < 2 or pts_seconds[-1] <= pts_seconds[0]:
         return 2.0
     return (len(pts_seconds) - 1) / (pts_seconds[-1] - pts_seconds[0])
+
+
+def uneven_spacing(pts_seconds: Sequence[float], video_fps: float) -> bool:
+    """Whether any gap between frames differs from the mean gap by more than half a source frame."""
+    if len(pts_seconds) < 3:
+        return False
+    mean = 1.0 / sample_fps(pts_seconds)
+    gaps = [b - a for a, b in zip(pts_seconds, pts_seconds[1:])]
+    return max(abs(g - mean) for g in gaps) > 0.5 / max(video_fps, 1e-6)
 
 
 def frame_time_text(t_seconds: float) -> str:
@@ -175,9 +195,10 @@ def export_dataset(
     out.mkdir(parents=True, exist_ok=True)
     make = _LAYOUTS[to]
     data_source = f"vcprep/{info.name}" if info.name else "vcprep"
-    rows, n_frames = [], 0
-    columns = sorted({*GROUND_TRUTH_COLUMNS, "system_prompt", "user_prompt", "pts_seconds", "frames"})
+    rows, n_frames, uneven = [], 0, 0
+    columns = sorted({*GROUND_TRUTH_COLUMNS, "system_prompt", "user_prompt", "pts_seconds", "frames", "video_fps"})
     for row in iter_rows(root, columns=columns, variants=variants):
+        uneven += to == "verl" and uneven_spacing(row["pts_seconds"], row["video_fps"])
         if to == "trl":
             frames: list[Any] = [{"bytes": f["bytes"], "path": f["path"]} for f in row["frames"]]
         else:
@@ -191,4 +212,4 @@ def export_dataset(
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp, compression="zstd")
     tmp.replace(path)
-    return ExportResult(path, len(rows), n_frames, TIMING_NOTES[to])
+    return ExportResult(path, len(rows), n_frames, TIMING_NOTES[to], uneven)
