@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   installs what the demo needs, fetches the sample media, renders the demo dataset
-#   make test   installs the full stack (trainer, extras, test tools) and runs the test suite
+#   make test   installs the full stack (trainer, extras, test tools) and verl's own environment, runs the tests
 # Both are idempotent: a second run reuses the virtual environment and the media.
 
 PY      ?= python3
@@ -13,8 +13,11 @@ export YOLO_CONFIG_DIR := $(CURDIR)/.cache/ultralytics
 export HF_HUB_OFFLINE := 1
 export RAY_USAGE_STATS_ENABLED := 0
 export VCPREP_MEDIA := $(CURDIR)/$(MEDIA)
+# verl 0.9.1 pins transformers < 5.11 (ours is newer): its checks run in their own environment
+VERL_VENV ?= .venv-verl
+export VCPREP_VERL_PYTHON := $(CURDIR)/$(VERL_VENV)/bin/python
 
-.PHONY: demo test lint media install-prep install-all clean
+.PHONY: demo test lint media install-prep install-all install-verl clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,8 +32,19 @@ $(VENV)/.all: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[prep,decord,yolo,sam2,ray,train,dev]'
 	touch $@ $(VENV)/.prep
 
+# verl without its training stack (vllm, wandb...): what its RLHFDataset, collate_fn and reward managers import
+$(VERL_VENV)/.ok: Makefile
+	$(PY) -m venv $(VERL_VENV)
+	$(VERL_VENV)/bin/python -m pip install -q --upgrade pip
+	$(VERL_VENV)/bin/python -m pip install -q --no-deps verl==0.9.1
+	$(VERL_VENV)/bin/python -m pip install -q torch torchvision 'transformers>=5.5.3,<5.11,!=5.6.0' \
+	  'tensordict>=0.8,<=0.10,!=0.9.0' ray codetiming pylatexenc aiohttp omegaconf hydra-core qwen-vl-utils \
+	  datasets pandas pyarrow numpy pillow accelerate dill
+	touch $@
+
 install-prep: $(VENV)/.prep
 install-all: $(VENV)/.all
+install-verl: $(VERL_VENV)/.ok
 
 media:
 	bash scripts/fetch_media.sh $(MEDIA)
@@ -40,7 +54,7 @@ demo: install-prep media
 	$(BIN)/vcprep preview $(OUT) --out $(OUT)/preview.png
 	@echo "demo dataset: $(OUT)  (data card: $(OUT)/README.md, contact sheet: $(OUT)/preview.png)"
 
-test: install-all media
+test: install-all install-verl media
 	$(BIN)/python -m pytest -q -x --durations=15
 
 lint: install-all

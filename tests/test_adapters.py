@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -10,12 +11,14 @@ import pytest
 from transformers import TrainerState
 
 from vctrain.adapters import (
+    compute_score,
     easyr1_compute_score,
     ground_truth_from_any,
     make_trl_reward,
     trl_reward_functions,
     verl_compute_score,
 )
+from vctrain.rewards import REWARDS
 
 GT_TEXT = "Target ID: 3, Time range: 10.00 to 20.00"
 GOOD = "<think>the man on the left</think><answer>Target ID: 3, Time range: 12 to 17</answer>"
@@ -93,8 +96,10 @@ def test_real_export_rows_score_their_own_answer(demo_dataset: Path, tmp_path: P
             truth = row["reward_model"]["ground_truth"]
             total = verl_compute_score(row["data_source"], f"<think>x</think><answer>{truth}</answer>", truth,
                                        row["extra_info"])["score"]
-        elif layout == "easyr1":
-            total = easyr1_compute_score({"response": f"<think>x</think><answer>{row['answer']}</answer>",
+        elif layout == "easyr1":  # the answer column is the whole ground truth, as JSON
+            truth = json.loads(row["answer"])
+            row["target_id"] = truth["target_id"]
+            total = easyr1_compute_score({"response": f"<think>x</think><answer>{truth['answer'] or ''}</answer>",
                                           "response_length": 9, "ground_truth": row["answer"]})["overall"]
         else:
             columns = {k: [v] for k, v in row.items() if k not in ("prompt",)}
@@ -102,3 +107,22 @@ def test_real_export_rows_score_their_own_answer(demo_dataset: Path, tmp_path: P
             total = make_trl_reward()([row["prompt"]], [text], **columns)[0]
         expected = 3.0 if row.get("target_id", row.get("extra_info", {}).get("target_id")) is not None else 1.0
         assert total == pytest.approx(expected, abs=1e-6)
+
+
+def test_one_key_set_for_every_task_and_one_entry_point_for_verl_and_easyr1() -> None:
+    """verl and EasyR1 build their metric arrays from the first row's keys: an STVG row and a VisionCoach row must
+    answer with the same keys (the total plus every reward in REWARDS)."""
+    stvg = verl_compute_score("vcprep/demo", GOOD, GT_TEXT)
+    st = verl_compute_score("vcprep/stgr", ST_COMPLETION, None, ST_ROW)
+    assert set(stvg) == set(st) == {"score", *REWARDS}
+    assert stvg["score"] == pytest.approx(GOOD_TOTAL)  # unweighted rewards are logged, not added
+    # verl calls by keyword, EasyR1 with one positional dict (sequential) or list (batch)
+    by_verl = compute_score(data_source="vcprep/demo", solution_str=GOOD, ground_truth=GT_TEXT, extra_info={})
+    assert by_verl == stvg
+    by_easyr1 = compute_score([{"response": GOOD, "response_length": 20, "ground_truth": GT_TEXT}])
+    assert by_easyr1[0]["overall"] == by_verl["score"] and set(by_easyr1[0]) == {"overall", *REWARDS}
+    assert compute_score({"response": GOOD, "response_length": 20, "ground_truth": GT_TEXT}) == by_easyr1[0]
+    # EasyR1's JSON ground truth keeps the task: an untracked STVG row stays STVG, not video QA
+    untracked = json.dumps({"task": "stvg", "answer": "Target ID: None, Time range: 1.00 to 2.00",
+                            "target_id": None, "gt_span_seconds": [1.0, 2.0]})
+    assert ground_truth_from_any(untracked).task == "stvg"

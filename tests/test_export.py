@@ -1,12 +1,15 @@
 """Issue 5: `vcprep export` writes the row layouts of verl, EasyR1 and TRL (SPEC section 6).
 
 Each export is loaded the way its framework loads it (`datasets` Parquet for all three), its
-prompt is turned into the framework's messages, and the frames it points at are the shard's
-frames byte for byte. The TRL prompt also goes through a real (tiny) Qwen2.5-VL processor.
+prompt is turned into the framework's messages, and the frames it points at (relative to the
+export folder, or embedded for TRL) are the shard's frames byte for byte. The TRL prompt also goes
+through a real (tiny) Qwen2.5-VL processor. The frameworks' own classes: tests/test_export_frameworks.py.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,19 +36,23 @@ def _export(small: Path, out: Path, fmt: str, *extra: str) -> datasets.Dataset:
     done = subprocess.run([sys.executable, "-m", "vcprep.cli", "export", str(small), "--to", fmt, "--out", str(out),
                            *extra], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    assert "timing:" in done.stdout  # the export says how the framework gets the frame times
     return datasets.load_dataset("parquet", data_files=str(out / "train.parquet"), split="train")
 
 
-def _same_frames(paths: list[str], row: dict) -> None:
+def _same_frames(paths: list[str], row: dict, base: Path) -> None:
+    """Relative paths (the folder can move) that resolve under the export folder to the shard's bytes."""
     assert len(paths) == len(row["frames"])
     for path, frame in zip(paths, row["frames"]):
-        assert Path(path).is_absolute() and Path(path).read_bytes() == frame["bytes"]
-    with Image.open(paths[0]) as im:
+        assert not Path(path).is_absolute() and (base / path).read_bytes() == frame["bytes"]
+    with Image.open(base / paths[0]) as im:
         assert im.size == (row["frame_width"], row["frame_height"])
 
 
 def test_verl_layout(small: Path, shard_rows: dict, tmp_path: Path) -> None:
     ds = _export(small, tmp_path / "verl", "verl")
+    moved = tmp_path / "moved"  # the folder moves as it is
+    shutil.move(tmp_path / "verl", moved)
     assert len(ds) == 12
     assert {"data_source", "prompt", "videos", "ability", "reward_model", "extra_info"} <= set(ds.column_names)
     for i, ex in enumerate(ds):
@@ -56,9 +63,12 @@ def test_verl_layout(small: Path, shard_rows: dict, tmp_path: Path) -> None:
         assert ex["reward_model"] == {"style": "rule", "ground_truth": row["answer"] or ""}  # null answer -> ""
         assert ex["extra_info"]["split"] == "train" and ex["extra_info"]["index"] == i
         assert ex["extra_info"]["gt_span_seconds"] == row["gt_span_seconds"]
-        # verl's process_video takes {"video": [frame paths]} (qwen_vl_utils' frame-list form)
+        assert ex["extra_info"]["gt_boxes"] == row["gt_boxes"] and ex["extra_info"]["meta"] == row["meta"]
+        # verl passes the entry's keys to qwen_vl_utils: a frame list plus its true rate
         assert len(ex["videos"]) == 1
-        _same_frames(ex["videos"][0]["video"], row)
+        pts = row["pts_seconds"]
+        assert ex["videos"][0]["sample_fps"] == pytest.approx((len(pts) - 1) / (pts[-1] - pts[0]))
+        _same_frames(ex["videos"][0]["video"], row, moved)
 
 
 def test_easyr1_layout_and_variant_filter(small: Path, shard_rows: dict, tmp_path: Path) -> None:
@@ -66,12 +76,16 @@ def test_easyr1_layout_and_variant_filter(small: Path, shard_rows: dict, tmp_pat
     assert len(ds) == 6 and set(ds["variant"]) == {"id_tags"}
     for ex in ds:
         row = shard_rows[(ex["sample_id"], "id_tags")]
-        assert {"problem", "answer", "videos"} <= set(ex)
-        # EasyR1's RLHFDataset: one user turn, content split on <video>
-        parts = ex["problem"].split("<video>")
-        assert len(parts) == 2 and parts[0].startswith(row["system_prompt"])
-        assert ex["answer"] == (row["answer"] or "")
-        _same_frames(ex["videos"][0], row)
+        assert {"problem", "answer", "images"} <= set(ex) and "videos" not in ex
+        # EasyR1's RLHFDataset: one user turn, content split on <image>, one image per frame after its time
+        parts = ex["problem"].split("<image>")
+        assert len(parts) == len(row["frames"]) + 1 and parts[0].startswith(row["system_prompt"])
+        assert [float(p.rsplit("\n", 1)[-1].removesuffix("s: ")) for p in parts[:-1]] == \
+            pytest.approx(row["pts_seconds"], abs=0.006)
+        truth = json.loads(ex["answer"])  # EasyR1 hands rewards only this column: the whole ground truth
+        assert truth["answer"] == row["answer"] and truth["gt_span_seconds"] == row["gt_span_seconds"]
+        assert truth["target_id"] == row["target_id"] and truth["meta"] == row["meta"]
+        _same_frames(ex["images"], row, tmp_path / "easyr1")
 
 
 def test_trl_layout_goes_through_a_real_vlm_processor(small: Path, shard_rows: dict, tmp_path: Path) -> None:
@@ -86,16 +100,17 @@ def test_trl_layout_goes_through_a_real_vlm_processor(small: Path, shard_rows: d
     assert ex["solution"] == (row["answer"] or "") and ex["target_id"] == row["target_id"]
     # conversational prompt: what TRL's GRPOTrainer hands to the processor's chat template
     assert [m["role"] for m in ex["prompt"]] == ["system", "user"]
-    assert [p["type"] for p in ex["prompt"][1]["content"]] == ["video", "text"]
+    # TRL GRPO takes images only: one image part per frame, embedded (datasets decodes them to PIL)
+    kinds = [p["type"] for p in ex["prompt"][1]["content"]]
+    assert kinds.count("image") == len(row["frames"]) == len(ex["images"])
+    assert all(isinstance(im, Image.Image) for im in ex["images"])
     processor = AutoProcessor.from_pretrained(build_tiny_qwen25vl(tmp_path / "tiny"))
     text = processor.apply_chat_template(ex["prompt"], tokenize=False, add_generation_prompt=True)
-    assert text.count("<|vision_start|><|video_pad|><|vision_end|>") == 1
-    frames = [Image.open(p).convert("RGB") for p in ex["videos"][0]]
-    inputs = processor(text=[text], videos=[frames], return_tensors="pt")
-    t, h, w = inputs["video_grid_thw"][0].tolist()
-    assert t == len(frames) // 2  # Qwen2.5-VL merges frame pairs
-    video_pad = processor.tokenizer.convert_tokens_to_ids("<|video_pad|>")
-    assert int((inputs["input_ids"] == video_pad).sum()) == t * h * w // 4
+    assert text.count("<|vision_start|><|image_pad|><|vision_end|>") == len(row["frames"])
+    inputs = processor(text=[text], images=ex["images"], return_tensors="pt")
+    assert inputs["image_grid_thw"].shape[0] == len(row["frames"])
+    image_pad = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    assert int((inputs["input_ids"] == image_pad).sum()) == int(inputs["image_grid_thw"].prod(-1).sum()) // 4
 
 
 def test_export_refuses_an_unknown_format(small: Path, tmp_path: Path) -> None:

@@ -171,7 +171,7 @@ def export(
         result = export_dataset(dataset, out, to=to, variants=variant or None)
     except (FileNotFoundError, FormatVersionError) as exc:
         _fail(str(exc))
-    typer.echo(f"wrote {result.path} ({result.rows} rows, {result.frames} frame files under {out / 'frames'})")
+    typer.echo(result.summary())
 
 
 def main() -> None:  # pragma: no cover

@@ -1,12 +1,24 @@
 """The same rewards behind the reward signatures of verl, EasyR1 and TRL, for rows written by `vcprep export`.
 
 The frameworks hand over different amounts of ground truth: verl an answer string plus `extra_info`, EasyR1 only the
-`answer` column as `ground_truth`, TRL every dataset column as keyword lists. All three end in one `GroundTruth`:
+`answer` column as `ground_truth` (the export makes it the whole ground truth as JSON), TRL every dataset column as
+keyword lists. All three end in one `GroundTruth`:
 shard-style columns are used where present, a JSON object given as the ground truth is read as a row, and an STVG-R1
 answer text (`Target ID: k, Time range: s to e`) supplies the target ID and span when nothing else does.
 
 Which rewards and weights: `weights=` on each call (verl `reward_kwargs`, EasyR1 partial, TRL factory), otherwise
 `default_weights(task)`: STVG-R1's terms for `stvg` rows, VisionCoach's seven terms otherwise.
+
+Every call answers with one fixed key set, whatever the row's task: the total plus the score of every reward in
+`vctrain.rewards.REWARDS` (unweighted ones are scored for logging and add nothing), because verl and EasyR1 build
+their metric arrays from the first row's keys. New rewards in `REWARDS` flow through without changes here.
+
+Entry points by each framework's convention:
+    verl    custom_reward_function.path=<this file> custom_reward_function.name=compute_score
+    EasyR1  worker.reward.reward_function=<this file>:compute_score            (REWARD_TYPE batch)
+            worker.reward.reward_function=<vctrain/easyr1_sequential.py>:compute_score   (sequential)
+    TRL     GRPOTrainer(reward_funcs=[make_trl_reward()]) or trl_reward_functions([...names])
+`compute_score` tells verl's keyword call from EasyR1's single positional `reward_inputs`.
 """
 
 from __future__ import annotations
@@ -78,10 +90,13 @@ def ground_truth_from_any(ground_truth: Any, extra: Mapping[str, Any] | None = N
 def _score(
     completion: str, gt: GroundTruth, weights: Mapping[str, float] | None, progress: float
 ) -> dict[str, float]:
-    """Total and every sub-score of one completion, as plain floats."""
+    """The weighted total and the score of every reward in `REWARDS` (one fixed key set), as plain floats.
+
+    Unweighted rewards get weight 0, so the total is exactly `compute_rewards` with the chosen weights."""
     chosen = dict(weights) if weights is not None else default_weights(gt.task)
-    total, details = compute_rewards([completion], [gt], chosen, progress=progress)
-    return {"total": float(total[0]), **{key: float(value[0]) for key, value in details.items()}}
+    every = {**{name: 0.0 for name in REWARDS}, **chosen}
+    total, details = compute_rewards([completion], [gt], every, progress=progress)
+    return {"total": float(total[0]), **{name: float(details[name][0]) for name in REWARDS}}
 
 
 # ---------------------------------------------------------------- verl
@@ -97,17 +112,13 @@ def verl_compute_score(
 ) -> dict[str, float]:
     """verl's `compute_score(data_source, solution_str, ground_truth, extra_info)`.
 
-    Returns {"score": total, <reward>: score, <reward>/<sub>: ...}; verl uses "score" and logs the rest.
+    Returns {"score": total, <reward>: score for every reward}; verl uses "score" and logs the rest.
     `progress` (0..1) may also come in `extra_info["progress"]`.
     """
     gt = ground_truth_from_any(ground_truth, extra_info)
     p = progress if progress is not None else float((extra_info or {}).get("progress", 0.0) or 0.0)
     scores = _score(solution_str, gt, weights, p)
     return {"score": scores.pop("total"), **scores}
-
-
-compute_score = verl_compute_score
-"""verl finds `compute_score` by default in `custom_reward_function.path`."""
 
 
 # ---------------------------------------------------------------- EasyR1
@@ -117,9 +128,9 @@ def easyr1_compute_score(
     weights: Mapping[str, float] | None = None,
     progress: float = 0.0,
 ) -> dict[str, float] | list[dict[str, float]]:
-    """EasyR1's `compute_score`: a dict (`reward_type=sequential`) or a list of dicts (`batch`) with `response` and
-    `ground_truth`, answered with {"overall": total, <reward>: score, ...} per input. Extra keys of an input
-    (shard columns) enrich its ground truth."""
+    """EasyR1's `compute_score`: a dict (`REWARD_TYPE = "sequential"`) or a list of dicts (`"batch"`) with `response`
+    and `ground_truth` (the export's JSON ground truth, or an answer text), answered with
+    {"overall": total, <reward>: score for every reward} per input. Extra keys of an input enrich its ground truth."""
     if isinstance(reward_inputs, Mapping):
         return _easyr1_one(reward_inputs, weights, progress)
     return [_easyr1_one(item, weights, progress) for item in reward_inputs]
@@ -189,3 +200,20 @@ def trl_reward_functions(names: Sequence[str]) -> list[Callable[..., list[float]
     if unknown:
         raise KeyError(f"unknown reward(s) {unknown}; known: {sorted(REWARDS)}")
     return [make_trl_reward({name: 1.0}, name=name) for name in names]
+
+
+# ---------------------------------------------------------------- one entry point for verl and EasyR1
+REWARD_NAME = "vctrain"
+"""EasyR1 prints this name when it loads the reward file."""
+REWARD_TYPE = "batch"
+"""EasyR1 hands `compute_score` a list of reward inputs (see vctrain/easyr1_sequential.py for one at a time)."""
+
+
+def compute_score(*args: Any, **kwargs: Any) -> Any:
+    """verl's `compute_score(data_source, solution_str, ground_truth, extra_info)` (verl calls it by keyword) or
+    EasyR1's `compute_score(reward_inputs)` (one positional dict or list of dicts), so one file serves both."""
+    if len(args) == 1 and "solution_str" not in kwargs and (
+        isinstance(args[0], Mapping) or (isinstance(args[0], Sequence) and not isinstance(args[0], str))
+    ):
+        return easyr1_compute_score(args[0], **kwargs)
+    return verl_compute_score(*args, **kwargs)

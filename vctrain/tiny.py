@@ -70,10 +70,17 @@ class TinySizes:
     """Vision transformer width."""
 
 
+def _transformers_major() -> int:
+    """transformers' major version: 4.5x (EasyR1 pins < 5) and 5.x spell the tokenizer and rope settings apart."""
+    import transformers
+
+    return int(transformers.__version__.split(".")[0])
+
+
 def build_tokenizer(vocab_size: int = 400):
     """A byte-level BPE PreTrainedTokenizerFast with Qwen's special tokens and a Qwen-style chat template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast, Qwen2TokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -85,7 +92,9 @@ def build_tokenizer(vocab_size: int = 400):
         show_progress=False,
     )
     tok.train_from_iterator(list(_CORPUS) * 4, trainer=trainer)
-    fast = PreTrainedTokenizerFast(
+    # transformers 4.5x's Qwen2.5-VL processor accepts only the Qwen2 tokenizer class; 5.x takes the generic one
+    cls = PreTrainedTokenizerFast if _transformers_major() >= 5 else Qwen2TokenizerFast
+    fast = cls(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
@@ -94,6 +103,14 @@ def build_tokenizer(vocab_size: int = 400):
     fast.add_tokens(list(FORMAT_TOKENS))
     fast.chat_template = CHAT_TEMPLATE
     return fast
+
+
+def _rope_config(mrope_section: list[int]) -> dict:
+    """The text config's rotary settings: transformers 5 reads `rope_parameters`; 4.5x (EasyR1 pins < 5) reads
+    `rope_theta` + `rope_scaling` and its mrope type, and would silently drop the section given the 5.x way."""
+    if _transformers_major() >= 5:
+        return {"rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope_section}}
+    return {"rope_theta": 10000.0, "rope_scaling": {"type": "mrope", "mrope_section": mrope_section}}
 
 
 def build_tiny_qwen25vl(out_dir: str | Path, *, sizes: TinySizes | None = None, seed: int = 0) -> Path:
@@ -127,7 +144,7 @@ def build_tiny_qwen25vl(out_dir: str | Path, *, sizes: TinySizes | None = None, 
             "num_attention_heads": sizes.num_attention_heads,
             "num_key_value_heads": sizes.num_attention_heads // 2,
             "max_position_embeddings": 4096,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope_section},
+            **_rope_config(mrope_section),
             "bos_token_id": ids["<|endoftext|>"],
             "eos_token_id": ids["<|im_end|>"],
             "pad_token_id": ids["<|endoftext|>"],

@@ -1,19 +1,31 @@
 """`vcprep export`: rewrite a dataset into the row layout of an RL framework (SPEC section 6).
 
-Teams on verl, EasyR1 or TRL should train on our shards without glue code. Each layout is a
-single `train.parquet` plus the frames as JPEG/PNG files under `frames/`, referenced by absolute
-path, because all three frameworks hand video frames to `qwen_vl_utils`/processors as file
-lists. The ground truth travels as the answer text and, structured, beside it.
+Teams on verl, EasyR1 or TRL train on our shards with their framework's own dataset classes and
+reward loaders, so each layout is what that framework reads without glue code:
 
-    verl    {data_source, prompt[{role, content}], videos[{video: [frame paths]}], ability,
-             reward_model{style, ground_truth}, extra_info{split, index, ...}}
-    easyr1  {problem, answer, videos: [[frame paths]]}   (data.prompt_key=problem)
-    trl     {prompt: [{role, content: [{type, text}]}], videos, solution, ...reward kwargs}
+    verl    {data_source, prompt[{role, content}], videos[{video: [frame paths], sample_fps}], ability,
+             reward_model{style, ground_truth}, extra_info{split, index, <ground truth>}}
+    easyr1  {problem (one `<image>` per frame, each after its time), answer (JSON ground truth),
+             images: [frame paths]}   (data.image_dir=OUT)
+    trl     {prompt: [{role, content: [text, image, ...]}], images (embedded), solution, <ground truth>}
+
+Why these forms:
+- timing: Qwen2.5-VL learns time from the frame spacing it is told (`second_per_grid_ts`). verl
+  passes each video entry's keys to qwen-vl-utils, which reads a frame list's rate from
+  `sample_fps` (default 2.0), so every verl row carries its own true rate. EasyR1 builds the video
+  entry itself from one global `data.video_fps` (qwen-vl-utils ignores it for frame lists) and TRL
+  1.16 GRPO has no video input at all, so those two get image-frame rows: one image per frame, each
+  after its time as text, which carries any per-row rate or frame cap exactly.
+- ground truth: verl hands rewards `extra_info`, TRL every column, EasyR1 only the answer column,
+  so EasyR1's `answer` is the whole structured ground truth as JSON (the adapters read it).
+- portability: frame paths are relative to OUT (verl: run from OUT; EasyR1: `data.image_dir=OUT`),
+  and TRL's frames are embedded as Hugging Face `Image` values, so a folder moves as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,107 +39,177 @@ from vcprep.dataset.shards import iter_rows, load_info
 FORMATS = ("verl", "easyr1", "trl")
 EXPORT_FILE = "train.parquet"
 FRAMES_DIR = "frames"
+GROUND_TRUTH_COLUMNS = (
+    "sample_id", "variant", "task", "answer", "target_id", "gt_span_seconds", "gt_pts_seconds", "gt_boxes",
+    "object_names", "options", "meta", "frame_width", "frame_height", "video_duration_seconds",
+)
+"""Shard columns every reward needs (data_cards/SCHEMA.md); exported with every layout."""
+TIMING_NOTES: dict[str, str] = {
+    "verl": "timing: each video entry carries its rows' true rate as sample_fps (read by qwen-vl-utils); "
+            "run verl from the export folder (frame paths are relative to it)",
+    "easyr1": "timing: image-frame rows, each frame after its time as text (EasyR1's data.video_fps cannot reach "
+              "frame lists); set data.image_dir to the export folder",
+    "trl": "timing: image-frame rows, each frame after its time as text (TRL GRPO has no video input); "
+           "frames embedded in train.parquet",
+}
+"""What the CLI prints after an export, so a user sees how each framework gets the frame times."""
 
 
 @dataclass
 class ExportResult:
-    """Where the export went and how much it holds."""
+    """Where the export went, how much it holds and how the framework gets the frame times."""
 
     path: Path
     rows: int
     frames: int
+    note: str
+    """How the framework gets the frame times (printed by the CLI)."""
+    uneven_rows: int = 0
+    """verl rows whose frames are unevenly spaced (a `max_frames` cap thinned them): one rate gives their mean."""
+
+    def summary(self) -> str:
+        """What the CLI prints: counts, the timing note and, for verl, rows whose exact times one rate cannot carry."""
+        lines = [f"wrote {self.path} ({self.rows} rows, {self.frames} frames)", self.note]
+        if self.uneven_rows:
+            lines.append(f"warning: {self.uneven_rows} rows have unevenly spaced frames (thinned by max_frames); "
+                         "verl is told their mean rate. --to easyr1 or trl keeps every frame's exact time.")
+        return "\n".join(lines)
 
 
-def _write_frames(row: dict[str, Any], frames_root: Path) -> list[str]:
-    """Write a row's encoded frames as files (bytes unchanged) and return their absolute paths."""
+def _write_frames(row: dict[str, Any], out: Path) -> list[str]:
+    """Write a row's encoded frames as files (bytes unchanged); return their paths relative to `out`."""
+    frames_root = out / FRAMES_DIR
     paths = []
     for frame in row["frames"]:
         target = resolve_under(frames_root, frame["path"])  # a sample id must not escape the folder
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.is_file() or target.stat().st_size != len(frame["bytes"]):
             target.write_bytes(frame["bytes"])
-        paths.append(str(target))
+        paths.append(target.relative_to(out).as_posix())
     return paths
 
 
+def sample_fps(pts_seconds: Sequence[float]) -> float:
+    """The rate the model must be told: 1 / the mean spacing of the stored frames (2.0 for one frame)."""
+    if len(pts_seconds) < 2 or pts_seconds[-1] <= pts_seconds[0]:
+        return 2.0
+    return (len(pts_seconds) - 1) / (pts_seconds[-1] - pts_seconds[0])
+
+
+def uneven_spacing(pts_seconds: Sequence[float], video_fps: float) -> bool:
+    """Whether any gap between frames differs from the mean gap by more than half a source frame."""
+    if len(pts_seconds) < 3:
+        return False
+    mean = 1.0 / sample_fps(pts_seconds)
+    gaps = [b - a for a, b in zip(pts_seconds, pts_seconds[1:])]
+    return max(abs(g - mean) for g in gaps) > 0.5 / max(video_fps, 1e-6)
+
+
+def frame_time_text(t_seconds: float) -> str:
+    """The text put before each frame of an image-frame row."""
+    return f"{t_seconds:.2f}s: "
+
+
 def _ground_truth(row: dict[str, Any]) -> dict[str, Any]:
-    """Structured ground truth, so reward functions need not parse the answer text."""
-    return {
-        "sample_id": row["sample_id"],
-        "variant": row["variant"],
-        "task": row["task"],
-        "target_id": row["target_id"],
-        "gt_span_seconds": row["gt_span_seconds"],
-        "video_duration_seconds": row["video_duration_seconds"],
-        "frame_pts_seconds": row["pts_seconds"],
-    }
+    """Structured ground truth, complete for every task, so reward functions need not parse text."""
+    return {**{key: row[key] for key in GROUND_TRUTH_COLUMNS}, "frame_pts_seconds": row["pts_seconds"]}
 
 
-def verl_row(row: dict[str, Any], frames: list[str], index: int, data_source: str) -> dict[str, Any]:
+def _frame_parts(prompt: str, pts: Sequence[float]) -> list[tuple[str, int | None]]:
+    """Split a user prompt on `<video>` into (text, None) and (time text, frame index) pieces."""
+    pieces: list[tuple[str, int | None]] = []
+    for i, text in enumerate(prompt.split("<video>")):
+        if i:
+            for k, t in enumerate(pts):
+                pieces.append((frame_time_text(t), None))
+                pieces.append(("", k))
+                pieces.append(("\n", None))
+        if text:
+            pieces.append((text, None))
+    return pieces
+
+
+def verl_row(row: dict[str, Any], frames: list[Any], index: int, data_source: str) -> dict[str, Any]:
     return {
         "data_source": data_source,
         "prompt": [{"role": "system", "content": row["system_prompt"]},
                    {"role": "user", "content": row["user_prompt"]}],
-        "videos": [{"video": frames}],
+        "videos": [{"video": frames, "sample_fps": sample_fps(row["pts_seconds"])}],
         "ability": row["task"],
         "reward_model": {"style": "rule", "ground_truth": row["answer"] or ""},
         "extra_info": {"split": "train", "index": index, **_ground_truth(row)},
     }
 
 
-def easyr1_row(row: dict[str, Any], frames: list[str], index: int, data_source: str) -> dict[str, Any]:
-    # EasyR1 builds a single user turn from `problem`, so the system instructions lead it
+def easyr1_row(row: dict[str, Any], frames: list[Any], index: int, data_source: str) -> dict[str, Any]:
+    # EasyR1 builds a single user turn from `problem` split on <image>, so the system instructions lead it
+    user = "".join("<image>" if k is not None else text for text, k in _frame_parts(row["user_prompt"],
+                                                                                      row["pts_seconds"]))
     return {
-        "problem": f"{row['system_prompt']}\n\n{row['user_prompt']}",
-        "answer": row["answer"] or "",
-        "videos": [frames],
-        **_ground_truth(row),
+        "problem": f"{row['system_prompt']}\n\n{user}",
+        "answer": json.dumps(_ground_truth(row)),
+        "images": frames,
+        "sample_id": row["sample_id"],
+        "variant": row["variant"],
+        "task": row["task"],
     }
 
 
-def trl_row(row: dict[str, Any], frames: list[str], index: int, data_source: str) -> dict[str, Any]:
-    # content parts always as lists of {type, text} so the column has one Arrow type
-    user_parts = []
-    for i, text in enumerate(row["user_prompt"].split("<video>")):
-        if i:
-            user_parts.append({"type": "video", "text": None})
-        if text:
-            user_parts.append({"type": "text", "text": text})
+def trl_row(row: dict[str, Any], frames: list[Any], index: int, data_source: str) -> dict[str, Any]:
+    # content parts always {type, text} so the column has one Arrow type; one image part per frame
+    parts = [{"type": "image", "text": None} if k is not None else {"type": "text", "text": text}
+             for text, k in _frame_parts(row["user_prompt"], row["pts_seconds"])]
     return {
         "prompt": [{"role": "system", "content": [{"type": "text", "text": row["system_prompt"]}]},
-                   {"role": "user", "content": user_parts}],
-        "videos": [frames],
+                   {"role": "user", "content": parts}],
+        "images": frames,
         "solution": row["answer"] or "",
         **_ground_truth(row),
     }
 
 
-_LAYOUTS: dict[str, Callable[[dict[str, Any], list[str], int, str], dict[str, Any]]] = {
+_LAYOUTS: dict[str, Callable[[dict[str, Any], list[Any], int, str], dict[str, Any]]] = {
     "verl": verl_row, "easyr1": easyr1_row, "trl": trl_row,
 }
+
+
+def _with_image_features(table: pa.Table) -> pa.Table:
+    """Mark TRL's `images` column as a list of Hugging Face `Image`s so `load_dataset` gives PIL images."""
+    try:
+        import datasets
+    except ImportError as exc:  # the trl layout is read with `datasets`; its users have it
+        raise ImportError("`vcprep export --to trl` needs the `datasets` package (pip install datasets)") from exc
+    features = datasets.Features.from_arrow_schema(table.schema)
+    features["images"] = datasets.List(datasets.Image())
+    return table.cast(features.arrow_schema)
 
 
 def export_dataset(
     root: str | Path, out: str | Path, *, to: str, variants: list[str] | None = None,
 ) -> ExportResult:
-    """Write OUT/train.parquet in the framework's layout and the frames under OUT/frames/."""
+    """Write OUT/train.parquet in the framework's layout (and, for verl and EasyR1, the frames under OUT/frames/)."""
     if to not in _LAYOUTS:
         raise ValueError(f"unknown export format {to!r}; choose one of {FORMATS}")
     info = load_info(root)  # also refuses a newer major format
-    out = Path(out)
-    frames_root = (out / FRAMES_DIR).resolve()
-    frames_root.mkdir(parents=True, exist_ok=True)
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
     make = _LAYOUTS[to]
     data_source = f"vcprep/{info.name}" if info.name else "vcprep"
-    rows, n_frames = [], 0
-    columns = ["sample_id", "variant", "task", "system_prompt", "user_prompt", "answer", "target_id",
-               "gt_span_seconds", "video_duration_seconds", "pts_seconds", "frames"]
+    rows, n_frames, uneven = [], 0, 0
+    columns = sorted({*GROUND_TRUTH_COLUMNS, "system_prompt", "user_prompt", "pts_seconds", "frames", "video_fps"})
     for row in iter_rows(root, columns=columns, variants=variants):
-        frames = _write_frames(row, frames_root)
+        uneven += to == "verl" and uneven_spacing(row["pts_seconds"], row["video_fps"])
+        if to == "trl":
+            frames: list[Any] = [{"bytes": f["bytes"], "path": f["path"]} for f in row["frames"]]
+        else:
+            frames = _write_frames(row, out)
         n_frames += len(frames)
         rows.append(make(row, frames, len(rows), data_source))
+    table = pa.Table.from_pylist(rows)
+    if to == "trl" and rows:
+        table = _with_image_features(table)
     path = out / EXPORT_FILE
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(pa.Table.from_pylist(rows), tmp, compression="zstd")
+    pq.write_table(table, tmp, compression="zstd")
     tmp.replace(path)
-    return ExportResult(path, len(rows), n_frames)
+    return ExportResult(path, len(rows), n_frames, TIMING_NOTES[to], uneven)
