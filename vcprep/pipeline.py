@@ -188,8 +188,10 @@ def run_pipeline(
     try:
         _render_into(writer, out, config, plugins, jobs, source_errors, summary, overwrite=overwrite,
                      workers=workers, progress=progress, limit=limit, executor=executor)
-    finally:
-        writer.close()  # releases the lock only now
+    except BaseException:  # disk full, permissions, Ctrl-C: commit nothing half written
+        writer.abort()
+        raise
+    writer.close()  # releases the lock only now, after errors.jsonl, info.json and the card
     summary.wall_seconds = time.perf_counter() - t0
     return summary
 

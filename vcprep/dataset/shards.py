@@ -460,6 +460,24 @@ class ShardWriter:
         self.done = set()
         self._next_index = 0
 
+    def abort(self) -> None:
+        """Drop the shard being written and release the lock, committing nothing.
+
+        After a failed write (disk full, permissions) the open shard may be half written: it must
+        never be renamed or listed. Samples already committed stay; a re-run redoes the rest.
+        """
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except OSError:
+                pass
+            self._tmp.unlink(missing_ok=True)
+        self._writer, self._tmp, self._final, self._group = None, None, None, []
+        self._sample_ids, self._rows, self._bytes, self._row_groups, self._group_bytes = [], 0, 0, 0, 0
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
     def close(self) -> None:
         self.close_shard()
         if self._lock is not None:
