@@ -72,9 +72,10 @@ def _manifest_entries(folder: Path) -> list[dict]:
         name = shard[5:] if isinstance(shard, str) and shard.startswith("data/") else ""
         if not name.endswith(".parquet") or "/" in name or name.startswith("."):
             raise ShardCheckError(f"{manifest}: line {n}: shard {shard!r} is not a file directly under data/")
-        ids, size = entry.get("sample_ids"), entry.get("bytes")
-        if not isinstance(ids, list) or not isinstance(entry.get("num_rows"), int) or not isinstance(size, int):
-            raise ShardCheckError(f"{manifest}: line {n}: sample_ids, num_rows or bytes has the wrong type")
+        ids, size, rows = entry.get("sample_ids"), entry.get("bytes"), entry.get("num_rows")
+        typed = isinstance(ids, list) and isinstance(rows, int) and isinstance(size, int)
+        if not typed or not isinstance(entry.get("sha256"), str) or isinstance(rows, bool) or isinstance(size, bool):
+            raise ShardCheckError(f"{manifest}: line {n}: sample_ids, num_rows, bytes or sha256 has the wrong type")
         entries.append(entry)
     return entries
 
