@@ -188,6 +188,8 @@ def _typed(value: Any, hint: Any, where: str) -> Any:
                 raise ConfigError(f"{where}: expected a whole number, got {value!r}")
             return int(value)
         return float(value)
+    if origin in (list, dict) and value is None:  # `params:` left empty in YAML
+        return origin()
     if origin in (str, bool, list, dict) and not isinstance(value, origin):
         raise ConfigError(f"{where}: expected {origin.__name__}, got {found} {value!r}")
     return value
