@@ -84,3 +84,11 @@ def test_nan_in_a_key_item_box_is_a_record_error(tmp_path: Path) -> None:
     samples, errors = _read("jsonl", path)
     assert [s.sample_id for s in samples] == ["ok-2"]
     assert len(errors) == 1 and "key_items[0]" in errors[0].reason
+
+
+def test_charades_duration_csv_with_bad_bytes_is_one_error_for_the_file(tmp_path: Path) -> None:
+    (tmp_path / "Charades_v1_test.csv").write_bytes(b"id,length\nAO8RW,30.5\nBX2CV,\xff12\n")
+    path = tmp_path / "charades_sta_test.txt"
+    path.write_text("AO8RW 0.0 6.9##a person puts a book away.\n")
+    samples, errors = _read("charades_sta", path, durations="Charades_v1_test.csv")
+    assert samples == [] and len(errors) == 1 and errors[0].file.endswith("Charades_v1_test.csv")

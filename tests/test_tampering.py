@@ -68,6 +68,14 @@ def test_a_manifest_entry_outside_the_folder_is_refused(ds: Path, tmp_path: Path
         _refused_everywhere(ds, "is not a file directly under data/")
 
 
+def test_a_shard_replaced_by_a_symlink_is_refused(ds: Path, tmp_path: Path) -> None:
+    shard = ds / load_manifest(ds)[0]["shard"]
+    outside = tmp_path / "elsewhere.parquet"
+    shutil.move(shard, outside)
+    shard.symlink_to(outside)  # same bytes, same sha256, but not the dataset's own file
+    _refused_everywhere(ds, "is a symbolic link")
+
+
 @pytest.mark.parametrize(("field", "value", "words"), [
     ("num_rows", "2", "num_rows is str"), ("sample_ids", "bikes-a", "sample_ids is not a list"),
     ("bytes", None, "bytes is NoneType"), ("sha256", 7, "sha256 is int"),

@@ -129,10 +129,13 @@ class RecipeMismatchError(RuntimeError):
 
 def recipe_hash(config: PipelineConfig) -> str:
     """Hash of what decides the rows: the recipe without the worker count and the tracks cache folder
-    (both change how fast rows are made, not which)."""
+    (both change how fast rows are made, not which), with its paths resolved (a `--data-root` or
+    `--annotations` override naming the same folder or file is the same recipe)."""
     d = config.to_dict()
     d["output"].pop("workers")
     d.pop("tracks_cache")
+    for key in ("annotations", "data_root"):
+        d["source"][key] = str(config.resolve(d["source"][key]))
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 

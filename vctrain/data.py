@@ -111,6 +111,8 @@ def _check_folder(folder: Path, *, full_check: bool = False) -> list[Path]:
         path = folder / entry["shard"]
         if not path.is_file():
             raise ShardCheckError(f"{path}: listed in the manifest but missing")
+        if path.is_symlink():
+            raise ShardCheckError(f"{path}: is a symbolic link, not a file of the dataset")
         if path.stat().st_size != entry["bytes"]:
             raise ShardCheckError(f"{path}: {path.stat().st_size} bytes, manifest says {entry['bytes']} (truncated?)")
         if full_check and _sha256(path) != entry.get("sha256"):

@@ -127,6 +127,9 @@ def _check_shard(root: Path, entry: dict[str, Any], report: VerifyReport, decode
     if not path.is_file():
         report.problems.append(f"{rel}: listed in the manifest but missing")
         return
+    if path.is_symlink():  # it could point anywhere; a dataset's shards are its own files
+        report.problems.append(f"{rel}: is a symbolic link, not a file of the dataset")
+        return
     if "bytes" in entry and path.stat().st_size != entry["bytes"]:
         report.problems.append(f"{rel}: {path.stat().st_size} bytes, manifest says {entry['bytes']} (truncated?)")
     if "sha256" in entry and sha256_file(path) != entry["sha256"]:
