@@ -137,6 +137,21 @@ def test_a_changed_recipe_is_refused_then_redone_with_overwrite(gt_recipe: Path,
     assert _render(other, killed).returncode == 2
 
 
+def test_a_folder_written_before_recipe_json_is_judged_by_info_json(gt_recipe: Path, gt_reference: list) -> None:
+    out = gt_recipe.parent / "legacy"
+    shutil.copytree(gt_recipe.parent / "reference", out)
+    (out / RECIPE_PATH).unlink()
+    data = yaml.safe_load(gt_recipe.read_text())
+    data["sampling"]["max_frames"] = 4
+    other = gt_recipe.parent / "legacy-other.yaml"
+    other.write_text(yaml.safe_dump(data))
+    assert _render(other, out).returncode == 2
+    done = _render(gt_recipe, out)  # the same recipe resumes (nothing to do) and records its hash
+    assert done.returncode == 0 and "5 samples already done" in done.stdout, done.stdout + done.stderr
+    assert (out / RECIPE_PATH).is_file()
+    _assert_same_dataset(out, gt_reference)
+
+
 def test_the_lock_is_held_until_errors_info_and_card_are_written(
     gt_recipe: Path, gt_reference: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

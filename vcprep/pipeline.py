@@ -34,7 +34,6 @@ from vcprep.dataset.shards import (
     SampleTooLargeError,
     ShardWriter,
     append_jsonl,
-    load_manifest,
 )
 from vcprep.decode.frame_pass import FramePass
 from vcprep.decode.video import DecodeError
@@ -143,8 +142,9 @@ def claim_folder(out: Path, config: PipelineConfig, writer: ShardWriter, *, over
     """Make sure every row in `out` comes from this recipe, under the writer's lock.
 
     The recipe's hash is written to meta/recipe.json before the first shard, so even a run killed
-    before info.json exists is recognised. A folder holding another recipe's rows is refused, or
-    emptied first with `overwrite`.
+    before info.json exists is recognised (a folder written before recipe.json existed is judged by
+    info.json's config_hash). A folder holding another recipe's rows is refused, or emptied first
+    with `overwrite`.
     """
     want = recipe_hash(config)
     path = out / RECIPE_PATH
@@ -154,8 +154,12 @@ def claim_folder(out: Path, config: PipelineConfig, writer: ShardWriter, *, over
             have = str(json.loads(path.read_text()).get("recipe_hash", ""))
         except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
             have = "unreadable"
-    elif load_manifest(out) or (out / INFO_PATH).is_file():
-        have = "unknown (no meta/recipe.json)"
+    elif (out / INFO_PATH).is_file():  # written before meta/recipe.json existed: compare info.json's hash
+        try:
+            legacy = str(json.loads((out / INFO_PATH).read_text()).get("config_hash", ""))
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            legacy = "unreadable"
+        have = want if legacy == config.hash() else f"{legacy} (info.json config_hash)"
     if have and have != want:
         if not overwrite:
             raise RecipeMismatchError(
