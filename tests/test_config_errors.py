@@ -86,6 +86,14 @@ def test_cli_refuses_an_empty_annotation_file_with_exit_2(tmp_path: Path, media_
     assert not (tmp_path / "out" / "meta" / "info.json").exists()  # no empty dataset that would verify
 
 
+def test_cli_track_refuses_an_unusable_annotation_file_with_exit_2(tmp_path: Path, media_dir: Path) -> None:
+    recipe = write_recipe(tmp_path, media_dir, ["not json", '{"id": "no-video"}'])
+    done = subprocess.run([*CLI, "track", str(recipe), "--out", str(tmp_path / "cache"), "-q"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "no usable record (2 bad" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
 INFO = VideoInfo(path="v.mp4", fps=10.0, frame_count=100, width=320, height=240)  # 10 s
 
 

@@ -179,6 +179,18 @@ def test_the_lock_is_held_until_errors_info_and_card_are_written(
     _assert_same_dataset(out, gt_reference)
 
 
+def test_a_second_writer_exits_3_and_leaves_the_folder_to_the_first(gt_recipe: Path, tmp_path: Path) -> None:
+    out = tmp_path / "busy"
+    first = ShardWriter(out)  # another render holds the folder
+    try:
+        done = _render(gt_recipe, out)
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert "another `vcprep render` is writing this folder" in done.stderr and "Traceback" not in done.stderr
+        assert not any((out / "data").iterdir()) and not (out / RECIPE_PATH).exists()
+    finally:
+        first.close()
+
+
 def _mount_tmpfs(path: Path, size: str) -> None:
     path.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
