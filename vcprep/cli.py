@@ -15,7 +15,19 @@ app = typer.Typer(
 )
 
 
-def _fail(message: str, code: int = 2) -> None:
+EXIT_OK = 0
+"""Everything was written."""
+EXIT_BAD_INPUTS = 1
+"""The run completed, but some inputs were bad; each is recorded in meta/errors.jsonl."""
+EXIT_USAGE = 2
+"""The recipe or the command line is wrong (named by key), the annotation file is empty or unusable,
+or the output folder holds another recipe's dataset. Nothing was read or written."""
+EXIT_CANNOT_PROCEED = 3
+"""The run could not proceed: disk full, permissions, or another render holds the folder's lock.
+What was committed before stays valid; re-run once the cause is fixed."""
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
@@ -33,14 +45,19 @@ def render(
         "local", help="`local` (process pool) or `ray` (Ray Data; set RAY_ADDRESS for a cluster)."
     ),
     tracks: Path = typer.Option(None, help="Tracks cache from `vcprep track` (overrides the recipe's tracks_cache)."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="If --out holds another recipe's dataset, delete it and redo (default: refuse)."
+    ),
 ) -> None:
     """Run a whole pipeline and write Parquet shards, meta/info.json and a README.md data card.
 
     Re-running the same command resumes: finished samples are kept, the rest is done.
-    Bad inputs are recorded in meta/errors.jsonl; the exit code is 1 if any input failed.
+    Exit codes: 0 ok; 1 some inputs were bad (recorded in meta/errors.jsonl); 2 recipe, usage or
+    unusable annotation file; 3 the run could not proceed (disk full, permissions, folder locked).
     """
     from vcprep.core.config import ConfigError, load_pipeline
-    from vcprep.pipeline import run_pipeline, summary_table
+    from vcprep.pipeline import RecipeMismatchError, run_pipeline, summary_table
+    from vcprep.sources.plan import UnusableSourceError
 
     try:
         cfg = load_pipeline(pipeline)
@@ -58,12 +75,18 @@ def render(
     from vcprep.dataset.shards import DatasetLockedError
 
     try:
-        summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, executor=executor)
-    except DatasetLockedError as exc:
+        summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, executor=executor,
+                               overwrite=overwrite)
+    except (ConfigError, UnusableSourceError, RecipeMismatchError) as exc:
         _fail(str(exc))
+    except DatasetLockedError as exc:
+        _fail(str(exc), EXIT_CANNOT_PROCEED)
+    except OSError as exc:  # ENOSPC, EACCES, EROFS...: committed shards stay valid, a re-run resumes
+        _fail(f"the run could not proceed: {exc}; committed shards are intact, re-run to resume",
+              EXIT_CANNOT_PROCEED)
     typer.echo(summary_table(summary))
     if summary.failed:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_BAD_INPUTS)
 
 
 @app.command()
@@ -80,6 +103,7 @@ def track(
     `vcprep render RECIPE --tracks DIR` then renders any prompt variant without re-running detection.
     """
     from vcprep.core.config import ConfigError, load_pipeline
+    from vcprep.sources.plan import UnusableSourceError
     from vcprep.track.stage import run_track_stage, track_summary_table
 
     try:
@@ -88,10 +112,15 @@ def track(
         _fail(str(exc))
     if data_root is not None:
         cfg.source.data_root = str(data_root.resolve())
-    summary = run_track_stage(cfg, out, progress=not quiet, limit=limit)
+    try:
+        summary = run_track_stage(cfg, out, progress=not quiet, limit=limit)
+    except (ConfigError, UnusableSourceError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"the run could not proceed: {exc}", EXIT_CANNOT_PROCEED)
     typer.echo(track_summary_table(summary))
     if summary.errors:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_BAD_INPUTS)
 
 
 @app.command()
@@ -144,12 +173,12 @@ def stats(
     """Summarise a dataset: samples, frames, duration, variants, IDs, tracking ceiling, errors."""
     import json
 
-    from vcprep.dataset.shards import FormatVersionError
+    from vcprep.dataset.shards import DatasetFormatError
     from vcprep.dataset.stats import dataset_summary, format_summary
 
     try:
         summary = dataset_summary(dataset)
-    except (FileNotFoundError, FormatVersionError) as exc:
+    except (FileNotFoundError, DatasetFormatError) as exc:
         _fail(str(exc))
     typer.echo(json.dumps(summary, indent=2, sort_keys=True) if as_json else format_summary(summary))
 
@@ -163,14 +192,16 @@ def export(
 ) -> None:
     """Write the dataset in verl / EasyR1 / TRL row layout (train.parquet + frame files)."""
     from vcprep.dataset.export import FORMATS, export_dataset
-    from vcprep.dataset.shards import FormatVersionError
+    from vcprep.dataset.shards import DatasetFormatError
 
     if to not in FORMATS:
         _fail(f"unknown export format {to!r}; choose one of {', '.join(FORMATS)}")
     try:
         result = export_dataset(dataset, out, to=to, variants=variant or None)
-    except (FileNotFoundError, FormatVersionError) as exc:
+    except (FileNotFoundError, DatasetFormatError) as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"the export could not proceed: {exc}", EXIT_CANNOT_PROCEED)
     typer.echo(result.summary())
 
 

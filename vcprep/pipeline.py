@@ -9,6 +9,8 @@ shared frames. Only the parent process writes output.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -24,7 +26,15 @@ from vcprep.core.errors import ErrorRecord, InputError
 from vcprep.core.records import RunSummary, VideoStats
 from vcprep.core.types import Frame, Sample
 from vcprep.dataset.card import finalize_dataset
-from vcprep.dataset.shards import ERRORS_PATH, VIDEO_STATS_PATH, SampleTooLargeError, ShardWriter, append_jsonl
+from vcprep.dataset.shards import (
+    ERRORS_PATH,
+    INFO_PATH,
+    RECIPE_PATH,
+    VIDEO_STATS_PATH,
+    SampleTooLargeError,
+    ShardWriter,
+    append_jsonl,
+)
 from vcprep.decode.frame_pass import FramePass
 from vcprep.decode.video import DecodeError
 from vcprep.executors import iter_results
@@ -112,14 +122,67 @@ def pending_jobs(jobs: list[VideoJob], done: set[str]) -> tuple[list[VideoJob], 
     return todo, skipped
 
 
+class RecipeMismatchError(RuntimeError):
+    """The output folder holds rows of another recipe; resuming into it would mix two datasets."""
+
+
+def recipe_hash(config: PipelineConfig) -> str:
+    """Hash of what decides the rows: the recipe without the worker count and the tracks cache folder
+    (both change how fast rows are made, not which), with its paths resolved (a `--data-root` or
+    `--annotations` override naming the same folder or file is the same recipe)."""
+    d = config.to_dict()
+    d["output"].pop("workers")
+    d.pop("tracks_cache")
+    for key in ("annotations", "data_root"):
+        d["source"][key] = str(config.resolve(d["source"][key]))
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def claim_folder(out: Path, config: PipelineConfig, writer: ShardWriter, *, overwrite: bool) -> None:
+    """Make sure every row in `out` comes from this recipe, under the writer's lock.
+
+    The recipe's hash is written to meta/recipe.json before the first shard, so even a run killed
+    before info.json exists is recognised (a folder written before recipe.json existed is judged by
+    info.json's config_hash). A folder holding another recipe's rows is refused, or emptied first
+    with `overwrite`.
+    """
+    want = recipe_hash(config)
+    path = out / RECIPE_PATH
+    have = ""
+    if path.is_file():
+        try:
+            have = str(json.loads(path.read_text()).get("recipe_hash", ""))
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            have = "unreadable"
+    elif (out / INFO_PATH).is_file():  # written before meta/recipe.json existed: compare info.json's hash
+        try:
+            legacy = str(json.loads((out / INFO_PATH).read_text()).get("config_hash", ""))
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            legacy = "unreadable"
+        have = want if legacy == config.hash() else f"{legacy} (info.json config_hash)"
+    if have and have != want:
+        if not overwrite:
+            raise RecipeMismatchError(
+                f"{out}: holds a dataset of another recipe (recipe hash {have}, this recipe {want}); "
+                f"resuming would mix the two. Choose another --out, or pass --overwrite to redo it"
+            )
+        writer.discard_all()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"recipe_hash": want, "name": config.name}, sort_keys=True))
+    tmp.replace(path)
+
+
 def run_pipeline(
     config: PipelineConfig, out_dir: str | Path, *, workers: int | None = None,
-    progress: bool = True, limit: int | None = None, executor: str = "local",
+    progress: bool = True, limit: int | None = None, executor: str = "local", overwrite: bool = False,
 ) -> RunSummary:
     """Render every sample of the pipeline into `out_dir`, resuming what a previous run finished.
 
     Every plug-in is built before the first video is read, so a recipe mistake fails at once
-    (ConfigError naming the key).
+    (ConfigError naming the key). A folder holding another recipe's dataset is refused
+    (RecipeMismatchError) unless `overwrite`, which redoes it. The folder stays locked until
+    errors.jsonl, info.json and the card are written.
     """
     t0 = time.perf_counter()
     plugins = build_plugins(config)
@@ -129,6 +192,23 @@ def run_pipeline(
     writer = ShardWriter(out, max_shard_bytes=config.output.max_shard_bytes,
                          samples_per_shard=config.output.samples_per_shard,
                          max_row_group_bytes=config.output.max_row_group_bytes)
+    try:
+        _render_into(writer, out, config, plugins, jobs, source_errors, summary, overwrite=overwrite,
+                     workers=workers, progress=progress, limit=limit, executor=executor)
+    except BaseException:  # disk full, permissions, Ctrl-C: commit nothing half written
+        writer.abort()
+        raise
+    writer.close()  # releases the lock only now, after errors.jsonl, info.json and the card
+    summary.wall_seconds = time.perf_counter() - t0
+    return summary
+
+
+def _render_into(
+    writer: ShardWriter, out: Path, config: PipelineConfig, plugins: Plugins, jobs: list[VideoJob],
+    source_errors: list[ErrorRecord], summary: RunSummary, *, overwrite: bool, workers: int | None,
+    progress: bool, limit: int | None, executor: str,
+) -> None:
+    claim_folder(out, config, writer, overwrite=overwrite)
     # errors of earlier attempts are superseded by this run's
     (out / ERRORS_PATH).unlink(missing_ok=True)
     summary.errors.extend(source_errors)
@@ -156,12 +236,10 @@ def run_pipeline(
             summary.video_stats.append(result.stats)
         bar.update(len(result.rows) + len(result.errors))
     bar.close()
-    writer.close()
+    writer.close_shard()
     for err in summary.errors:
         append_jsonl(out / ERRORS_PATH, err.to_dict())
-    summary.wall_seconds = time.perf_counter() - t0
     finalize_dataset(out, config, summary)
-    return summary
 
 
 def summary_table(summary: RunSummary) -> str:

@@ -47,6 +47,9 @@ class DataConfig:
     """Visit samples in a seeded random order per epoch (the order is part of the resumable state)."""
     tasks: list[str] = field(default_factory=list)
     """Keep only rows of these tasks (`stvg`, ...); empty keeps all."""
+    full_check: bool = False
+    """Also check every shard's sha256 against the manifest on load (reads every byte once). Without it the
+    load checks what is cheap (manifest, sizes, columns, counts) and each row's hash as it is read."""
 
 
 @dataclass

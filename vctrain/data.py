@@ -7,6 +7,7 @@ The visiting order is a pure function of (seed, counter), so the data position i
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import warnings
@@ -17,6 +18,15 @@ import numpy as np
 
 SUPPORTED_MAJOR = 1
 _INDEX_COLUMNS = ("sample_id", "variant", "task")
+_READ_COLUMNS = ("sample_id", "variant", "task", "frames", "pts_seconds", "frame_indices", "video_fps",
+                 "system_prompt", "user_prompt", "row_sha256")
+MAX_PROMPT_CHARS = 32_000
+"""A row whose system + user prompt is longer is refused by `load_sample` (the trainer records and skips it):
+a 100 kB question is ~75k tokens, which a small model cannot attend over and a CPU run appears to hang on."""
+
+
+class ShardCheckError(ValueError):
+    """A shard folder that `vcprep verify` would reject; the message names the file and the reason."""
 
 
 @dataclass(frozen=True)
@@ -45,27 +55,108 @@ class VideoSample:
     row: dict  # every column but `frames` (ground truth, tubes, ...)
 
 
-def _check_folder(folder: Path) -> list[Path]:
-    """Shard files of one dataset folder, listed by its manifest; refuses a newer major format version."""
+def _manifest_entries(folder: Path) -> list[dict]:
+    """The manifest's lines, each checked like `vcprep verify` does before any path in it is opened."""
+    manifest = folder / "meta" / "manifest.jsonl"
+    if not manifest.is_file():
+        raise ShardCheckError(f"{manifest}: missing (an unfinished or hand-made folder; run `vcprep render`)")
+    entries = []
+    for n, line in enumerate(manifest.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            raise ShardCheckError(f"{manifest}: line {n} is damaged (re-run `vcprep render`)") from None
+        shard = entry.get("shard") if isinstance(entry, dict) else None
+        name = shard[5:] if isinstance(shard, str) and shard.startswith("data/") else ""
+        if not name.endswith(".parquet") or "/" in name or name.startswith("."):
+            raise ShardCheckError(f"{manifest}: line {n}: shard {shard!r} is not a file directly under data/")
+        ids, size, rows = entry.get("sample_ids"), entry.get("bytes"), entry.get("num_rows")
+        typed = isinstance(ids, list) and isinstance(rows, int) and isinstance(size, int)
+        if not typed or not isinstance(entry.get("sha256"), str) or isinstance(rows, bool) or isinstance(size, bool):
+            raise ShardCheckError(f"{manifest}: line {n}: sample_ids, num_rows, bytes or sha256 has the wrong type")
+        entries.append(entry)
+    return entries
+
+
+def _check_folder(folder: Path, *, full_check: bool = False) -> list[Path]:
+    """Shard files of one dataset folder, listed by its manifest, after the checks `vcprep verify` makes cheaply.
+
+    Always: info.json parses with a supported major version and counts matching the manifest; every manifest
+    line is well formed and names a file directly under data/; each shard exists with the manifest's size and
+    the columns the trainer reads. With `full_check`, also each file's sha256 (flipped bytes, edited rows).
+    Row hashes are checked as each row is read (`load_sample`). Raises ShardCheckError.
+    """
+    import pyarrow.parquet as pq
+
     info_path = folder / "meta" / "info.json"
     if not info_path.is_file():
         raise FileNotFoundError(f"{folder}: not a vcprep shard folder (meta/info.json missing)")
-    version = str(json.loads(info_path.read_text()).get("format_version", "1.0"))
-    major = int(version.split(".")[0])
+    try:
+        info = json.loads(info_path.read_text())
+        version = str(info.get("format_version", "1.0"))
+        major = int(version.split(".")[0])
+    except (json.JSONDecodeError, RecursionError, AttributeError, ValueError) as exc:
+        raise ShardCheckError(f"{info_path}: not a valid info.json ({exc})") from None
     if major > SUPPORTED_MAJOR:
         raise ValueError(f"{info_path}: shard format {version} is newer than this reader ({SUPPORTED_MAJOR}.x)")
-    manifest = folder / "meta" / "manifest.jsonl"
-    if manifest.is_file():
-        lines = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
-        return [folder / entry["shard"] for entry in lines]
-    warnings.warn(f"{manifest}: missing; reading every data/*.parquet", stacklevel=2)
-    return sorted((folder / "data").glob("*.parquet"))
+    entries = _manifest_entries(folder)
+    total_rows = sum(e["num_rows"] for e in entries)
+    if info.get("num_rows") != total_rows or info.get("num_shards") != len(entries):
+        raise ShardCheckError(f"{info_path}: num_rows/num_shards {info.get('num_rows')}/{info.get('num_shards')}, "
+                              f"manifest lists {total_rows}/{len(entries)}")
+    paths = []
+    for entry in entries:
+        path = folder / entry["shard"]
+        if not path.is_file():
+            raise ShardCheckError(f"{path}: listed in the manifest but missing")
+        if path.is_symlink():
+            raise ShardCheckError(f"{path}: is a symbolic link, not a file of the dataset")
+        if path.stat().st_size != entry["bytes"]:
+            raise ShardCheckError(f"{path}: {path.stat().st_size} bytes, manifest says {entry['bytes']} (truncated?)")
+        if full_check and _sha256(path) != entry.get("sha256"):
+            raise ShardCheckError(f"{path}: sha256 differs from the manifest (file changed or damaged)")
+        meta = pq.ParquetFile(path).metadata
+        names = set(meta.schema.to_arrow_schema().names)
+        absent = [c for c in _READ_COLUMNS if c not in names]
+        if absent:
+            raise ShardCheckError(f"{path}: column(s) {absent} missing")
+        if meta.num_rows != entry["num_rows"]:
+            raise ShardCheckError(f"{path}: {meta.num_rows} rows, manifest says {entry['num_rows']}")
+        paths.append(path)
+    return paths
 
 
-def index_rows(shard_folders: list[str], variant: str, tasks: list[str] | tuple[str, ...] = ()) -> list[RowRef]:
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _hash_default(value: object) -> str:
+    if isinstance(value, bytes):
+        return hashlib.sha256(value).hexdigest()
+    raise TypeError(f"cannot hash a {type(value).__name__}")
+
+
+def row_hash(row: dict) -> str:
+    """`row_sha256` as data_cards/SCHEMA.md defines it (vcprep writes it; vctrain reads vcprep's format only):
+    sha256 of canonical JSON of every other column, bytes replaced by their sha256."""
+    body = {k: v for k, v in row.items() if k != "row_sha256"}
+    text = json.dumps(body, sort_keys=True, default=_hash_default, allow_nan=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def index_rows(
+    shard_folders: list[str], variant: str, tasks: list[str] | tuple[str, ...] = (), *, full_check: bool = False,
+) -> list[RowRef]:
     """The rows to train on, one per sample, choosing the variant as `raw`, a fixed name, or `column:NAME`.
 
-    Samples without the wanted variant are skipped with a warning naming them (never fatal).
+    Samples without the wanted variant are skipped with a warning naming them (never fatal). A folder that
+    `vcprep verify` would reject is refused (ShardCheckError; `full_check` adds every file's sha256).
     """
     import pyarrow.parquet as pq
 
@@ -75,7 +166,7 @@ def index_rows(shard_folders: list[str], variant: str, tasks: list[str] | tuple[
     refs: list[RowRef] = []
     missing: list[str] = []
     for folder in shard_folders:
-        for shard in _check_folder(Path(folder)):
+        for shard in _check_folder(Path(folder), full_check=full_check):
             pf = pq.ParquetFile(shard)
             cols = list(_INDEX_COLUMNS) + ([column] if column else [])
             absent = [c for c in cols if c not in pf.schema_arrow.names]
@@ -105,14 +196,16 @@ def index_rows(shard_folders: list[str], variant: str, tasks: list[str] | tuple[
     return refs
 
 
-def index_variants(shard_folders: list[str], tasks: list[str] | tuple[str, ...] = ()) -> dict[tuple[str, str], RowRef]:
+def index_variants(
+    shard_folders: list[str], tasks: list[str] | tuple[str, ...] = (), *, full_check: bool = False,
+) -> dict[tuple[str, str], RowRef]:
     """Every row of the shards keyed by (sample_id, variant), so a trainer can fetch any pre-rendered variant of a
     sample it is training on (VisionCoach's prompted input) without rendering anything."""
     import pyarrow.parquet as pq
 
     out: dict[tuple[str, str], RowRef] = {}
     for folder in shard_folders:
-        for shard in _check_folder(Path(folder)):
+        for shard in _check_folder(Path(folder), full_check=full_check):
             pf = pq.ParquetFile(shard)
             for rg in range(pf.num_row_groups):
                 table = pf.read_row_group(rg, columns=list(_INDEX_COLUMNS)).to_pydict()
@@ -129,13 +222,24 @@ def _pick(n: int, max_frames: int) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, n - 1, max_frames)})
 
 
-def load_sample(ref: RowRef, max_frames: int) -> VideoSample:
-    """Read one row and decode its frames (JPEG/PNG) to RGB arrays, keeping each frame's source time."""
+def load_sample(ref: RowRef, max_frames: int, *, max_prompt_chars: int = MAX_PROMPT_CHARS) -> VideoSample:
+    """Read one row and decode its frames (JPEG/PNG) to RGB arrays, keeping each frame's source time.
+
+    Refuses (ValueError; the trainer records and skips the row) a row whose content no longer matches its
+    `row_sha256`, and a prompt longer than `max_prompt_chars`.
+    """
     import pyarrow.parquet as pq
     from PIL import Image
 
     table = pq.ParquetFile(ref.shard_path).read_row_group(ref.row_group)
     row = table.slice(ref.row_in_group, 1).to_pylist()[0]
+    if row.get("row_sha256") != row_hash(row):
+        raise ShardCheckError(f"{ref.shard_path}: sample {ref.sample_id!r} variant {ref.variant!r}: content does not "
+                              "match row_sha256 (changed after writing; `vcprep verify` rejects it)")
+    chars = len(row.get("system_prompt") or "") + len(row.get("user_prompt") or "")
+    if chars > max_prompt_chars:
+        raise ValueError(f"{ref.shard_path}: sample {ref.sample_id!r}: prompt of {chars} characters is above the "
+                         f"{max_prompt_chars} limit; refused rather than truncated (it would cut the question)")
     stored = row.pop("frames")
     keep = _pick(len(stored), max_frames)
     if not keep:

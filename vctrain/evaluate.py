@@ -155,7 +155,7 @@ def generate_answers(cfg: TrainConfig, model_dir: Path) -> tuple[list[dict[str, 
     eos = model.generation_config.eos_token_id or tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else int(np.atleast_1d(eos)[0])
     banned = vision_token_ids(model, tokenizer)
-    refs = index_rows(ev.shards or cfg.data.shards, ev.variant, cfg.data.tasks)
+    refs = index_rows(ev.shards or cfg.data.shards, ev.variant, cfg.data.tasks, full_check=cfg.data.full_check)
     if ev.max_samples:
         refs = refs[: ev.max_samples]
     rows, texts = [], []

@@ -90,6 +90,7 @@ class OutputConfig:
     image_format: str = "jpeg"
     """Encoding of stored frames: `jpeg` or `png`."""
     jpeg_quality: int = 90
+    """JPEG quality of stored frames, 1 to 100."""
     max_side: int = 640
     """Stored frames are resized so their longer side is at most this (0 keeps the source)."""
     max_shard_bytes: int = 500_000_000
@@ -138,20 +139,90 @@ class ConfigError(ValueError):
     pass
 
 
-def _parse_variant(item: Any) -> VariantConfig:
+IMAGE_FORMATS = ("jpeg", "png")
+DECODE_BACKENDS = ("cv2", "av", "decord")
+"""The frame readers of vcprep.decode.video (kept here so a typo fails at load, before any video)."""
+
+
+def _parse_variant(item: Any, where: str = "variants") -> VariantConfig:
     """`id_tags`, `id_tags+spotlight`, or `{name, renderers: [name | {name, ...params}]}`."""
     if isinstance(item, str):
         return VariantConfig(name=item, renderers=[PluginConfig(r) for r in item.split("+") if r])
-    if isinstance(item, dict) and "name" in item:
+    if isinstance(item, dict) and isinstance(item.get("name"), str):
         renderers = []
-        for r in item.get("renderers") or [item["name"]]:
+        listed = item.get("renderers") or [item["name"]]
+        if not isinstance(listed, list):
+            raise ConfigError(f"{where}.renderers: expected a list, got {type(listed).__name__}")
+        for j, r in enumerate(listed):
             if isinstance(r, str):
                 renderers.append(PluginConfig(r))
-            else:
+            elif isinstance(r, dict) and isinstance(r.get("name"), str):
                 r = dict(r)
-                renderers.append(PluginConfig(r.pop("name"), r.pop("params", None) or r))
+                params = r.pop("params", None) or r
+                if not isinstance(params, dict):
+                    raise ConfigError(f"{where}.renderers[{j}].params: expected a mapping")
+                renderers.append(PluginConfig(r.pop("name"), params))
+            else:
+                raise ConfigError(f"{where}.renderers[{j}]: expected a name or a mapping with 'name', got {r!r}")
         return VariantConfig(name=item["name"], renderers=renderers)
-    raise ConfigError(f"variant must be a name or a mapping with 'name': {item!r}")
+    raise ConfigError(f"{where}: variant must be a name or a mapping with 'name': {item!r}")
+
+
+def _typed(value: Any, hint: Any, where: str) -> Any:
+    """`value` checked against a field's type hint; ConfigError names the key and the type found.
+
+    Numbers written as numbers only (a bool is not a number); an int field takes a whole float.
+    """
+    origin = typing.get_origin(hint) or hint
+    if origin is types.UnionType:
+        if value is None and type(None) in typing.get_args(hint):
+            return None
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        origin = typing.get_origin(hint) or hint
+    found = type(value).__name__
+    if origin in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {found} {value!r}")
+        if origin is int:
+            if not float(value).is_integer():
+                raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+            return int(value)
+        return float(value)
+    if origin in (list, dict) and value is None:  # `params:` left empty in YAML
+        return origin()
+    if origin in (str, bool, list, dict) and not isinstance(value, origin):
+        raise ConfigError(f"{where}: expected {origin.__name__}, got {found} {value!r}")
+    return value
+
+
+def _check_values(cfg: PipelineConfig) -> None:
+    """Ranges and choices, each named by its recipe key, so no video is read with a value that cannot work."""
+    d, s, o, p = cfg.decode, cfg.sampling, cfg.output, cfg.postprocess
+    rules: list[tuple[str, Any, bool, str]] = [
+        ("decode.backend", d.backend, d.backend in DECODE_BACKENDS, f"one of {', '.join(DECODE_BACKENDS)}"),
+        ("decode.track_fps", d.track_fps, d.track_fps > 0, "> 0"),
+        ("decode.track_margin_seconds", d.track_margin_seconds, d.track_margin_seconds >= 0, ">= 0"),
+        ("decode.max_pixels", d.max_pixels, d.max_pixels > 0, "> 0"),
+        ("sampling.fps", s.fps, s.fps > 0, "> 0"),
+        ("sampling.max_frames", s.max_frames, s.max_frames >= 1, ">= 1"),
+        ("postprocess.min_track_length", p.min_track_length, p.min_track_length >= 1, ">= 1"),
+        ("postprocess.min_match_iou", p.min_match_iou, 0 <= p.min_match_iou <= 1, "in [0, 1]"),
+        ("postprocess.join_max_gap_seconds", p.join_max_gap_seconds, p.join_max_gap_seconds >= 0, ">= 0"),
+        ("postprocess.join_min_iou", p.join_min_iou, 0 <= p.join_min_iou <= 1, "in [0, 1]"),
+        ("postprocess.render_min_mask_ratio", p.render_min_mask_ratio, 0 <= p.render_min_mask_ratio <= 1, "in [0, 1]"),
+        ("output.image_format", o.image_format, o.image_format in IMAGE_FORMATS, f"one of {', '.join(IMAGE_FORMATS)}"),
+        ("output.jpeg_quality", o.jpeg_quality, 1 <= o.jpeg_quality <= 100, "in [1, 100]"),
+        ("output.max_side", o.max_side, o.max_side >= 0, ">= 0 (0 keeps the source size)"),
+        ("output.max_shard_bytes", o.max_shard_bytes, o.max_shard_bytes > 0, "> 0"),
+        ("output.max_row_group_bytes", o.max_row_group_bytes, o.max_row_group_bytes > 0, "> 0"),
+        ("output.samples_per_shard", o.samples_per_shard, o.samples_per_shard >= 1, ">= 1"),
+        ("output.workers", o.workers, o.workers >= 1, ">= 1"),
+        ("source.name", cfg.source.name, bool(cfg.source.name), "a source name"),
+        ("name", cfg.name, bool(cfg.name), "a non-empty name"),
+    ]
+    for key, value, ok, want in rules:
+        if not ok:  # NaN fails every comparison, so it is refused here too
+            raise ConfigError(f"{key}: {value!r} is not allowed; must be {want}")
 
 
 def _build(cls: type, data: Any, where: str) -> Any:
@@ -172,14 +243,11 @@ def _build(cls: type, data: Any, where: str) -> Any:
                 value = {"name": value}
             kwargs[key] = _build(hint, value, f"{where}.{key}")
         elif key == "variants":
-            kwargs[key] = [_parse_variant(v) for v in value]
+            if not isinstance(value, list):
+                raise ConfigError(f"{where}.variants: expected a list, got {type(value).__name__}")
+            kwargs[key] = [_parse_variant(v, f"variants[{i}]") for i, v in enumerate(value)]
         else:
-            origin = typing.get_origin(hint)
-            if origin in (int, float) or hint in (int, float):
-                value = hint(value)
-            elif origin is types.UnionType and value is None:
-                pass
-            kwargs[key] = value
+            kwargs[key] = _typed(value, hint, f"{where}.{key}")
     try:
         return cls(**kwargs)
     except TypeError as exc:
@@ -200,4 +268,5 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
     cfg.base_dir = str(path.resolve().parent)
     if not cfg.variants:
         cfg.variants = [_parse_variant("raw")]
+    _check_values(cfg)
     return cfg

@@ -33,7 +33,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vcprep.core.errors import resolve_under
+from vcprep.core.errors import InputError, resolve_under
 from vcprep.dataset.shards import iter_rows, load_info
 
 FORMATS = ("verl", "easyr1", "trl")
@@ -76,12 +76,23 @@ class ExportResult:
         return "\n".join(lines)
 
 
+def _contained(frames_root: Path, path: str) -> Path:
+    """The frame's file under `frames_root`: its stored path, or, when that would escape the folder
+    (a sample id such as `../x` or `/x`), the same path with `.`/`..` parts and leading slashes
+    percent-encoded, so the export neither writes outside OUT nor fails."""
+    try:
+        return resolve_under(frames_root, path)
+    except InputError:
+        parts = [p.replace(".", "%2E") if p in (".", "..") else p for p in path.split("/") if p]
+        return resolve_under(frames_root, "/".join(parts))
+
+
 def _write_frames(row: dict[str, Any], out: Path) -> list[str]:
     """Write a row's encoded frames as files (bytes unchanged); return their paths relative to `out`."""
     frames_root = out / FRAMES_DIR
     paths = []
     for frame in row["frames"]:
-        target = resolve_under(frames_root, frame["path"])  # a sample id must not escape the folder
+        target = _contained(frames_root, frame["path"])  # a sample id must not escape the folder
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.is_file() or target.stat().st_size != len(frame["bytes"]):
             target.write_bytes(frame["bytes"])

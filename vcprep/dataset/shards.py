@@ -7,6 +7,7 @@ Layout of a dataset folder (paths are templates, as in LeRobot):
     meta/manifest.jsonl        one line per completed shard: its samples and sha256
     meta/errors.jsonl          every input that failed, with file, sample and reason
     meta/video_stats.jsonl     per-video tracking statistics (kept across resumed runs)
+    meta/recipe.json           the hash of the recipe the folder's rows come from (a resume must match it)
     README.md                  the generated data card
 
 `data_cards/SCHEMA.md` documents every column; `FORMAT_VERSION` is bumped on any change
@@ -38,6 +39,7 @@ INFO_PATH = "meta/info.json"
 MANIFEST_PATH = "meta/manifest.jsonl"
 ERRORS_PATH = "meta/errors.jsonl"
 VIDEO_STATS_PATH = "meta/video_stats.jsonl"
+RECIPE_PATH = "meta/recipe.json"
 
 _IMAGE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 _BOX = pa.list_(pa.float32())
@@ -199,12 +201,19 @@ class DatasetInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class FormatVersionError(RuntimeError):
+class DatasetFormatError(RuntimeError):
+    """meta/info.json or the manifest is not what the format says (wrong types, unparsable, unsafe paths)."""
+
+
+class FormatVersionError(DatasetFormatError):
     pass
 
 
 def check_version(version: str) -> None:
-    major = int(str(version).split(".")[0])
+    try:
+        major = int(str(version).split(".")[0])
+    except ValueError:
+        raise DatasetFormatError(f"format_version {version!r} is not MAJOR.MINOR") from None
     if major > int(FORMAT_VERSION.split(".")[0]):
         raise FormatVersionError(
             f"dataset format {version} is newer than this reader ({FORMAT_VERSION}); upgrade vcprep"
@@ -221,12 +230,52 @@ def load_info(root: str | Path) -> DatasetInfo:
     path = Path(root) / INFO_PATH
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not a vcprep dataset (no {INFO_PATH})")
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise DatasetFormatError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise DatasetFormatError(f"{path}: expected a JSON object, got {type(data).__name__}")
     check_version(data.get("format_version", "0"))
     known = set(DatasetInfo.__dataclass_fields__) - {"extra"}
+    for name, expected in _INFO_TYPES.items():
+        value = data.get(name)
+        if value is not None and (not isinstance(value, expected) or isinstance(value, bool) and expected is int):
+            found = f"{type(value).__name__} {value!r}"
+            raise DatasetFormatError(f"{path}: {name} is {found}, expected {expected.__name__}")
     info = DatasetInfo(**{k: v for k, v in data.items() if k in known})
     info.extra = {k: v for k, v in data.items() if k not in known}
     return info
+
+
+_INFO_TYPES: dict[str, type] = {
+    "format_version": str, "name": str, "num_samples": int, "num_rows": int, "num_frames": int,
+    "num_shards": int, "num_errors": int, "variants": list, "config": dict, "config_hash": str,
+    "features": dict, "stats": dict, "provenance": dict,
+}
+
+
+def manifest_entry_problem(entry: Any) -> str | None:
+    """Why a manifest line cannot be trusted, or None.
+
+    The shard must be a plain file name under `data/`: a manifest is data from a shared folder, and
+    a `../` or absolute path would make verify, resume or a trainer read a file outside the dataset.
+    """
+    if not isinstance(entry, dict):
+        return f"entry is {type(entry).__name__}, expected an object"
+    shard = entry.get("shard")
+    if not isinstance(shard, str) or not shard.startswith("data/") or "/" in shard[5:] or shard[5:] in ("", ".", ".."):
+        return f"shard {shard!r} is not a file directly under data/"
+    if not shard.endswith(".parquet"):
+        return f"shard {shard!r} is not a .parquet file"
+    ids = entry.get("sample_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        return "sample_ids is not a list of strings"
+    for key, kind in (("num_rows", int), ("bytes", int), ("num_row_groups", int), ("sha256", str)):
+        value = entry.get(key)
+        if key in entry and (not isinstance(value, kind) or isinstance(value, bool)):
+            return f"{key} is {type(value).__name__} {value!r}, expected {kind.__name__}"
+    return None
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -252,7 +301,7 @@ def load_manifest(root: str | Path) -> list[dict[str, Any]]:
         for line in path.read_text().splitlines():
             try:
                 entries.append(json.loads(line))
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 continue
     return entries
 
@@ -294,7 +343,7 @@ def repair_manifest(root: Path) -> list[dict[str, Any]]:
     A kill during an append leaves a torn last line without a newline; the next append would
     glue onto it and be lost, so the manifest is rewritten clean before anything is added.
     """
-    entries = [e for e in load_manifest(root) if (root / e["shard"]).is_file()]
+    entries = [e for e in load_manifest(root) if manifest_entry_problem(e) is None and (root / e["shard"]).is_file()]
     path = root / MANIFEST_PATH
     # written even when empty: an empty manifest is a valid (empty) dataset
     _atomic_write_text(path, "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
@@ -398,6 +447,36 @@ class ShardWriter:
         self._next_index += 1
         self._writer, self._tmp, self._final = None, None, None
         self._sample_ids, self._rows, self._bytes, self._row_groups = [], 0, 0, 0
+
+    def discard_all(self) -> None:
+        """Remove every shard and the per-run metadata, keeping the lock: the folder is redone from scratch
+        (`vcprep render --overwrite` on a folder that holds another recipe's dataset)."""
+        for entry in load_manifest(self.root):
+            if manifest_entry_problem(entry) is None:
+                (self.root / entry["shard"]).unlink(missing_ok=True)
+        for rel in (MANIFEST_PATH, INFO_PATH, ERRORS_PATH, VIDEO_STATS_PATH, RECIPE_PATH, "README.md"):
+            (self.root / rel).unlink(missing_ok=True)
+        repair_manifest(self.root)
+        self.done = set()
+        self._next_index = 0
+
+    def abort(self) -> None:
+        """Drop the shard being written and release the lock, committing nothing.
+
+        After a failed write (disk full, permissions) the open shard may be half written: it must
+        never be renamed or listed. Samples already committed stay; a re-run redoes the rest.
+        """
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except OSError:
+                pass
+            self._tmp.unlink(missing_ok=True)
+        self._writer, self._tmp, self._final, self._group = None, None, None, []
+        self._sample_ids, self._rows, self._bytes, self._row_groups, self._group_bytes = [], 0, 0, 0, 0
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def close(self) -> None:
         self.close_shard()

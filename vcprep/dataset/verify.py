@@ -22,11 +22,12 @@ from vcprep.dataset.shards import (
     HASH_COLUMN,
     INFO_PATH,
     MANIFEST_PATH,
-    FormatVersionError,
+    DatasetFormatError,
     arrow_schema,
     check_version,
     load_info,
     load_manifest,
+    manifest_entry_problem,
     row_content_hash,
     sha256_file,
 )
@@ -71,7 +72,7 @@ def _check_schema(rel: str, schema: pa.Schema, report: VerifyReport) -> bool:
     else:
         try:
             check_version(version)
-        except FormatVersionError as exc:
+        except DatasetFormatError as exc:
             report.problems.append(f"{rel}: {exc}")
             return False
     ok = True
@@ -126,6 +127,9 @@ def _check_shard(root: Path, entry: dict[str, Any], report: VerifyReport, decode
     if not path.is_file():
         report.problems.append(f"{rel}: listed in the manifest but missing")
         return
+    if path.is_symlink():  # it could point anywhere; a dataset's shards are its own files
+        report.problems.append(f"{rel}: is a symbolic link, not a file of the dataset")
+        return
     if "bytes" in entry and path.stat().st_size != entry["bytes"]:
         report.problems.append(f"{rel}: {path.stat().st_size} bytes, manifest says {entry['bytes']} (truncated?)")
     if "sha256" in entry and sha256_file(path) != entry["sha256"]:
@@ -171,7 +175,7 @@ def verify_dataset(root: str | Path, *, decode_frames: bool = True) -> VerifyRep
     report = VerifyReport(str(root))
     try:
         info = load_info(root)
-    except (FileNotFoundError, FormatVersionError, json.JSONDecodeError) as exc:
+    except (FileNotFoundError, DatasetFormatError, json.JSONDecodeError) as exc:
         report.problems.append(f"{INFO_PATH}: {exc}")
         return report
     report.format_version = info.format_version
@@ -182,6 +186,15 @@ def verify_dataset(root: str | Path, *, decode_frames: bool = True) -> VerifyRep
     manifest = load_manifest(root)
     if len(manifest) != len([line for line in raw_lines if line.strip()]):
         report.problems.append(f"{MANIFEST_PATH}: has a damaged line (interrupted write; re-run `vcprep render`)")
+    trusted = []
+    for i, entry in enumerate(manifest):  # checked before any path in it is opened
+        problem = manifest_entry_problem(entry)
+        if problem:
+            report.problems.append(f"{MANIFEST_PATH}: entry {i + 1}: {problem}")
+        else:
+            trusted.append(entry)
+    if len(trusted) != len(manifest):
+        return report
     report.shards = len(manifest)
     listed = {e.get("shard") for e in manifest}
     for stray in sorted((root / "data").glob("*")) if (root / "data").is_dir() else []:

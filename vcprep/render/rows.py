@@ -8,6 +8,7 @@ sample's frames once per video); `sample_rows` builds the rows from the video's 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +31,22 @@ from vcprep.track.quality import oracle_for_sample
 
 
 def validate_sample(sample: Sample, info: VideoInfo) -> None:
-    """Reject annotations that do not fit the video; the message says what and where."""
-    if sample.gt_span_seconds is not None and sample.gt_span_seconds[0] > info.duration_seconds + 1e-6:
-        raise InputError(
-            f"span {sample.gt_span_seconds} starts after the video ends ({info.duration_seconds:.2f} s)"
-        )
+    """Reject annotations that do not fit the video; the message says what and where.
+
+    Times may overrun the end by one frame (a span's end is often written as the end of the last
+    frame); beyond that the annotation belongs to another cut of the video, and rendering it would
+    silently store the last frame as the answer.
+    """
+    duration = info.duration_seconds
+    slack = 1.0 / info.fps if info.fps > 0 else 0.0
+    if sample.gt_span_seconds is not None:
+        start, end = sample.gt_span_seconds
+        if start > duration + 1e-6:
+            raise InputError(f"span {sample.gt_span_seconds} starts after the video ends ({duration:.2f} s)")
+        if end > duration + slack + 1e-6:
+            raise InputError(f"span {sample.gt_span_seconds} ends after the video ends ({duration:.2f} s)")
+    if sample.clip_span_seconds is not None and sample.clip_span_seconds[0] >= duration - 1e-6:
+        raise InputError(f"clip {sample.clip_span_seconds} lies wholly past the end of the video ({duration:.2f} s)")
     for f, (x1, y1, x2, y2) in sample.gt_boxes.items():
         if f >= info.frame_count:
             raise InputError(f"box on frame {f} but the video has {info.frame_count} frames")
@@ -42,6 +54,14 @@ def validate_sample(sample: Sample, info: VideoInfo) -> None:
             raise InputError(
                 f"box {[x1, y1, x2, y2]} on frame {f} lies outside the {info.width}x{info.height} frame"
             )
+    for i, item in enumerate(sample.key_items):
+        # NaN passes every `<` test, so finiteness is checked on its own (it would reach the answer text)
+        if not all(math.isfinite(v) for v in (*item.xyxy, item.time_seconds)):
+            raise InputError(f"key_items[{i}] ({item.name}) has a value that is not finite: "
+                             f"box {list(item.xyxy)} at {item.time_seconds} s")
+        if item.time_seconds > duration + slack + 1e-6:
+            raise InputError(f"key_items[{i}] ({item.name}) at {item.time_seconds} s is after the video ends "
+                             f"({duration:.2f} s)")
 
 
 def encode_image(image: np.ndarray, fmt: str, quality: int) -> bytes:

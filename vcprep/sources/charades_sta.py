@@ -23,12 +23,12 @@ from pathlib import Path
 
 from vcprep.core.errors import ErrorRecord
 from vcprep.core.types import Sample
-from vcprep.sources.common import RecordError, check_span, guarded, number, resolve_aux, video_under
+from vcprep.sources.common import RecordError, check_span, guarded, number, resolve_aux, text_lines, video_under
 
 
 def read_durations(path: Path) -> dict[str, float]:
     """Charades `id -> length` (seconds) from one of the `Charades_v1_*.csv` files."""
-    with path.open(newline="") as fh:
+    with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         if not reader.fieldnames or not {"id", "length"} <= set(reader.fieldnames):
             raise RecordError(f"{path}: expected Charades CSV columns 'id' and 'length', got {reader.fieldnames}")
@@ -56,15 +56,17 @@ class CharadesStaSource:
                 if not self.durations_path.is_file():
                     raise RecordError(f"{self.durations_path}: duration CSV not found")
                 durations = read_durations(self.durations_path)
-            except (RecordError, ValueError) as exc:
+            except (RecordError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
                 yield ErrorRecord("source", str(self.durations_path), "", str(exc))
                 return
-        with self.path.open() as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                key = f"line {lineno}: {line.split('##')[0].strip()}"
-                yield from guarded(self.path, key, lambda ln=line, n=lineno: [self.parse(ln, n, durations)])
+        for lineno, line in text_lines(self.path):
+            if isinstance(line, RecordError):
+                yield ErrorRecord("source", str(self.path), f"line {lineno}", f"malformed record: {line}")
+                continue
+            if not line.strip():
+                continue
+            key = f"line {lineno}: {line.split('##')[0].strip()}"
+            yield from guarded(self.path, key, lambda ln=line, n=lineno: [self.parse(ln, n, durations)])
 
     def parse(self, line: str, lineno: int, durations: dict[str, float] | None) -> Sample:
         head, sep, sentence = line.rstrip("\n").partition("##")

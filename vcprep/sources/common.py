@@ -28,9 +28,33 @@ def load_json(path: Path) -> Any:
     if not path.is_file():
         raise RecordError(f"{path}: file not found")
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_bytes().decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RecordError(f"{path}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:  # Python's parser recurses once per level of nesting
+        raise RecordError(f"{path}: JSON nested too deeply to parse") from exc
+
+
+def text_lines(path: Path) -> Iterator[tuple[int, str | RecordError]]:
+    """(line number, text) of a line-based annotation file, decoded line by line as UTF-8.
+
+    A line with bytes that are not UTF-8 comes back as a RecordError for that line only: decoding
+    the whole file at once would let one bad byte stop every record after it.
+    """
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                yield lineno, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield lineno, RecordError(f"line {lineno} is not UTF-8 text ({exc.reason} at byte {exc.start})")
+
+
+def parse_json_line(line: str) -> Any:
+    """One JSON Lines record; deep nesting is a RecordError like any other malformed record."""
+    try:
+        return json.loads(line)
+    except RecursionError as exc:
+        raise RecordError("JSON nested too deeply to parse") from exc
 
 
 def load_top_level(path: Path, expect: type, what: str) -> Any:
@@ -125,7 +149,7 @@ def guarded(file: Path, key: str, make: Callable[[], list[Sample]]) -> Iterator[
     """Run one record's conversion; a malformed record becomes one ErrorRecord, never an exception."""
     try:
         samples = make()
-    except (RecordError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+    except (RecordError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
         yield ErrorRecord("source", str(file), key, f"malformed record: {exc}")
         return
     yield from samples

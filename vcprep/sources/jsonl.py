@@ -13,7 +13,6 @@ seconds of the source video; `normalized` boxes are fractions of the frame).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 from vcprep.core.errors import ErrorRecord
 from vcprep.core.types import KeyItem, Sample
+from vcprep.sources.common import RecordError, parse_json_line, text_lines
 
 
 def _span(value: Any, what: str) -> tuple[float, float] | None:
@@ -38,7 +38,8 @@ def parse_key_items(raw: list[dict[str, Any]]) -> tuple[KeyItem, ...]:
         normalized = bool(item.get("normalized", False))
         x1, y1, x2, y2 = (float(v) for v in item["box"])
         t = float(item["time"])
-        if not math.isfinite(t) or t < 0 or min(x1, y1) < 0 or x2 <= x1 or y2 <= y1 or (normalized and max(x2, y2) > 1):
+        finite = all(math.isfinite(v) for v in (t, x1, y1, x2, y2))  # NaN passes every comparison below
+        if not finite or t < 0 or min(x1, y1) < 0 or x2 <= x1 or y2 <= y1 or (normalized and max(x2, y2) > 1):
             raise ValueError(f"key_items[{i}] needs time >= 0 and a box with 0 <= x1 < x2, 0 <= y1 < y2: {item}")
         items.append(KeyItem(name=str(item["name"]), time_seconds=t, xyxy=(x1, y1, x2, y2), normalized=normalized))
     return tuple(items)
@@ -66,17 +67,19 @@ class JsonlSource:
         if not self.path.is_file():
             yield ErrorRecord("source", str(self.path), "", "annotation file not found")
             return
-        with self.path.open() as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                key = f"line {lineno}"
-                try:
-                    rec = json.loads(line)
-                    key = str(rec.get("id", key))
-                    yield self.parse(rec)
-                except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                    yield ErrorRecord("source", f"{self.path}:{lineno}", key, f"malformed record: {exc}")
+        for lineno, line in text_lines(self.path):
+            key = f"line {lineno}"
+            if isinstance(line, RecordError):
+                yield ErrorRecord("source", f"{self.path}:{lineno}", key, f"malformed record: {line}")
+                continue
+            if not line.strip():
+                continue
+            try:
+                rec = parse_json_line(line)
+                key = str(rec.get("id", key))
+                yield self.parse(rec)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                yield ErrorRecord("source", f"{self.path}:{lineno}", key, f"malformed record: {exc}")
 
     def parse(self, rec: dict[str, Any]) -> Sample:
         for required in ("id", "video", "question"):

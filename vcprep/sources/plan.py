@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from vcprep.core.config import PipelineConfig
-from vcprep.core.errors import ErrorRecord
+from vcprep.core.errors import ErrorRecord, InputError
 from vcprep.core.types import Sample
 from vcprep.sources import build_source
 
@@ -28,8 +28,18 @@ class VideoJob:
         return [s for s in self.samples if self.render is None or s.sample_id in self.render]
 
 
+class UnusableSourceError(InputError):
+    """The annotation file gave no sample at all (empty, or every record bad): nothing to run.
+
+    Refused before anything is written: an empty dataset that verifies would hide the mistake.
+    """
+
+
 def plan_jobs(config: PipelineConfig) -> tuple[list[VideoJob], list[ErrorRecord]]:
-    """Read the source and group its samples by video, keeping the source's order."""
+    """Read the source and group its samples by video, keeping the source's order.
+
+    Raises UnusableSourceError when the file yields no usable sample.
+    """
     params = dict(config.source.params)
     params["annotations"] = str(config.resolve(config.source.annotations))
     by_video: dict[str, list[Sample]] = defaultdict(list)
@@ -43,4 +53,7 @@ def plan_jobs(config: PipelineConfig) -> tuple[list[VideoJob], list[ErrorRecord]
         else:
             seen.add(item.sample_id)
             by_video[item.video_path].append(item)
+    if not seen:
+        what = "no records" if not errors else f"no usable record ({len(errors)} bad; first: {errors[0].reason})"
+        raise UnusableSourceError(f"{params['annotations']}: {what}")
     return [VideoJob(v, s) for v, s in by_video.items()], errors
