@@ -30,7 +30,7 @@ def render(
     annotations: Path = typer.Option(None, help="Override the recipe's source.annotations (upstream file)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     executor: str = typer.Option(
-        "local", help="`local` (process pool) or `ray` (Ray Data; set RAY_ADDRESS for a cluster)."
+        "local", help="`local` (process pool) or `ray` (actors; the recipe's `ray:` keys; RAY_ADDRESS for a cluster)."
     ),
     tracks: Path = typer.Option(None, help="Tracks cache from `vcprep track` (overrides the recipe's tracks_cache)."),
 ) -> None:
@@ -58,10 +58,18 @@ def render(
     from vcprep.dataset.shards import DatasetLockedError
 
     try:
-        summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, executor=executor)
-    except DatasetLockedError as exc:
+        if executor == "ray":
+            from vcprep.cluster import run_cluster
+
+            run = run_cluster(cfg, out, workers=workers, limit=limit, progress=not quiet)
+            summary = run.summary
+        else:
+            summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, executor=executor)
+    except (DatasetLockedError, ConfigError) as exc:
         _fail(str(exc))
     typer.echo(summary_table(summary))
+    if executor == "ray":
+        typer.echo(run.throughput.line())
     if summary.failed:
         raise typer.Exit(1)
 
