@@ -4,7 +4,8 @@
 code runs in this process, in a local process pool (one set of plug-ins per worker), or on Ray.
 Per video: plan tracking (from all its samples) and rendering (the pending samples), decode the
 union of their frames in one in-order pass, track, then render every pending sample from the
-shared frames. Only the parent process writes output.
+shared frames. `run_pipeline` writes from this process only; `--executor ray` (vcprep/cluster.py)
+runs `track_job` and `render_tracked` in separate Ray actors whose render workers write shards.
 """
 
 from __future__ import annotations
