@@ -192,3 +192,17 @@ def test_killed_driver_then_rerun_loses_and_duplicates_nothing(cluster, serial, 
     rerun = run_cluster(load_pipeline(recipe), out, progress=False)
     assert rerun.summary.samples_skipped >= 1  # the killed run's committed shards were kept
     _same_dataset(out, expected)
+
+
+def test_ray_keys_are_typed_and_left_out_of_the_recipe_hash(serial, tmp_path) -> None:
+    cfg = load_pipeline(serial[0])
+    assert (cfg.ray.track_actors, cfg.ray.render_workers) == (2, 2)
+    before = cfg.hash()
+    cfg.ray.track_actors, cfg.ray.num_gpus_per_track_actor = 8, 0.5
+    assert cfg.hash() == before  # placement changes nothing in the rows
+    cfg.sampling.fps = 3.0
+    assert cfg.hash() != before
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(serial[0].read_text().replace("track_actors:", "track_actor:"))
+    with pytest.raises(ConfigError, match="track_actor"):
+        load_pipeline(bad)

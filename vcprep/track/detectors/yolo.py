@@ -67,7 +67,7 @@ class YOLODetector(Detector):
         image_size: int = 640,
         device: str | None = None,
         half: bool = False,
-        batch_size: int = 8,
+        batch_size: int = 1,
     ) -> None:
         """
         Args:
@@ -80,7 +80,8 @@ class YOLODetector(Detector):
             device: `cpu`, `cuda`, `cuda:0`...; None lets ultralytics pick.
             half: FP16 inference (GPU only).
             batch_size: frames per `predict` call in the tracking loop (one GPU launch for several
-                frames; 1 runs one frame at a time). Results equal one-at-a-time inference.
+                frames). Results equal one-at-a-time inference. 1 by default: on a CPU, batches of 16
+                ran at 0.83x the frames per second of single frames (BENCHMARKS.md); use 8-32 on a GPU.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
