@@ -154,10 +154,13 @@ def test_killed_render_worker_then_rerun_loses_and_duplicates_nothing(cluster, s
     recipe, expected = serial
     out = tmp_path / "ray"
     killed: list[int] = []
+    committed_at_kill: list[int] = []
 
     def kill_a_render_worker() -> None:
         if _wait_for_part(out, 120):
             for proc in _my_processes("ray::RenderWorker")[:1]:
+                parts = (out / MANIFEST_PARTS_DIR).glob("*.jsonl")
+                committed_at_kill.append(sum(len(p.read_text().splitlines()) for p in parts))
                 killed.append(proc.pid)
                 proc.send_signal(signal.SIGKILL)
 
@@ -166,6 +169,7 @@ def test_killed_render_worker_then_rerun_loses_and_duplicates_nothing(cluster, s
     first = run_cluster(load_pipeline(recipe), out, progress=False)
     killer.join()
     assert killed, "no render worker was running when the first shard was committed"
+    assert committed_at_kill[0] < 4, "the kill came after every sample was committed: not mid-run"
     # Ray restarted the actor and retried its video, or the video was recorded as failed
     assert first.summary.samples_written + sum(e.stage == "worker" for e in first.summary.errors) >= 1
     rerun = run_cluster(load_pipeline(recipe), out, progress=False)
