@@ -42,7 +42,7 @@ def render(
     annotations: Path = typer.Option(None, help="Override the recipe's source.annotations (upstream file)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     executor: str = typer.Option(
-        "local", help="`local` (process pool) or `ray` (Ray Data; set RAY_ADDRESS for a cluster)."
+        "local", help="`local` (process pool) or `ray` (actors; the recipe's `ray:` keys; RAY_ADDRESS for a cluster)."
     ),
     tracks: Path = typer.Option(None, help="Tracks cache from `vcprep track` (overrides the recipe's tracks_cache)."),
     overwrite: bool = typer.Option(
@@ -75,8 +75,14 @@ def render(
     from vcprep.dataset.shards import DatasetLockedError
 
     try:
-        summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, executor=executor,
-                               overwrite=overwrite)
+        if executor == "ray":
+            from vcprep.cluster import run_cluster
+
+            run = run_cluster(cfg, out, workers=workers, limit=limit, progress=not quiet, overwrite=overwrite)
+            summary = run.summary
+        else:
+            summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, executor=executor,
+                                   overwrite=overwrite)
     except (ConfigError, UnusableSourceError, RecipeMismatchError) as exc:
         _fail(str(exc))
     except DatasetLockedError as exc:
@@ -85,6 +91,8 @@ def render(
         _fail(f"the run could not proceed: {exc}; committed shards are intact, re-run to resume",
               EXIT_CANNOT_PROCEED)
     typer.echo(summary_table(summary))
+    if executor == "ray":
+        typer.echo(run.throughput.line())
     if summary.failed:
         raise typer.Exit(EXIT_BAD_INPUTS)
 

@@ -1,9 +1,11 @@
-"""Where `process_video` runs: in this process, a local process pool, or Ray Data.
+"""Where `process_video` runs for `run_pipeline`: in this process, a local process pool, or Ray Data.
 
 All of them call the same function on the same (job, config) pairs with the recipe's plug-ins
 and yield results in job order, so the written dataset is identical whichever runs it. The
 plug-ins (models) are built once per process: the caller's for `local` with one worker, once per
-worker process for a pool (its initializer). Only the caller writes.
+worker process for a pool (its initializer), once per Ray Data actor. Only the caller writes, so
+every row travels back to it: `vcprep render --executor ray` uses vcprep/cluster.py instead, where
+workers write their own shards; this Ray path stays as the driver-writes-all baseline of the bench.
 """
 
 from __future__ import annotations
@@ -60,6 +62,17 @@ def _local(fn: VideoFn[J, R], jobs: Sequence[J], config: PipelineConfig, plugins
         yield from pool.map(_run_in_worker, [fn] * len(jobs), jobs)
 
 
+class _RayDataActor:
+    """A Ray Data actor: the plug-ins built once, then every job index it is handed."""
+
+    def __init__(self, fn: VideoFn[J, R], jobs: list[J], config: PipelineConfig) -> None:
+        self.fn, self.jobs, self.config = fn, jobs, config
+        self.plugins = build_plugins(config)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        return {"result": [self.fn(self.jobs[int(i)], self.config, self.plugins) for i in batch["index"]]}
+
+
 def _ray(fn: VideoFn[J, R], jobs: Sequence[J], config: PipelineConfig, workers: int) -> Iterator[R]:
     """Ray Data map over the jobs. Connects to RAY_ADDRESS when set (a real cluster), else
     starts a local Ray with `workers` CPUs. Order is preserved so output stays deterministic."""
@@ -80,15 +93,9 @@ def _ray(fn: VideoFn[J, R], jobs: Sequence[J], config: PipelineConfig, workers: 
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True
         ds = ray.data.from_items([{"index": i} for i in range(len(jobs))], override_num_blocks=max(1, len(jobs)))
-        job_ref = ray.put(list(jobs))
-        config_ref = ray.put(config)
-
-        def run(batch: dict[str, Any]) -> dict[str, Any]:
-            all_jobs, cfg = ray.get(job_ref), ray.get(config_ref)
-            plugins = build_plugins(cfg)
-            return {"result": [fn(all_jobs[int(i)], cfg, plugins) for i in batch["index"]]}
-
-        for row in ds.map_batches(run, batch_size=1, batch_format="numpy").iter_rows():
+        mapped = ds.map_batches(_RayDataActor, fn_constructor_args=(fn, list(jobs), config),
+                                concurrency=max(1, workers), batch_size=1, batch_format="numpy")
+        for row in mapped.iter_rows():
             yield row["result"]
     finally:
         if started:

@@ -4,7 +4,8 @@
 code runs in this process, in a local process pool (one set of plug-ins per worker), or on Ray.
 Per video: plan tracking (from all its samples) and rendering (the pending samples), decode the
 union of their frames in one in-order pass, track, then render every pending sample from the
-shared frames. Only the parent process writes output.
+shared frames. `run_pipeline` writes from this process only; `--executor ray` (vcprep/cluster.py)
+runs `track_job` and `render_tracked` in separate Ray actors whose render workers write shards.
 """
 
 from __future__ import annotations
@@ -54,19 +55,36 @@ class VideoResult:
     stats: VideoStats | None = None
 
 
-def process_video(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> VideoResult:
-    """Everything for one video; failures become ErrorRecords, never exceptions."""
-    result = VideoResult(job.video_path)
+@dataclass
+class TrackedVideo:
+    """One video after detect+track, before rendering: all the render stage needs, no model.
+
+    The Ray executor sends it from a track actor (GPU) to a render worker (CPU) through the object
+    store; locally `process_video` hands it straight on.
+    """
+
+    video_path: str
+    plans: list[SamplePlan]
+    ctx: VideoContext | None
+    """None when the video could not be probed or tracked (its samples are in `errors`)."""
+    errors: list[ErrorRecord]
+    stats: VideoStats
+
+
+def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> TrackedVideo:
+    """Probe, plan, decode once, detect and track one video; failures become ErrorRecords."""
     pending = job.pending()
+    errors: list[ErrorRecord] = []
+    stats = VideoStats(job.video_path)
 
     def fail(stage: str, samples: list[Sample], reason: str) -> None:
-        result.errors.extend(ErrorRecord(stage, job.video_path, s.sample_id, reason) for s in samples)
+        errors.extend(ErrorRecord(stage, job.video_path, s.sample_id, reason) for s in samples)
 
     try:
         video_file, info = probe_video(config.resolve(config.source.data_root), job.video_path, config.decode)
     except (InputError, DecodeError) as exc:
         fail("decode", pending, str(exc))
-        return result
+        return TrackedVideo(job.video_path, [], None, errors, stats)
     plans: list[SamplePlan] = []
     for sample in pending:
         try:
@@ -74,7 +92,6 @@ def process_video(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Vi
         except (InputError, ValueError) as exc:
             fail("render", [sample], str(exc))
     t0 = time.perf_counter()
-    stats = VideoStats(job.video_path)
     try:
         track_plan = plan_tracking(video_file, info, config, plugins.trackers, job.samples, job.video_path)
         to_track = track_plan.frames_to_decode()
@@ -84,20 +101,10 @@ def process_video(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Vi
         kept: dict[int, Frame] = frames.finish()
     except (DecodeError, ValueError, OSError) as exc:  # a bad video, or a detector/tracker that cannot run
         fail("track", [p.sample for p in plans], str(exc))
-        return result
+        return TrackedVideo(job.video_path, [], None, errors, stats)
     tracks = postprocess(raw, config.postprocess, info)
-    t_track = time.perf_counter() - t0
     ctx = VideoContext.build(info, tracks, kept, decode=config.decode, output=config.output,
                              postprocess=config.postprocess)
-    for plan in plans:
-        try:
-            made = sample_rows(plan, ctx, output=config.output, min_match_iou=config.postprocess.min_match_iou)
-        except (InputError, DecodeError, ValueError) as exc:
-            fail("render", [plan.sample], str(exc))
-            continue
-        result.rows.append((plan.sample.sample_id, made.rows))
-        stats.oracle_viou.append(made.oracle_viou)
-        stats.match_votes.append(made.match_votes)
     lengths = np.unique(tracks.track_id, return_counts=True)[1] if len(tracks) else np.zeros(0, np.int64)
     stats.frames_tracked = int(tracks.frame_indices_tracked.size)
     stats.frames_decoded = frames.frames_decoded
@@ -105,10 +112,34 @@ def process_video(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Vi
     stats.num_ids = int(lengths.size)
     stats.track_lengths = lengths.astype(int).tolist()
     stats.cache_hits = track_plan.cache_hits
-    stats.track_seconds = t_track
-    stats.render_seconds = time.perf_counter() - t0 - t_track
+    stats.track_seconds = time.perf_counter() - t0
+    return TrackedVideo(job.video_path, plans, ctx, errors, stats)
+
+
+def render_tracked(tracked: TrackedVideo, config: PipelineConfig) -> VideoResult:
+    """Draw and encode every planned sample of a tracked video (CPU work only)."""
+    result = VideoResult(tracked.video_path, errors=list(tracked.errors))
+    if tracked.ctx is None:
+        return result
+    t0 = time.perf_counter()
+    stats = tracked.stats
+    for plan in tracked.plans:
+        try:
+            made = sample_rows(plan, tracked.ctx, output=config.output, min_match_iou=config.postprocess.min_match_iou)
+        except (InputError, DecodeError, ValueError) as exc:
+            result.errors.append(ErrorRecord("render", tracked.video_path, plan.sample.sample_id, str(exc)))
+            continue
+        result.rows.append((plan.sample.sample_id, made.rows))
+        stats.oracle_viou.append(made.oracle_viou)
+        stats.match_votes.append(made.match_votes)
+    stats.render_seconds = time.perf_counter() - t0
     result.stats = stats
     return result
+
+
+def process_video(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> VideoResult:
+    """Everything for one video; failures become ErrorRecords, never exceptions."""
+    return render_tracked(track_job(job, config, plugins), config)
 
 
 def pending_jobs(jobs: list[VideoJob], done: set[str]) -> tuple[list[VideoJob], int]:

@@ -7,6 +7,7 @@ worker process or Ray actor builds its own once, never per video).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from vcprep.core.config import ConfigError, PipelineConfig
@@ -21,6 +22,18 @@ class Plugins:
     trackers: Trackers
     chains: dict[str, list[Renderer]]
     """Renderers of each variant, by variant name, in drawing order."""
+
+
+@dataclass
+class ModelLoads:
+    """Detector+tracker builds in this process, and their seconds: a witness that a worker or
+    actor loads its models once, not once per video (Ray actors report it to the driver)."""
+
+    count: int = 0
+    seconds: float = 0.0
+
+
+MODEL_LOADS = ModelLoads()
 
 
 def _check_name(kind: str, key: str, name: str, known: list[str]) -> None:
@@ -41,8 +54,8 @@ def check_names(config: PipelineConfig) -> None:
             _check_name("renderer", f"variants[{i}] ({variant.name}).renderers[{j}]", r.name, RENDERERS.names())
 
 
-def build_plugins(config: PipelineConfig) -> Plugins:
-    """Build the detector, tracker and every variant's renderers; ConfigError names the failing key."""
+def build_chains(config: PipelineConfig) -> dict[str, list[Renderer]]:
+    """Every variant's renderers only (no model): what a render-only worker needs."""
     check_names(config)
     chains: dict[str, list[Renderer]] = {}
     for i, variant in enumerate(config.variants):
@@ -53,8 +66,17 @@ def build_plugins(config: PipelineConfig) -> Plugins:
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"variants[{i}] ({variant.name}).renderers[{j}]: {exc}") from exc
         chains[variant.name] = chain
+    return chains
+
+
+def build_plugins(config: PipelineConfig) -> Plugins:
+    """Build the detector, tracker and every variant's renderers; ConfigError names the failing key."""
+    chains = build_chains(config)
+    t0 = time.perf_counter()
     try:
         trackers = Trackers.build(config)
     except (ValueError, TypeError, OSError, ImportError) as exc:  # bad params, missing weights or extra
         raise ConfigError(f"detector/tracker ({config.detector.name} + {config.tracker.name}): {exc}") from exc
+    MODEL_LOADS.count += 1
+    MODEL_LOADS.seconds += time.perf_counter() - t0
     return Plugins(trackers, chains)

@@ -106,6 +106,30 @@ class OutputConfig:
 
 
 @dataclass
+class RayConfig:
+    """Placement of work for `vcprep render --executor ray` (ignored by the local executors).
+
+    Execution settings only: they change where work runs, never the rows, so they are left out of
+    the recipe hash.
+    """
+
+    track_actors: int = 0
+    """Detect+track actors, each loading the detector and tracker once (0: `--workers`, default 1)."""
+    num_gpus_per_track_actor: float = 0.0
+    """GPUs Ray reserves for each track actor (1 gives each its own GPU; 0.5 packs two on one)."""
+    num_cpus_per_track_actor: float = 1.0
+    """CPUs Ray reserves for each track actor."""
+    render_workers: int = 0
+    """Render+encode actors on CPUs; each writes its own shards (0: as many as track actors)."""
+    num_cpus_per_render_worker: float = 1.0
+    """CPUs Ray reserves for each render worker."""
+    videos_in_flight_per_actor: int = 2
+    """Videos queued per track actor, so it decodes the next while its last result is rendered."""
+    max_restarts: int = 1
+    """Times Ray restarts an actor whose process died; its lost video is then retried once."""
+
+
+@dataclass
 class PipelineConfig:
     name: str
     source: SourceConfig
@@ -116,6 +140,7 @@ class PipelineConfig:
     postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
     variants: list[VariantConfig] = field(default_factory=list)
     output: OutputConfig = field(default_factory=OutputConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
     tracks_cache: str = ""
     """Folder of cached raw tracks (written by `vcprep track`); render reuses a video's tracks when the
     video, detector, tracker and track rate match, and adds missing ones. Empty: no cache."""
@@ -132,7 +157,9 @@ class PipelineConfig:
         return d
 
     def hash(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+        d = self.to_dict()
+        d.pop("ray")  # placement only: the same rows on any cluster shape
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class ConfigError(ValueError):

@@ -40,6 +40,11 @@ MANIFEST_PATH = "meta/manifest.jsonl"
 ERRORS_PATH = "meta/errors.jsonl"
 VIDEO_STATS_PATH = "meta/video_stats.jsonl"
 RECIPE_PATH = "meta/recipe.json"
+MANIFEST_PARTS_DIR = "meta/manifest.parts"
+"""Distributed runs: each worker appends its committed shards to `<worker>.jsonl` here; the driver
+merges the parts into MANIFEST_PATH (at the end, or when the next run opens the folder)."""
+VIDEO_STATS_PARTS_DIR = "meta/video_stats.parts"
+PART_SHARD_TEMPLATE = "data/shard-{worker}-{index:05d}.parquet"
 
 _IMAGE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 _BOX = pa.list_(pa.float32())
@@ -374,6 +379,7 @@ class ShardWriter:
         self.schema = arrow_schema()
         (self.root / "data").mkdir(parents=True, exist_ok=True)
         self._lock = _lock_folder(self.root)
+        merge_parts(self.root)  # a killed distributed run's committed shards count as done
         manifest = repair_manifest(self.root)
         listed = {e["shard"] for e in manifest}
         for stray in (self.root / "data").iterdir():
@@ -381,7 +387,8 @@ class ShardWriter:
             if stray.name.endswith(".tmp") or (stray.suffix == ".parquet" and rel not in listed):
                 stray.unlink()
         self.done: set[str] = {s for e in manifest for s in e["sample_ids"]}
-        self._next_index = 1 + max((int(Path(e["shard"]).stem.split("-")[1]) for e in manifest), default=-1)
+        self._next_index = 1 + max((_shard_number(e["shard"]) for e in manifest), default=-1)
+        self.manifest_path = self.root / MANIFEST_PATH
         self._writer: pq.ParquetWriter | None = None
         self._tmp: Path | None = None
         self._final: Path | None = None
@@ -413,7 +420,7 @@ class ShardWriter:
         if not self._group:
             return
         if self._writer is None:
-            self._final = self.root / SHARD_TEMPLATE.format(index=self._next_index)
+            self._final = self.root / self._shard_name(self._next_index)
             self._tmp = self._final.with_name(self._final.name + ".tmp")
             self._writer = pq.ParquetWriter(
                 self._tmp, self.schema, compression="zstd", write_page_index=True,
@@ -438,7 +445,7 @@ class ShardWriter:
         os.replace(self._tmp, self._final)
         _fsync_dir(self._final.parent)
         rel = self._final.relative_to(self.root).as_posix()
-        append_jsonl(self.root / MANIFEST_PATH, {
+        append_jsonl(self.manifest_path, {
             "shard": rel, "sample_ids": self._sample_ids, "num_rows": self._rows,
             "num_row_groups": self._row_groups,
             "sha256": sha256_file(self._final), "bytes": self._final.stat().st_size,
@@ -478,11 +485,120 @@ class ShardWriter:
             self._lock.close()
             self._lock = None
 
+    def _shard_name(self, index: int) -> str:
+        return SHARD_TEMPLATE.format(index=index)
+
     def close(self) -> None:
         self.close_shard()
         if self._lock is not None:
             self._lock.close()  # closing the handle releases the lock
             self._lock = None
+
+
+def _shard_number(rel: str) -> int:
+    """The running number of a shard: the last `-` field of `shard-00003` or `shard-<worker>-00003`."""
+    return int(Path(rel).stem.rsplit("-", 1)[1])
+
+
+class PartShardWriter(ShardWriter):
+    """A distributed worker's writer: its own shard names and manifest part, the same atomic commit.
+
+    Shards are `data/shard-<worker>-NNNNN.parquet`, written under `.tmp`, fsynced, renamed, then
+    appended to `meta/manifest.parts/<worker>.jsonl`. The driver holds the folder lock and
+    merges the parts (`merge_parts`); a worker never touches another's files. A worker restarted
+    under the same name (its process was killed) skips the samples its part already lists and
+    drops its own unfinished `.tmp`, so a retried video duplicates nothing.
+    """
+
+    def __init__(
+        self, root: str | Path, worker: str, *, done: set[str], max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+        samples_per_shard: int = 1000, max_row_group_bytes: int = DEFAULT_MAX_ROW_GROUP_BYTES,
+        max_row_bytes: int = MAX_ROW_BYTES,
+    ) -> None:
+        if not worker or "/" in worker:
+            raise ValueError(f"worker name must be a plain non-empty name, got {worker!r}")
+        self.root = Path(root)
+        self.worker = worker
+        self.max_shard_bytes = max_shard_bytes
+        self.samples_per_shard = samples_per_shard
+        self.max_row_group_bytes = max_row_group_bytes
+        self.max_row_bytes = max_row_bytes
+        self.schema = arrow_schema()
+        self._lock = None
+        self.manifest_path = self.root / MANIFEST_PARTS_DIR / f"{worker}.jsonl"
+        (self.root / "data").mkdir(parents=True, exist_ok=True)
+        mine = [e for e in _load_jsonl(self.manifest_path) if (self.root / e["shard"]).is_file()]
+        _atomic_write_text(self.manifest_path, "".join(json.dumps(e, sort_keys=True) + "\n" for e in mine))
+        for stray in (self.root / "data").glob(f"shard-{worker}-*.parquet.tmp"):
+            stray.unlink()
+        self.done = set(done) | {s for e in mine for s in e["sample_ids"]}
+        self._next_index = 1 + max((_shard_number(e["shard"]) for e in mine), default=-1)
+        self._writer = None
+        self._tmp = None
+        self._final = None
+        self._sample_ids = []
+        self._rows = 0
+        self._row_groups = 0
+        self._bytes = 0
+        self._group = []
+        self._group_bytes = 0
+
+    def _shard_name(self, index: int) -> str:
+        return PART_SHARD_TEMPLATE.format(worker=self.worker, index=index)
+
+
+def _load_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Complete JSON lines of a file; a torn last line (killed mid-append) is skipped."""
+    out = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return out
+
+
+def merge_parts(root: str | Path) -> int:
+    """Fold the workers' manifest and video-stats parts into the dataset's own files; returns the
+    number of shards added. Call it only while holding the folder lock (the driver).
+
+    A part entry is added when its shard exists at the listed size and none of its samples is
+    listed yet; a shard whose samples are already listed is a duplicate and is deleted. The
+    manifest is rewritten atomically before any part is removed, so a kill at any point leaves
+    either the part or the merged entry, never neither, and merging twice adds nothing.
+    """
+    root = Path(root)
+    parts = sorted((root / MANIFEST_PARTS_DIR).glob("*.jsonl"))
+    stats_parts = sorted((root / VIDEO_STATS_PARTS_DIR).glob("*.jsonl"))
+    if not parts and not stats_parts:
+        return 0
+    manifest = load_manifest(root)
+    shards = {e["shard"] for e in manifest}
+    samples = {s for e in manifest for s in e["sample_ids"]}
+    added = 0
+    for part in parts:
+        for entry in _load_jsonl(part):
+            path = root / entry["shard"]
+            if entry["shard"] in shards or not path.is_file() or path.stat().st_size != entry["bytes"]:
+                continue
+            if samples.intersection(entry["sample_ids"]):
+                path.unlink()
+                continue
+            manifest.append(entry)
+            shards.add(entry["shard"])
+            samples.update(entry["sample_ids"])
+            added += 1
+    if added:
+        _atomic_write_text(root / MANIFEST_PATH, "".join(json.dumps(e, sort_keys=True) + "\n" for e in manifest))
+        _fsync_dir(root / "meta")
+    for part in parts:
+        part.unlink()
+    for part in stats_parts:  # stats records are keyed by video; a record merged twice is harmless
+        for record in _load_jsonl(part):
+            append_jsonl(root / VIDEO_STATS_PATH, record)
+        part.unlink()
+    return added
 
 
 def shard_paths(root: str | Path) -> list[Path]:

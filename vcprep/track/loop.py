@@ -7,25 +7,52 @@ The frames come from the caller, so one decoding pass can feed tracking and rend
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
+import supervision as sv
 
 from vcprep.core.types import Frame, Tracks
 from vcprep.decode.video import read_frames
 from vcprep.track.builder import TrackBuilder
-from vcprep.track.detectors import AnyDetector, detect_frame
+from vcprep.track.detectors import AnyDetector, Detector, detect_frame
 from vcprep.track.trackers import AnyTracker, FrameTracker
 
 
+def _batches(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
+    batch: list[Frame] = []
+    for frame in frames:
+        batch.append(frame)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _detections(frames: Iterable[Frame], detector: AnyDetector) -> Iterator[tuple[Frame, sv.Detections]]:
+    """Each frame with its detections, in order; a `Detector` with `batch_size` > 1 sees that many
+    frames per call (one GPU launch), and only that many frames are held at once."""
+    if isinstance(detector, Detector) and detector.batch_size > 1:
+        for batch in _batches(frames, detector.batch_size):
+            yield from zip(batch, detector.detect_batch([f.image for f in batch]), strict=True)
+        return
+    for frame in frames:
+        yield frame, detect_frame(detector, frame)
+
+
 def track_frames(frames: Iterable[Frame], *, detector: AnyDetector, tracker: FrameTracker) -> Tracks:
-    """Run a frame tracker over frames; unconfirmed detections (tracker_id -1) belong to no track."""
+    """Run a frame tracker over frames; unconfirmed detections (tracker_id -1) belong to no track.
+
+    Detection may be batched (see `_detections`), but the tracker is still updated one frame at a
+    time in frame order, so the tracks equal those of one-at-a-time detection.
+    """
     tracker.reset()
     out = TrackBuilder()
-    for frame in frames:
+    for frame, found in _detections(frames, detector):
         out.add_frame(frame)
-        dets = tracker.update(detect_frame(detector, frame), frame.image)
+        dets = tracker.update(found, frame.image)
         if len(dets) == 0 or dets.tracker_id is None:
             continue
         dets = dets[dets.tracker_id >= 0]

@@ -20,6 +20,9 @@ from vcprep.core.types import Frame
 class Detector(ABC):
     """Detects objects in an image: RGB uint8 [H, W, 3] -> `sv.Detections` (xyxy, confidence, class_id)."""
 
+    batch_size: int = 1
+    """Frames the tracking loop hands to `detect_batch` at once; models that batch on the GPU raise it."""
+
     @abstractmethod
     def detect(self, image: np.ndarray) -> sv.Detections: ...
 
