@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -19,9 +20,12 @@ import torch
 from vctrain.config import EvalConfig, TrainConfig, config_to_dict
 from vctrain.data import index_rows, load_sample
 from vctrain.model import encode_prompt, load_model, load_processor, resolve_device, vision_token_ids
+from vctrain.rewards.parse import Grammar
 
 TEMPORAL_TASKS = ("temporal_qa", "temporal_mcq", "temporal_grounding", "charades")
-SPAN_READING: dict[str, tuple[str, str]] = {"time_r1": ("time_r1", "last"), "visioncoach": ("visioncoach", "first")}
+SPAN_READING: dict[str, tuple[Grammar, Literal["first", "last"]]] = {
+    "time_r1": ("time_r1", "last"), "visioncoach": ("visioncoach", "first"),
+}
 """How temporal-grounding answers are read per convention: (grammar, which `<answer>`); others read leniently."""
 
 
@@ -34,7 +38,7 @@ def _model_dir(checkpoint: Path) -> Path:
     raise FileNotFoundError(f"{checkpoint}: neither a vctrain checkpoint (model/config.json) nor a model folder")
 
 
-def _finite_mean(values: list[float]) -> float:
+def _finite_mean(values: Sequence[float | None]) -> float:
     good = [v for v in values if v is not None and math.isfinite(v)]
     return float(np.mean(good)) if good else float("nan")
 
@@ -101,7 +105,7 @@ def score_answers(
     ev = cfg.eval
     stvg_cfg = stvg_eval_config(ev, cfg.convention)
     convention = eval_convention(ev, cfg.convention)
-    stvg_grammar = "stvg_r1" if convention == "stvg_r1" else "lenient"
+    stvg_grammar: Grammar = "stvg_r1" if convention == "stvg_r1" else "lenient"
     span_grammar, span_tag = SPAN_READING.get(convention, ("lenient", "first"))
     records: list[dict[str, Any]] = []
     stvg_results, moment_preds, moment_gts, oracle_t, oracle_v = [], [], [], [], []

@@ -208,9 +208,8 @@ class STVGResult:
 
 
 def _fps(row: Mapping[str, Any], cfg: STVGEvalConfig) -> float:
-    fps = row.get("video_fps")
     try:
-        value = float(fps)
+        value = float(row.get("video_fps"))  # type: ignore[arg-type]  # None or junk falls back below
     except (TypeError, ValueError):
         return cfg.default_fps
     return value if math.isfinite(value) and value > 0 else cfg.default_fps

@@ -80,7 +80,7 @@ def _transformers_major() -> int:
 def build_tokenizer(vocab_size: int = 400):
     """A byte-level BPE PreTrainedTokenizerFast with Qwen's special tokens and a Qwen-style chat template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen2TokenizerFast
+    from transformers import PreTrainedTokenizerFast, Qwen2TokenizerFast  # type: ignore[attr-defined]
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

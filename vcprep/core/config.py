@@ -265,7 +265,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
     kwargs = {}
     for key, value in data.items():
         hint = hints[key]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             if hint is PluginConfig and isinstance(value, str):
                 value = {"name": value}
             kwargs[key] = _build(hint, value, f"{where}.{key}")

@@ -206,7 +206,8 @@ def export_dataset(
     out.mkdir(parents=True, exist_ok=True)
     make = _LAYOUTS[to]
     data_source = f"vcprep/{info.name}" if info.name else "vcprep"
-    rows, n_frames, uneven = [], 0, 0
+    rows: list[dict[str, Any]] = []
+    n_frames, uneven = 0, 0
     columns = sorted({*GROUND_TRUTH_COLUMNS, "system_prompt", "user_prompt", "pts_seconds", "frames", "video_fps"})
     for row in iter_rows(root, columns=columns, variants=variants):
         uneven += to == "verl" and uneven_spacing(row["pts_seconds"], row["video_fps"])

@@ -439,6 +439,7 @@ class ShardWriter:
         self._flush_group()
         if self._writer is None:
             return
+        assert self._tmp is not None and self._final is not None  # set together with the writer
         self._writer.close()
         with open(self._tmp, "rb+") as fh:
             os.fsync(fh.fileno())
@@ -478,7 +479,8 @@ class ShardWriter:
                 self._writer.close()
             except OSError:
                 pass
-            self._tmp.unlink(missing_ok=True)
+            if self._tmp is not None:
+                self._tmp.unlink(missing_ok=True)
         self._writer, self._tmp, self._final, self._group = None, None, None, []
         self._sample_ids, self._rows, self._bytes, self._row_groups, self._group_bytes = [], 0, 0, 0, 0
         if self._lock is not None:

@@ -66,7 +66,7 @@ class CharadesStaSource:
             if not line.strip():
                 continue
             key = f"line {lineno}: {line.split('##')[0].strip()}"
-            yield from guarded(self.path, key, lambda ln=line, n=lineno: [self.parse(ln, n, durations)])
+            yield from guarded(self.path, key, self.parse, line, lineno, durations)
 
     def parse(self, line: str, lineno: int, durations: dict[str, float] | None) -> Sample:
         head, sep, sentence = line.rstrip("\n").partition("##")

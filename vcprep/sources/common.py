@@ -145,11 +145,13 @@ def video_under(video_dir: str, name: str) -> str:
     return f"{video_dir.rstrip('/')}/{name}" if video_dir else name
 
 
-def guarded(file: Path, key: str, make: Callable[[], list[Sample]]) -> Iterator[Sample | ErrorRecord]:
-    """Run one record's conversion; a malformed record becomes one ErrorRecord, never an exception."""
+def guarded(file: Path, key: str, parse: Callable[..., Sample | list[Sample]], *args: Any
+            ) -> Iterator[Sample | ErrorRecord]:
+    """`parse(*args)`: one record's conversion (one Sample or several); a malformed record becomes one
+    ErrorRecord, never an exception."""
     try:
-        samples = make()
+        made = parse(*args)
     except (RecordError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
         yield ErrorRecord("source", str(file), key, f"malformed record: {exc}")
         return
-    yield from samples
+    yield from (made if isinstance(made, list) else [made])

@@ -62,7 +62,7 @@ class HcStvgSource:
             yield data
             return
         for vid, rec in data.items():
-            yield from guarded(self.path, str(vid), lambda v=vid, r=rec: [self.parse(str(v), r)])
+            yield from guarded(self.path, str(vid), self.parse, str(vid), rec)
 
     def _query(self, rec: dict[str, Any]) -> str:
         fields = QUERY_FIELDS if self.query_field == "auto" else (self.query_field,)

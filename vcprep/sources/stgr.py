@@ -80,7 +80,7 @@ class StgrSource:
             return
         for i, rec in enumerate(data):
             key = str(rec.get("id", f"record {i}")) if isinstance(rec, dict) else f"record {i}"
-            yield from guarded(self.path, key, lambda r=rec: [self.parse(r)])
+            yield from guarded(self.path, key, self.parse, rec)
 
     def key_items(self, rec: dict[str, Any]) -> tuple[KeyItem, ...]:
         times = {}

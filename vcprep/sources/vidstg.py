@@ -73,7 +73,7 @@ class VidStgSource:
             return
         for i, rec in enumerate(data):
             key = f"record {i}" + (f" ({rec.get('vid')})" if isinstance(rec, dict) else "")
-            yield from guarded(self.path, key, lambda r=rec, n=i: self.parse(r, n))
+            yield from guarded(self.path, key, self.parse, rec, i)
 
     def parse(self, rec: Any, index: int = 0) -> list[Sample]:
         """Samples of one VidSTG record (`index`: its position in the file, part of the ids,

@@ -90,7 +90,7 @@ class VStarSource:
             return
         for i, rec in enumerate(data):
             key = f"record {i}" + (f" ({rec.get('vid')})" if isinstance(rec, dict) else "")
-            yield from guarded(self.path, key, lambda r=rec, n=i: self.parse(r, n))
+            yield from guarded(self.path, key, self.parse, rec, i)
 
     def parse(self, rec: Any, index: int) -> list[Sample]:
         require(rec, "vid", "fps")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import supervision as sv
@@ -52,11 +53,12 @@ def track_frames(frames: Iterable[Frame], *, detector: AnyDetector, tracker: Fra
     out = TrackBuilder()
     for frame, found in _detections(frames, detector):
         out.add_frame(frame)
-        dets = tracker.update(found, frame.image)
-        if len(dets) == 0 or dets.tracker_id is None:
+        tracked = tracker.update(found, frame.image)
+        if len(tracked) == 0 or tracked.tracker_id is None:
             continue
-        dets = dets[dets.tracker_id >= 0]
-        out.add(frame, dets.tracker_id, dets.xyxy, dets.confidence, dets.class_id, dets.mask)
+        ids = tracked.tracker_id
+        keep = cast(sv.Detections, tracked[ids >= 0])  # a mask index returns Detections
+        out.add(frame, ids[ids >= 0], keep.xyxy, keep.confidence, keep.class_id, keep.mask)
     return out.build()
 
 

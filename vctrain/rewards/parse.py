@@ -182,13 +182,14 @@ def parse_claims(think: str) -> list[Claim]:
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(think)
         segment = think[match.end() : end]
-        boxes: list[tuple[float, float, float, float]] | None = []
+        found: list[tuple[float, float, float, float]] = []
+        boxes: list[tuple[float, float, float, float]] | None = found
         for raw in _BOX_RE.findall(segment):
             parsed = parse_box_tag(raw)
             if parsed is None:
                 boxes = None
                 break
-            boxes.extend(parsed)
+            found.extend(parsed)
         times = _T_TAG_RE.findall(segment)
         time_seconds = parse_time_value(times[0]) if times else None
         claims.append(Claim(match.group(1).strip(), tuple(boxes) if boxes else None, time_seconds))

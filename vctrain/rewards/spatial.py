@@ -180,8 +180,9 @@ def spatial(
         return empty | {"score": reasoning_box_iou(think, gt)}
     results: list[tuple[float, bool, bool]] = []
     if opts.claims == "visioncoach":
-        for c in parse_claims_visioncoach(think):
-            results.append(claim_score(c.name, tuple(as_box(b) for b in c.boxes), c.time_seconds, gt, opts))
+        for source_claim in parse_claims_visioncoach(think):
+            boxes = tuple(as_box(b) for b in source_claim.boxes)
+            results.append(claim_score(source_claim.name, boxes, source_claim.time_seconds, gt, opts))
     else:
         for c in parse_claims(think):
             if c.valid and c.boxes is not None and c.time_seconds is not None:

@@ -89,8 +89,8 @@ def tiou(
         return {"score": 0.0, "parsed": 0.0, "reversed": 0.0}
     span = predicted_span(completion, gt, opts)
     parsed = span is not None
-    reverse = parsed and span[1] < span[0]
-    score = interval_iou(span, gt.span_seconds) if parsed and gt.span_seconds is not None else 0.0
+    reverse = span is not None and span[1] < span[0]
+    score = interval_iou(span, gt.span_seconds) if span is not None and gt.span_seconds is not None else 0.0
     return {"score": score, "parsed": float(parsed), "reversed": float(reverse)}
 
 
@@ -120,7 +120,7 @@ def tiou_timer1(
     duration = gt.duration_seconds
     known = duration is not None and math.isfinite(duration) and duration > 0
     score = base
-    if score > 0 and known and span is not None and gt.span_seconds is not None:
+    if score > 0 and duration is not None and known and span is not None and gt.span_seconds is not None:
         if opts.normalise_first:  # main.py iou_timestamp_reward_v2: both times divided by D, then subtracted
             start_error = abs(gt.span_seconds[0] / duration - span[0] / duration)
             end_error = abs(gt.span_seconds[1] / duration - span[1] / duration)
