@@ -72,6 +72,7 @@ def track(
     out: Path = typer.Option(..., "--out", "-o", help="Tracks cache folder (one Parquet file per video)."),
     limit: int = typer.Option(None, help="Only the first N videos."),
     data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
+    annotations: Path = typer.Option(None, help="Override the recipe's source.annotations (upstream file)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Detect and track every video of a recipe into a reusable tracks cache.
@@ -88,6 +89,11 @@ def track(
         _fail(str(exc))
     if data_root is not None:
         cfg.source.data_root = str(data_root.resolve())
+    if annotations is not None:
+        cfg.source.annotations = str(annotations.resolve())
+    ann = cfg.resolve(cfg.source.annotations)
+    if not ann.is_file():
+        _fail(f"annotation file not found: {ann} (source.annotations in {pipeline})")
     summary = run_track_stage(cfg, out, progress=not quiet, limit=limit)
     typer.echo(track_summary_table(summary))
     if summary.errors:
