@@ -101,6 +101,32 @@ def track(
 
 
 @app.command()
+def evaluate(
+    pipeline: Path = typer.Argument(..., help="Pipeline recipe (YAML); its decode, detector, tracker, postprocess."),
+    gt: Path = typer.Option(..., "--gt", help="Multi-object ground truth, MOT format (frame,id,x,y,w,h,...)."),
+    video: str = typer.Option(..., "--video", help="The ground truth's video, relative to the data root."),
+    data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
+) -> None:
+    """Track the ground truth's stretch of VIDEO with the recipe and print HOTA, IDF1, MOTA and recall."""
+    from vcprep.core.config import ConfigError, load_pipeline
+    from vcprep.core.errors import InputError
+    from vcprep.track.evaluate import evaluate_recipe
+
+    try:
+        cfg = load_pipeline(pipeline)
+    except ConfigError as exc:
+        _fail(str(exc))
+    if data_root is not None:
+        cfg.source.data_root = str(data_root.resolve())
+    try:
+        result = evaluate_recipe(cfg, video, gt)
+    except (InputError, OSError) as exc:
+        _fail(str(exc))
+    typer.echo(result.report.line())
+    typer.echo(f"{result.frames_tracked} frames tracked, {result.seconds_per_frame * 1000:.0f} ms a frame")
+
+
+@app.command()
 def preview(
     dataset: Path = typer.Argument(..., help="Dataset folder written by `vcprep render`."),
     out: Path = typer.Option(None, "--out", "-o", help="PNG to write (default: DATASET/preview.png)."),
