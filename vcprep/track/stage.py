@@ -176,7 +176,7 @@ def concat_segments(parts: Sequence[Tracks]) -> Tracks:
 
 
 def postprocess(raw: Tracks, pp: PostprocessConfig, info: VideoInfo) -> Tracks:
-    """Explicit steps: drop short tracks, join fragments (optional), fill short holes, compact IDs by first appearance."""
+    """Explicit steps: drop short tracks, join fragments (optional), fill short holes, compact IDs."""
     tracks = drop_short_tracks(raw, pp.min_track_length)
     if pp.join_max_gap_seconds > 0:
         tracks, _ = join_fragments(tracks, max_gap_frames=int(round(pp.join_max_gap_seconds * info.fps)),
