@@ -9,7 +9,8 @@ import sys
 from vcprep.core.config import load_pipeline
 from vcprep.track.evaluate import evaluate_recipe
 
-cfg = load_pipeline('pipelines/demo.yaml'); cfg.source.data_root='.cache/media'
+cfg = load_pipeline('pipelines/demo.yaml')
+cfg.source.data_root = '.cache/media'
 settings = {
  'before (window boxes, no fill)': dict(det={'margin_x_fraction':0,'margin_y_fraction':0}, fill=0),
  'margin removed': dict(det={}, fill=0),
@@ -20,9 +21,12 @@ settings = {
 }
 only = sys.argv[1:]
 for name, s in settings.items():
-    if only and not any(o in name for o in only): continue
+    if only and not any(o in name for o in only):
+        continue
     c = copy.deepcopy(cfg)
     c.detector.params = {**c.detector.params, **s['det']}
     c.postprocess.fill_gaps_max_frames = s['fill']
     r = evaluate_recipe(c, 'vtest.avi', 'tests/fixtures/vtest_mot/gt.txt')
-    print(f"| {name} | {r.report.hota:.3f} | {r.report.idf1:.3f} | {r.report.mota:.3f} | {r.report.recall:.3f} | {r.report.precision:.3f} | {r.seconds_per_frame*1000:.0f} |", flush=True)
+    rep = r.report
+    print(f"| {name} | {rep.hota:.3f} | {rep.idf1:.3f} | {rep.mota:.3f} | {rep.recall:.3f} | "
+          f"{rep.precision:.3f} | {r.seconds_per_frame * 1000:.0f} |", flush=True)
