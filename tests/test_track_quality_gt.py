@@ -44,3 +44,54 @@ def test_one_frame_hole_is_filled_and_long_ones_are_not() -> None:
     out = fill_gaps(t, 2)
     assert out.frame_index.tolist() == [0, 2, 4, 6, 14]
     np.testing.assert_allclose(out.at_frame(4).xyxy[0], [4, 0, 14, 20])
+
+
+def test_answer_ceiling_forgives_a_track_that_follows_the_target_after_its_span() -> None:
+    """The target is annotated on frames 0-10 (1 s); its track rightly goes on to frame 20. The single-track
+    oracle counts frames 12-20 as errors; an ID + span answer cuts them, as `vctrain eval` scores it."""
+    from vcprep.track.quality import answer_ceiling, oracle_for_sample
+
+    frames = np.arange(0, 22, 2)
+    boxes = np.tile(np.array([[10, 10, 40, 100]], np.float32), (frames.size, 1))
+    t = Tracks(frames, frames / 10.0, np.ones(frames.size, np.int64), boxes, np.ones(frames.size, np.float32),
+               np.zeros(frames.size, np.int32), frame_indices_tracked=frames)
+    gt = {int(f): (10.0, 10.0, 40.0, 100.0) for f in range(0, 11, 2)}
+    single = oracle_for_sample(t, gt, tolerance_frames=1)
+    answer = answer_ceiling(t, gt, (0.0, 1.0), 10.0)
+    assert single.viou == 6 / 11
+    assert answer.track_id == 1 and answer.viou == 1.0
+
+
+def test_answer_ceiling_equals_vctrain_eval_of_the_best_answer() -> None:
+    """Cross-check with the scorer itself: vctrain's `evaluate_stvg_row` gives the ceiling's vIoU for the
+    ceiling's (ID, span), and no other (ID, span) on the grid scores more."""
+    from vctrain.metrics import evaluate_stvg_row
+
+    from vcprep.track.quality import answer_ceiling
+
+    rng = np.random.default_rng(0)
+    frames = np.repeat(np.arange(0, 60, 2), 2)
+    ids = np.tile([1, 2], 30)
+    base = np.array([100, 50, 140, 150], np.float32)
+    boxes = base + rng.normal(0, 6, (60, 4)).astype(np.float32) + (ids[:, None] == 2) * 15
+    keep = rng.random(60) > 0.15  # holes
+    t = Tracks(frames[keep], frames[keep] / 10.0, ids[keep].astype(np.int64), boxes[keep],
+               np.ones(int(keep.sum()), np.float32), np.zeros(int(keep.sum()), np.int32),
+               frame_indices_tracked=np.arange(0, 60, 2))
+    gt = {f: tuple(float(v) for v in base) for f in range(10, 41, 5)}
+    span = (1.0, 4.0)
+    row = {"tube_frame_indices": t.frame_index.tolist(), "tube_pts_seconds": t.pts_seconds.tolist(),
+           "tube_track_ids": t.track_id.tolist(), "tube_boxes": t.xyxy.tolist(), "gt_frame_indices": list(gt),
+           "gt_boxes": [list(b) for b in gt.values()], "gt_span_seconds": list(span), "video_fps": 10.0}
+    best = answer_ceiling(t, gt, span, 10.0)
+    grid = sorted(set(t.frame_index.tolist()))
+    best_span = None
+    for i, a in enumerate(grid):  # the span whose frames give the ceiling: search it by vctrain's scorer
+        for b in grid[i:]:
+            v = evaluate_stvg_row(row, best.track_id, (a / 10.0, b / 10.0)).viou
+            assert v <= best.viou + 1e-9
+            if abs(v - best.viou) < 1e-9:
+                best_span = (a, b)
+    assert best_span is not None and 0.3 < best.viou < 1.0
+    other = 3 - int(best.track_id)
+    assert max(evaluate_stvg_row(row, other, (a / 10.0, b / 10.0)).viou for a in grid for b in grid) <= best.viou
