@@ -94,3 +94,50 @@ def test_answer_ceiling_equals_vctrain_eval_of_the_best_answer() -> None:
     assert best_span is not None and 0.3 < best.viou < 1.0
     other = 3 - int(best.track_id)
     assert max(evaluate_stvg_row(row, other, (a / 10.0, b / 10.0)).viou for a in grid for b in grid) <= best.viou
+
+
+def test_demo_render_has_no_giant_boxes_and_tags_the_target_in_its_span(demo_dataset: Path) -> None:
+    """The recipe's person-shape prior holds in what is drawn, and no in-span frame misses the target's tag
+    (hole filling bridges the detector's one-frame misses)."""
+    import pyarrow.parquet as pq
+
+    cols = ["variant", "target_id", "gt_span_seconds", "pts_seconds", "frame_track_ids", "frame_track_boxes",
+            "frame_height"]
+    shards = sorted((demo_dataset / "data").glob("*.parquet"))
+    rows = [r for p in shards for r in pq.read_table(p, columns=cols).to_pylist()]
+    assert rows
+    tallest = max((b[3] - b[1]) / r["frame_height"] for r in rows for bx in r["frame_track_boxes"] for b in bx)
+    assert tallest <= 0.4 + 1e-3
+    for r in rows:
+        start, end = r["gt_span_seconds"]
+        in_span = [ids for t, ids in zip(r["pts_seconds"], r["frame_track_ids"]) if start <= t <= end]
+        assert r["target_id"] is not None and in_span
+        assert all(r["target_id"] in ids for ids in in_span), r["variant"]
+
+
+def test_vcprep_evaluate_reports_the_metrics_for_hog_and_yolo(tmp_path: Path, media_dir: Path) -> None:
+    """The command runs the recipe's own detector: HOG, and YOLO from its config (random weights, since no
+    weights can be downloaded here): the same report, with numbers that tell them apart."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from vcprep.cli import app
+
+    gt_short = tmp_path / "gt.txt"
+    gt_short.write_text("".join(line + "\n" for line in GT.read_text().splitlines() if int(line.split(",")[0]) <= 21))
+    scores = {}
+    for name, params in [("hog", {}), ("yolo", {"weights": "yolo11n.yaml", "image_size": 160, "device": "cpu"})]:
+        recipe = tmp_path / f"{name}.yaml"
+        recipe.write_text(yaml.safe_dump({
+            "name": "eval", "source": {"name": "jsonl", "annotations": "a.jsonl", "data_root": str(media_dir)},
+            "decode": {"track_fps": 5.0}, "detector": {"name": name, "params": params},
+            "tracker": {"name": "bytetrack", "params": {"frame_rate": 5.0}},
+        }))
+        result = CliRunner().invoke(app, ["evaluate", str(recipe), "--gt", str(gt_short), "--video", "vtest.avi"])
+        assert result.exit_code == 0, result.output
+        assert "HOTA" in result.output and "IDF1" in result.output and "MOTA" in result.output
+        scores[name] = float(result.output.split("recall@0.5 ")[1].split()[0])
+    assert scores["hog"] > 0.3 and scores["yolo"] < scores["hog"]
+    bad = CliRunner().invoke(app, ["evaluate", str(tmp_path / "hog.yaml"), "--gt", str(tmp_path / "none.txt"),
+                                   "--video", "vtest.avi"])
+    assert bad.exit_code == 2 and "none.txt" in bad.output
