@@ -141,3 +141,28 @@ def test_vcprep_evaluate_reports_the_metrics_for_hog_and_yolo(tmp_path: Path, me
     bad = CliRunner().invoke(app, ["evaluate", str(tmp_path / "hog.yaml"), "--gt", str(tmp_path / "none.txt"),
                                    "--video", "vtest.avi"])
     assert bad.exit_code == 2 and "none.txt" in bad.output
+
+
+def test_evaluate_recipe_runs_the_sam2_video_tracker(tmp_path: Path, media_dir: Path) -> None:
+    """The SAM2 path (a `VideoTracker` that owns the loop) gets the same report: HOG boxes prompt a SAM2.1-tiny
+    built from its config (random weights: no checkpoint can be downloaded here), on the first second."""
+    import torch
+    from sam2.build_sam import build_sam2
+
+    from vcprep.core.config import PipelineConfig, PluginConfig, SourceConfig
+    from vcprep.track.evaluate import evaluate_recipe
+
+    torch.manual_seed(0)
+    checkpoint = tmp_path / "sam2_random.pt"
+    torch.save({"model": build_sam2("configs/sam2.1/sam2.1_hiera_t.yaml", ckpt_path=None, device="cpu").state_dict()},
+               checkpoint)
+    gt_short = tmp_path / "gt.txt"
+    gt_short.write_text("".join(line + "\n" for line in GT.read_text().splitlines() if int(line.split(",")[0]) <= 11))
+    cfg = PipelineConfig(name="sam2-eval", source=SourceConfig(data_root=str(media_dir)),
+                         detector=PluginConfig("hog"),
+                         tracker=PluginConfig("sam2", {"checkpoint": str(checkpoint), "device": "cpu",
+                                                       "image_size": 256, "redetect_every": 3}))
+    result = evaluate_recipe(cfg, "vtest.avi", gt_short)
+    assert result.frames_tracked == 6  # frames 0..10 at 5 fps
+    assert result.report.gt_boxes == 10 and result.report.frames == 3
+    assert 0.0 <= result.report.hota <= 1.0 and result.report.mota <= 1.0
