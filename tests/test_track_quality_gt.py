@@ -166,3 +166,15 @@ def test_evaluate_recipe_runs_the_sam2_video_tracker(tmp_path: Path, media_dir: 
     assert result.frames_tracked == 6  # frames 0..10 at 5 fps
     assert result.report.gt_boxes == 10 and result.report.frames == 3
     assert 0.0 <= result.report.hota <= 1.0 and result.report.mota <= 1.0
+
+
+def test_stats_and_card_report_both_ceilings(demo_dataset: Path) -> None:
+    """`vcprep stats` shows the single-track oracle and the ID + span answer ceiling; the answer ceiling is never
+    below the oracle here (the demo target's track runs past its span, which only the oracle counts)."""
+    from vcprep.dataset.stats import dataset_summary, format_summary
+
+    s = dataset_summary(demo_dataset)
+    assert s["mean_answer_ceiling_viou"] is not None and s["mean_oracle_viou"] is not None
+    assert s["mean_answer_ceiling_viou"] >= s["mean_oracle_viou"] - 1e-6
+    assert "answer ceiling" in format_summary(s)
+    assert "ID + span answer vIoU" in (demo_dataset / "README.md").read_text()

@@ -126,6 +126,27 @@ def answer_ceiling(
     return best
 
 
+def answer_ceiling_of_tube(
+    tube_frame_indices: list[int],
+    tube_pts_seconds: list[float],
+    tube_track_ids: list[int],
+    tube_boxes: list[list[float]],
+    gt_frame_indices: list[int],
+    gt_boxes: list[list[float]],
+    gt_span_seconds: list[float] | None,
+    fps: float,
+) -> float | None:
+    """`answer_ceiling` of one stored sample, from its tube and ground-truth columns (None without a span)."""
+    if not gt_span_seconds or not gt_boxes or not fps:
+        return None
+    n = len(tube_frame_indices)
+    tracks = Tracks(np.asarray(tube_frame_indices, np.int64), np.asarray(tube_pts_seconds, np.float64),
+                    np.asarray(tube_track_ids, np.int64), np.asarray(tube_boxes, np.float32).reshape(-1, 4),
+                    np.ones(n, np.float32), np.zeros(n, np.int32))
+    gt = {int(f): (float(b[0]), float(b[1]), float(b[2]), float(b[3])) for f, b in zip(gt_frame_indices, gt_boxes)}
+    return answer_ceiling(tracks, gt, (float(gt_span_seconds[0]), float(gt_span_seconds[1])), float(fps)).viou
+
+
 def track_stats(tracks: Tracks) -> dict[str, Any]:
     """Per-video tracking statistics that need no ground truth (IDs, track lengths in tracked frames)."""
     lengths = np.unique(tracks.track_id, return_counts=True)[1] if len(tracks) else np.zeros(0, np.int64)
