@@ -100,14 +100,16 @@ def render(
 @app.command()
 def track(
     pipeline: Path = typer.Argument(..., help="Pipeline recipe (YAML); its source, decode, detector and tracker."),
-    out: Path = typer.Option(..., "--out", "-o", help="Tracks cache folder (one Parquet file per video)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Tracks cache folder (one Parquet file per tracked segment of a video)."),
     limit: int = typer.Option(None, help="Only the first N videos."),
     data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
+    annotations: Path = typer.Option(None, help="Override the recipe's source.annotations (upstream file)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Detect and track every video of a recipe into a reusable tracks cache.
 
-    A video whose content, detector, tracker and track rate match its cached file is skipped.
+    Only the spans the recipe's samples need are tracked (their clips plus `decode.track_margin_seconds`);
+    a segment whose video content, detector, tracker and frames match a cached file is skipped.
     `vcprep render RECIPE --tracks DIR` then renders any prompt variant without re-running detection.
     """
     from vcprep.core.config import ConfigError, load_pipeline
@@ -120,6 +122,11 @@ def track(
         _fail(str(exc))
     if data_root is not None:
         cfg.source.data_root = str(data_root.resolve())
+    if annotations is not None:
+        cfg.source.annotations = str(annotations.resolve())
+    ann = cfg.resolve(cfg.source.annotations)
+    if not ann.is_file():
+        _fail(f"annotation file not found: {ann} (source.annotations in {pipeline})")
     try:
         summary = run_track_stage(cfg, out, progress=not quiet, limit=limit)
     except (ConfigError, UnusableSourceError) as exc:
@@ -129,6 +136,32 @@ def track(
     typer.echo(track_summary_table(summary))
     if summary.errors:
         raise typer.Exit(EXIT_BAD_INPUTS)
+
+
+@app.command()
+def evaluate(
+    pipeline: Path = typer.Argument(..., help="Pipeline recipe (YAML); its decode, detector, tracker, postprocess."),
+    gt: Path = typer.Option(..., "--gt", help="Multi-object ground truth, MOT format (frame,id,x,y,w,h,...)."),
+    video: str = typer.Option(..., "--video", help="The ground truth's video, relative to the data root."),
+    data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
+) -> None:
+    """Track the ground truth's stretch of VIDEO with the recipe and print HOTA, IDF1, MOTA and recall."""
+    from vcprep.core.config import ConfigError, load_pipeline
+    from vcprep.core.errors import InputError
+    from vcprep.track.evaluate import evaluate_recipe
+
+    try:
+        cfg = load_pipeline(pipeline)
+    except ConfigError as exc:
+        _fail(str(exc))
+    if data_root is not None:
+        cfg.source.data_root = str(data_root.resolve())
+    try:
+        result = evaluate_recipe(cfg, video, gt)
+    except (InputError, OSError) as exc:
+        _fail(str(exc))
+    typer.echo(result.report.line())
+    typer.echo(f"{result.frames_tracked} frames tracked, {result.seconds_per_frame * 1000:.0f} ms a frame")
 
 
 @app.command()

@@ -72,6 +72,9 @@ class PostprocessConfig:
     """Join a track ending to one starting at most this long after it, where their boxes overlap (0: off)."""
     join_min_iou: float = 0.3
     """Box IoU between a fragment's last and the next fragment's first box needed to join them."""
+    fill_gaps_max_frames: int = 2
+    """Fill a track's holes of at most this many tracked frames (missed detections while the object
+    stays in view) with boxes interpolated linearly between the two sides (0: off)."""
     render_min_mask_ratio: float = 1 / 3
     """Rendering only (STVG-R1): per frame, objects whose mask is smaller than this share of the largest
     mask are not drawn. Applies to tracks with masks; box-only tracks are drawn unfiltered."""

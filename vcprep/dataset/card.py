@@ -29,13 +29,14 @@ from vcprep.dataset.shards import (
     shard_paths,
     write_info,
 )
-from vcprep.track.quality import fragmentation, length_distribution
+from vcprep.track.quality import answer_ceiling_of_tube, fragmentation, length_distribution
 
 if TYPE_CHECKING:
     from vcprep.core.config import PipelineConfig
 
 _STAT_COLUMNS = ["sample_id", "variant", "frame_indices", "video_path", "video_duration_seconds",
-                 "target_id", "oracle_tiou", "oracle_viou", "tube_track_ids", "meta"]
+                 "target_id", "oracle_tiou", "oracle_viou", "tube_track_ids", "meta", "tube_frame_indices",
+                 "tube_pts_seconds", "tube_boxes", "gt_frame_indices", "gt_boxes", "gt_span_seconds", "video_fps"]
 
 
 def dataset_stats(root: Path) -> dict[str, Any]:
@@ -52,6 +53,10 @@ def dataset_stats(root: Path) -> dict[str, Any]:
             samples.setdefault(r["sample_id"], r)
     oracle = [s["oracle_viou"] for s in samples.values() if s["oracle_viou"] is not None]
     with_gt = [s for s in samples.values() if s["oracle_viou"] is not None]
+    ceilings = (answer_ceiling_of_tube(s["tube_frame_indices"], s["tube_pts_seconds"], s["tube_track_ids"],
+                                       s["tube_boxes"], s["gt_frame_indices"], s["gt_boxes"], s["gt_span_seconds"],
+                                       s["video_fps"]) for s in with_gt)
+    answer = [a for a in ceilings if a is not None]
     ids_per_video = {s["video_path"]: len(set(s["tube_track_ids"])) for s in samples.values()}
     durations = {s["video_path"]: s["video_duration_seconds"] for s in samples.values()}
     return {
@@ -66,6 +71,7 @@ def dataset_stats(root: Path) -> dict[str, Any]:
         "target_never_tracked_share": round(
             float(np.mean([s["oracle_viou"] == 0 for s in with_gt])), 4) if with_gt else None,
         "mean_oracle_viou": round(float(np.mean(oracle)), 4) if oracle else None,
+        "mean_answer_ceiling_viou": round(float(np.mean(answer)), 4) if answer else None,
         "mean_oracle_tiou": round(float(np.mean([s["oracle_tiou"] for s in with_gt])), 4) if with_gt else None,
         "mean_ids_per_video": round(float(np.mean(list(ids_per_video.values()))), 2) if ids_per_video else 0,
         "video_paths": sorted(durations),
@@ -221,6 +227,7 @@ Column meanings: `data_cards/SCHEMA.md` of the vcprep repository.
 | target matched to a track | {s.get('target_matched_share')} |
 | target never tracked | {s.get('target_never_tracked_share')} |
 | mean oracle vIoU (best single track) | {s.get('mean_oracle_viou')} |
+| mean best ID + span answer vIoU (`vctrain eval` rules) | {s.get('mean_answer_ceiling_viou')} |
 | mean oracle tIoU | {s.get('mean_oracle_tiou')} |
 | mean IDs per video | {s.get('mean_ids_per_video')} |
 | track length (tracked frames) | {s.get('track_length_frames')} |

@@ -53,7 +53,8 @@ def format_summary(s: dict[str, Any]) -> str:
         "variants       " + ", ".join(f"{k}: {v}" for k, v in s["rows_per_variant"].items()),
         f"IDs per video  {s['mean_ids_per_video']} (mean)",
         f"target tracked {s['target_matched_share']} of samples with ground truth",
-        f"oracle vIoU    {s['mean_oracle_viou']} (mean; the ceiling of ID answers)",
+        f"oracle vIoU    {s['mean_oracle_viou']} (mean; best single track over the clip)",
+        f"answer ceiling {s.get('mean_answer_ceiling_viou')} (mean vIoU of the best ID + span answer, as vctrain eval)",
         f"errors         {s['errors']}" + (f" {s['errors_by_stage']}" if s["errors"] else ""),
     ]
     if s["failed_samples"]:

@@ -21,6 +21,48 @@ def drop_short_tracks(tracks: Tracks, min_length: int) -> Tracks:
     return tracks.select(np.isin(tracks.track_id, keep_ids))
 
 
+def fill_gaps(tracks: Tracks, max_gap_frames: int) -> Tracks:
+    """Fill holes of at most `max_gap_frames` tracked frames inside each track by linear interpolation.
+
+    A one-frame miss of the detector leaves the object untagged on a rendered frame although the
+    tracker kept its ID; the gap is counted on the tracked-frame grid (`frame_indices_tracked`), so
+    it means the same at any track rate. Filled rows get score 0 and no mask.
+    """
+    grid = tracks.frame_indices_tracked
+    if len(tracks) == 0 or max_gap_frames <= 0 or grid.size == 0:
+        return tracks
+    pos_of = {int(f): k for k, f in enumerate(grid)}
+    new_f, new_t, new_box, new_cls = [], [], [], []
+    for tid in tracks.ids():
+        sel = np.flatnonzero(tracks.track_id == tid)
+        sel = sel[np.argsort(tracks.frame_index[sel], kind="stable")]
+        for a, b in zip(sel[:-1], sel[1:]):
+            pa, pb = pos_of.get(int(tracks.frame_index[a])), pos_of.get(int(tracks.frame_index[b]))
+            if pa is None or pb is None or not 1 < pb - pa <= max_gap_frames + 1:
+                continue
+            for p in range(pa + 1, pb):
+                w = (p - pa) / (pb - pa)
+                new_f.append(int(grid[p]))
+                new_t.append(int(tid))
+                new_box.append((1 - w) * tracks.xyxy[a] + w * tracks.xyxy[b])
+                new_cls.append(int(tracks.class_id[a]))
+    if not new_f:
+        return tracks
+    frames = np.asarray(new_f, np.int64)
+    order = np.argsort(tracks.frame_index, kind="stable")
+    pts = np.interp(frames, tracks.frame_index[order], tracks.pts_seconds[order])
+    filled = Tracks(frames, pts, np.asarray(new_t, np.int64), np.asarray(new_box, np.float32).reshape(-1, 4),
+                    np.zeros(len(new_f), np.float32), np.asarray(new_cls, np.int32),
+                    mask_rle=[None] * len(new_f) if tracks.mask_rle is not None else None,
+                    frame_indices_tracked=grid)
+    out = Tracks.concat([tracks, filled])
+    order = np.lexsort((out.track_id, out.frame_index))
+    return Tracks(out.frame_index[order], out.pts_seconds[order], out.track_id[order], out.xyxy[order],
+                  out.score[order], out.class_id[order],
+                  mask_rle=None if out.mask_rle is None else [out.mask_rle[k] for k in order],
+                  frame_indices_tracked=grid)
+
+
 def compact_ids(tracks: Tracks) -> tuple[Tracks, dict[int, int]]:
     """Renumber tracks 1..K in order of first appearance (ties: left to right on that frame).
 

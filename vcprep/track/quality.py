@@ -61,6 +61,92 @@ def oracle_for_sample(
     return best
 
 
+def _median_step_gap(frames: list[int]) -> int:
+    """vctrain's default interpolation reach: 2x the median step between known frames (0 if fewer than two)."""
+    steps = sorted(b - a for a, b in zip(frames, frames[1:]))
+    return 2 * steps[len(steps) // 2] if steps else 0
+
+
+def _interpolated(known: dict[int, np.ndarray], frames: list[int]) -> dict[int, np.ndarray]:
+    """Boxes at `frames`: exact, or linear between two known frames at most the default gap apart."""
+    keys = sorted(known)
+    gap = _median_step_gap(keys)
+    out: dict[int, np.ndarray] = {}
+    for f in frames:
+        if f in known:
+            out[f] = known[f]
+            continue
+        i = int(np.searchsorted(keys, f))
+        if 0 < i < len(keys) and keys[i] - keys[i - 1] <= gap:
+            a, b = keys[i - 1], keys[i]
+            w = (f - a) / (b - a)
+            out[f] = (1 - w) * known[a] + w * known[b]
+    return out
+
+
+def answer_ceiling(
+    tracks: Tracks,
+    gt_boxes: dict[int, tuple[float, float, float, float]],
+    gt_span_seconds: tuple[float, float],
+    fps: float,
+) -> Oracle:
+    """The best vIoU an STVG-R1 answer (one ID and one span) can score under `vctrain eval`'s default rules.
+
+    Unlike `oracle_for_sample`, a track that rightly keeps following the target after (or before) the
+    ground-truth span costs nothing here, because the answer's span cuts it. The rules mirrored (vctrain
+    cannot be imported from vcprep): the grid is the frames of the sample's tube (`tracks`, the clip's
+    boxes); a span holds the grid frames whose time f/fps lies in it, ends included; ground-truth and
+    predicted boxes are interpolated onto those frames between known boxes at most 2x their median step
+    apart; vIoU = sum of IoU over pred ∩ gt frames / |pred ∪ gt|. Every ID and every span between two
+    grid frames' times is tried. Returns the best (track_id, tIoU over frames, vIoU).
+    """
+    grid = sorted({int(f) for f in tracks.frame_index})
+    start, end = gt_span_seconds
+    gt_frames = [f for f in grid if start - 1e-9 <= f / fps <= end + 1e-9]
+    if not grid or not gt_frames:
+        return Oracle(None, 0.0, 0.0)
+    gt = _interpolated({int(f): np.asarray(b, np.float64) for f, b in gt_boxes.items()}, gt_frames)
+    gt_set = set(gt_frames)
+    best = Oracle(None, 0.0, 0.0)
+    for tid in tracks.ids():
+        mine = tracks.select(tracks.track_id == tid)
+        pred = _interpolated({int(f): mine.xyxy[k].astype(np.float64) for k, f in enumerate(mine.frame_index)}, grid)
+        score = np.array([float(box_iou_matrix(pred[f], gt[f])[0, 0]) if f in pred and f in gt else 0.0
+                          for f in grid])
+        in_gt = np.array([f in gt_set for f in grid])
+        cum = np.concatenate([[0.0], np.cumsum(score * in_gt)])
+        cum_gt = np.concatenate([[0], np.cumsum(in_gt)])
+        for i in range(len(grid)):
+            for j in range(i, len(grid)):
+                inter_gt = cum_gt[j + 1] - cum_gt[i]
+                union = len(gt_set) + (j - i + 1) - inter_gt
+                v = (cum[j + 1] - cum[i]) / union
+                if v > best.viou:
+                    best = Oracle(int(tid), float(inter_gt / union), float(v))
+    return best
+
+
+def answer_ceiling_of_tube(
+    tube_frame_indices: list[int],
+    tube_pts_seconds: list[float],
+    tube_track_ids: list[int],
+    tube_boxes: list[list[float]],
+    gt_frame_indices: list[int],
+    gt_boxes: list[list[float]],
+    gt_span_seconds: list[float] | None,
+    fps: float,
+) -> float | None:
+    """`answer_ceiling` of one stored sample, from its tube and ground-truth columns (None without a span)."""
+    if not gt_span_seconds or not gt_boxes or not fps:
+        return None
+    n = len(tube_frame_indices)
+    tracks = Tracks(np.asarray(tube_frame_indices, np.int64), np.asarray(tube_pts_seconds, np.float64),
+                    np.asarray(tube_track_ids, np.int64), np.asarray(tube_boxes, np.float32).reshape(-1, 4),
+                    np.ones(n, np.float32), np.zeros(n, np.int32))
+    gt = {int(f): (float(b[0]), float(b[1]), float(b[2]), float(b[3])) for f, b in zip(gt_frame_indices, gt_boxes)}
+    return answer_ceiling(tracks, gt, (float(gt_span_seconds[0]), float(gt_span_seconds[1])), float(fps)).viou
+
+
 def track_stats(tracks: Tracks) -> dict[str, Any]:
     """Per-video tracking statistics that need no ground truth (IDs, track lengths in tracked frames)."""
     lengths = np.unique(tracks.track_id, return_counts=True)[1] if len(tracks) else np.zeros(0, np.int64)

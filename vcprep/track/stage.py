@@ -29,7 +29,7 @@ from vcprep.track.cache import TracksCache, cache_key, video_sha256
 from vcprep.track.detectors import AnyDetector, build_detector
 from vcprep.track.detectors.gt import boxes_from_samples
 from vcprep.track.loop import track_stream
-from vcprep.track.postprocess import compact_ids, drop_short_tracks, join_fragments
+from vcprep.track.postprocess import compact_ids, drop_short_tracks, fill_gaps, join_fragments
 from vcprep.track.quality import track_stats
 from vcprep.track.trackers import AnyTracker, build_tracker
 
@@ -176,11 +176,12 @@ def concat_segments(parts: Sequence[Tracks]) -> Tracks:
 
 
 def postprocess(raw: Tracks, pp: PostprocessConfig, info: VideoInfo) -> Tracks:
-    """Explicit steps: drop short tracks, join fragments (optional), compact IDs by first appearance."""
+    """Explicit steps: drop short tracks, join fragments (optional), fill short holes, compact IDs."""
     tracks = drop_short_tracks(raw, pp.min_track_length)
     if pp.join_max_gap_seconds > 0:
         tracks, _ = join_fragments(tracks, max_gap_frames=int(round(pp.join_max_gap_seconds * info.fps)),
                                    min_iou=pp.join_min_iou)
+    tracks = fill_gaps(tracks, pp.fill_gaps_max_frames)
     tracks, _ = compact_ids(tracks)
     return tracks
 
