@@ -100,7 +100,7 @@ def render(
 @app.command()
 def track(
     pipeline: Path = typer.Argument(..., help="Pipeline recipe (YAML); its source, decode, detector and tracker."),
-    out: Path = typer.Option(..., "--out", "-o", help="Tracks cache folder (one Parquet file per tracked segment of a video)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Tracks cache folder (a Parquet file per tracked segment)."),
     limit: int = typer.Option(None, help="Only the first N videos."),
     data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
     annotations: Path = typer.Option(None, help="Override the recipe's source.annotations (upstream file)."),
