@@ -126,7 +126,10 @@ def join_fragments(tracks: Tracks, *, max_gap_frames: int, min_iou: float = 0.3)
                 if iou >= min_iou:
                     pairs.append((gap, -iou, a, b))
     root = {t: t for t in ids}
-    find = lambda t: t if root[t] == t else find(root[t])  # noqa: E731
+
+    def find(t: int) -> int:
+        return t if root[t] == t else find(root[t])
+
     has_next, has_prev = set(), set()
     members = {t: [t] for t in ids}
     for _, _, a, b in sorted(pairs):

@@ -56,7 +56,7 @@ class HOGPersonDetector(Detector):
         self.margin_y_fraction = margin_y_fraction
         self.priors = PersonPriors(**priors) if priors else None
         self._hog = cv2.HOGDescriptor()
-        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())  # type: ignore[attr-defined]
 
     @staticmethod
     def confidence(svm_margin: np.ndarray) -> np.ndarray:
@@ -81,12 +81,12 @@ class HOGPersonDetector(Detector):
         )
         if len(rects) == 0:
             return sv.Detections.empty()
-        rects = np.asarray(rects, dtype=np.float32) / self.resize
-        xyxy = self.tighten(rects)
+        windows = np.asarray(rects, dtype=np.float32) / self.resize
+        xyxy = self.tighten(windows)
         conf = self.confidence(np.asarray(weights, dtype=np.float32).reshape(-1))
-        dets = sv.Detections(xyxy=xyxy, confidence=conf, class_id=np.full(len(conf), PERSON_CLASS_ID))
-        keep = dets.confidence >= self.min_confidence
+        keep = conf >= self.min_confidence
         if self.priors is not None:
             keep &= self.priors.keep(xyxy, image.shape[0])
-        dets = dets[keep]
+        dets = sv.Detections(xyxy=xyxy[keep], confidence=conf[keep],
+                             class_id=np.full(int(keep.sum()), PERSON_CLASS_ID))
         return dets.with_nms(threshold=self.nms_iou) if len(dets) else dets
