@@ -41,7 +41,8 @@ def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextMana
 
 
 def load_model(path: str, cfg: ModelConfig, device: torch.device, *, trainable: bool, bf16: bool = False):
-    """The policy (fp32 master weights, train mode) or a frozen reference (bf16 when autocasting)."""
+    """The policy (fp32 master weights, train mode) or a frozen reference (bf16 when autocasting), on `device`
+    (FSDP loads on the CPU and moves only each rank's shards to the GPU)."""
     from transformers import AutoModelForImageTextToText
 
     if not Path(path).is_dir():
