@@ -230,13 +230,12 @@ def plan_memory(shape: ModelShape, work: Workload, strategy: str, gpus: int, cpu
             "optimizer": int(8 * p * shard),
             "reference": int(ref_bytes * p * shard) if work.reference else 0,
         }
-        gathered = 0 if gpus == 1 else compute * (shape.root + 2 * shape.largest_unit)
-        unsharded_grads = 0 if gpus == 1 else 4 * max(shape.root, shape.largest_unit)
+        # all-gather outputs (bf16 casts even on one rank) and one unit's unsharded fp32 gradients
+        gathered = compute * (shape.root + 2 * shape.largest_unit)
+        unsharded_grads = 4 * max(shape.root, shape.largest_unit)
         if cpu_offload:
             plan.host = sum(states.values())
             states = dict.fromkeys(states, 0)
-            gathered = compute * (shape.root + 2 * shape.largest_unit)
-            unsharded_grads = 4 * max(shape.root, shape.largest_unit)
         plan.parts = {**states, "working": gathered + unsharded_grads, "activations": peak_activations}
     else:
         raise ValueError(f"strategy must be ddp or fsdp, got {strategy!r}")
