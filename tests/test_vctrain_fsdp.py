@@ -127,6 +127,10 @@ def test_fsdp_matches_one_process(runs: Path) -> None:
     assert wa.keys() == wb.keys()
     assert all(torch.allclose(wa[k], wb[k], rtol=1e-4, atol=1e-6) for k in wa)
     ckpt = runs / "full" / "checkpoints" / "step-000003"
+    from transformers import AutoModelForImageTextToText
+
+    reloaded = AutoModelForImageTextToText.from_pretrained(ckpt / "model")  # what `vctrain eval` loads
+    assert torch.equal(reloaded.state_dict()["lm_head.weight"], wb["lm_head.weight"])
     assert json.loads((ckpt / "trainer_state.json").read_text())["strategy"] == "fsdp"
     assert (ckpt / "dcp" / ".metadata").is_file() and not (ckpt / "optimizer.pt").exists()
 

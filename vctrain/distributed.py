@@ -72,11 +72,15 @@ def shard_units(model: torch.nn.Module) -> list[torch.nn.Module]:
 
 
 def fully_shard_model(model: torch.nn.Module, dist: Dist, parallel: ParallelConfig, bf16: bool) -> torch.nn.Module:
-    """FSDP2 in place: each unit, then the root (embeddings, merger, norm, lm_head). Parameters move to this rank's
-    device as they are sharded, so the full model only ever sits in host memory.
+    """FSDP2 in place: each unit, the vision tower, then the root (embeddings, norm, lm_head). Parameters move to
+    this rank's device as they are sharded, so the full model never sits on a GPU.
+
+    With several ranks only rank 0 holds real weights (the others built the model on the meta device, see
+    `load_model(meta=True)`): rank 0 broadcasts each shard to its owner, and its buffers (rotary frequencies) to all.
 
     bf16: weights gathered in bf16 for compute, gradients reduced in fp32, fp32 master shards (what autocast gives
     under DDP)."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import CPUOffloadPolicy, MixedPrecisionPolicy, OffloadPolicy, fully_shard
 
@@ -89,6 +93,9 @@ def fully_shard_model(model: torch.nn.Module, dist: Dist, parallel: ParallelConf
         else MixedPrecisionPolicy(),
         "offload_policy": CPUOffloadPolicy() if parallel.cpu_offload else OffloadPolicy(),
     }
+    # rank 0's full weights as plain tensors (detached aliases: fully_shard turns the parameters themselves into
+    # DTensors), before sharding
+    full = {k: v.detach() for k, v in model.state_dict().items()} if from_rank0(dist) and dist.main else {}
     for unit in shard_units(model):
         fully_shard(unit, **kwargs)
     for name, module in model.named_modules():
@@ -97,9 +104,22 @@ def fully_shard_model(model: torch.nn.Module, dist: Dist, parallel: ParallelConf
         if name.rsplit(".", 1)[-1] in VISION_TOWERS:
             fully_shard(module, **kwargs)
     fully_shard(model, **kwargs)
+    if from_rank0(dist):
+        if not dist.main:
+            model.to_empty(device=dist.device)
+        options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
+        set_model_state_dict(model, full, options=options)
+        del full
+        for buffer in model.buffers():
+            torch.distributed.broadcast(buffer, src=0)
     with torch.no_grad():  # FSDP initialises from the root's first forward; generate() may call the encoder first
         model(input_ids=torch.zeros(1, 1, dtype=torch.long, device=dist.device), use_cache=False)
     return model
+
+
+def from_rank0(dist: Dist) -> bool:
+    """FSDP over several ranks: rank 0 reads the weights, the others build the model on the meta device."""
+    return dist.sharded and dist.world_size > 1
 
 
 def wrap_policy(model: torch.nn.Module, dist: Dist, parallel: ParallelConfig, bf16: bool) -> torch.nn.Module:

@@ -49,6 +49,7 @@ from vctrain.distributed import (
     Dist,
     any_rank,
     clip_grad_norm,
+    from_rank0,
     no_grad_sync,
     setup_distributed,
     wrap_policy,
@@ -230,17 +231,18 @@ def setup(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> Run:
     bf16 = use_bf16(cfg.model.precision, dist.device)
     resume_from = _resume_point(cfg, out)
     load_device = torch.device("cpu") if dist.sharded else dist.device  # FSDP moves only the shards
+    meta = from_rank0(dist) and not dist.main  # FSDP: only rank 0 reads weights, and sends each rank its shards
     # DDP reads the checkpoint's weights here; FSDP reads its sharded copy (dcp/) in load_trainer_state
     weights_path = str(resume_from / "model") if resume_from and not dist.sharded else cfg.model.path
     processor = load_processor(cfg.model.processor_path or cfg.model.path)
-    policy = load_model(weights_path, cfg.model, load_device, trainable=True)
+    policy = load_model(weights_path, cfg.model, load_device, trainable=True, meta=meta)
     tokenizer = getattr(processor, "tokenizer", processor)
     eos_ids = [int(i) for i in np.atleast_1d(policy.generation_config.eos_token_id or tokenizer.eos_token_id)]
     banned = vision_token_ids(policy, tokenizer)
     wrapped = wrap_policy(policy, dist, cfg.train, bf16)
     reference = None
     if cfg.loss.beta > 0:
-        reference = load_model(cfg.model.path, cfg.model, load_device, trainable=False, bf16=bf16)
+        reference = load_model(cfg.model.path, cfg.model, load_device, trainable=False, bf16=bf16, meta=meta)
         reference = wrap_reference(reference, dist, cfg.train)
     optimizer = torch.optim.AdamW(
         policy.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas), weight_decay=cfg.optim.weight_decay
