@@ -115,7 +115,8 @@ def plan_cmd(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     work = workload_from_config(cfg, prompt_text_tokens, bf16=cfg.model.precision != "fp32")
-    typer.echo(format_plans(shape, work, plans_for(shape, work, gpus), gpu_memory_gb))
+    plans = plans_for(shape, work, gpus, reshard_after_forward=cfg.train.reshard_after_forward)
+    typer.echo(format_plans(shape, work, plans, gpu_memory_gb))
 
 
 @app.command("build-tiny")

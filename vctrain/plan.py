@@ -205,8 +205,17 @@ class MemoryPlan:
         return self.total <= headroom * gpu_memory_gb * 1e9
 
 
-def plan_memory(shape: ModelShape, work: Workload, strategy: str, gpus: int, cpu_offload: bool = False) -> MemoryPlan:
-    """Per-rank memory of training `shape` on `work` with `strategy` (`ddp` or `fsdp`) over `gpus` ranks."""
+def plan_memory(
+    shape: ModelShape,
+    work: Workload,
+    strategy: str,
+    gpus: int,
+    cpu_offload: bool = False,
+    reshard_after_forward: bool = True,
+) -> MemoryPlan:
+    """Per-rank memory of training `shape` on `work` with `strategy` (`ddp` or `fsdp`) over `gpus` ranks.
+
+    `reshard_after_forward=False` (FSDP only) keeps every gathered unit from its forward to its backward."""
     p = shape.params
     ref_bytes = 2 if work.bf16 else 4
     compute = 2 if work.bf16 else 4
@@ -231,7 +240,7 @@ def plan_memory(shape: ModelShape, work: Workload, strategy: str, gpus: int, cpu
             "reference": int(ref_bytes * p * shard) if work.reference else 0,
         }
         # all-gather outputs (bf16 casts even on one rank) and one unit's unsharded fp32 gradients
-        gathered = compute * (shape.root + 2 * shape.largest_unit)
+        gathered = compute * (shape.root + 2 * shape.largest_unit if reshard_after_forward else p)
         unsharded_grads = 4 * max(shape.root, shape.largest_unit)
         if cpu_offload:
             plan.host = sum(states.values())
@@ -242,12 +251,12 @@ def plan_memory(shape: ModelShape, work: Workload, strategy: str, gpus: int, cpu
     return plan
 
 
-def plans_for(shape: ModelShape, work: Workload, gpus: int) -> list[MemoryPlan]:
+def plans_for(shape: ModelShape, work: Workload, gpus: int, reshard_after_forward: bool = True) -> list[MemoryPlan]:
     """DDP, FSDP and FSDP with CPU offload, in order of preference (fastest first)."""
     return [
         plan_memory(shape, work, "ddp", gpus),
-        plan_memory(shape, work, "fsdp", gpus),
-        plan_memory(shape, work, "fsdp", gpus, cpu_offload=True),
+        plan_memory(shape, work, "fsdp", gpus, reshard_after_forward=reshard_after_forward),
+        plan_memory(shape, work, "fsdp", gpus, cpu_offload=True, reshard_after_forward=reshard_after_forward),
     ]
 
 

@@ -257,7 +257,8 @@ def setup(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> Run:
         )
         _say(dist, f"resumed from {resume_from} (step {state.step} of {cfg.steps}, {state.data_counter} prompts seen)")
     else:
-        _say(dist, f"no checkpoint in {out / 'checkpoints'} (resume={cfg.resume}): starting at step 0")
+        why = f"no checkpoint in {out / 'checkpoints'}" if cfg.resume == "auto" else f"resume={cfg.resume}"
+        _say(dist, f"{why}: starting at step 0")
     log = RunLog(out, enabled=dist.main, tensorboard=cfg.tensorboard)
     log.truncate_after(state.step)
 
