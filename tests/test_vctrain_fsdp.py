@@ -2,8 +2,9 @@
 
 One torchrun launch runs: an uninterrupted FSDP run; the same run pre-empted after 2 steps and resumed from its
 sharded checkpoint; a run where only one rank's sample is hard (the other joins its collective forward passes);
-and a memory probe of one sharded step for the planner. Every run has VisionCoach's adaptive step and the KL
-reference on, so the sharded reference and the distillation pass are exercised too.
+a run with activation checkpointing; and a memory probe of one sharded step for the planner. Every run has
+VisionCoach's adaptive step and the KL reference on, so the sharded reference and the distillation pass are
+exercised too.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ result = train(load_config(sys.argv[1], [f"output_dir={out}/cut"]), reward_fn=re
 assert result.resumed_from.endswith("step-000002"), result.resumed_from
 train(load_config(sys.argv[1], [f"output_dir={out}/uneven", "steps=1", "adaptive.threshold=5.0"]),
       reward_fn=rank_dependent)
+train(load_config(sys.argv[1], [f"output_dir={out}/recompute", "steps=2", "model.gradient_checkpointing=true"]),
+      reward_fn=reward)
 
 # memory probe: one real sharded training step; what each rank really holds afterwards
 from vctrain.train import Timers, _next_sample, collect_group, setup, update_policy
@@ -162,3 +165,12 @@ def test_planner_matches_sharded_memory(runs: Path, tiny_model: Path) -> None:
             error = measured[part] / plan.parts[part] - 1
             print(f"rank {rank} {part}: measured {measured[part]} B, planned {plan.parts[part]} B ({error:+.2%})")
             assert abs(error) < 0.02, (rank, part)
+
+
+def test_fsdp_with_activation_checkpointing(runs: Path) -> None:
+    """Recomputing each layer in the backward changes nothing in the numbers (same rollouts, same gradients)."""
+    full, recompute = read_metrics(runs / "full"), read_metrics(runs / "recompute")
+    assert [m["step"] for m in recompute] == [1, 2]
+    for a, b in zip(full, recompute):
+        for key in KEYS:
+            assert np.isclose(a.get(key, 0.0), b.get(key, 0.0), rtol=LOSS_RTOL, atol=1e-7), (a["step"], key)
