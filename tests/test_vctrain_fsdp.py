@@ -54,8 +54,8 @@ result = train(load_config(sys.argv[1], [f"output_dir={out}/cut"]), reward_fn=re
 assert result.resumed_from.endswith("step-000002"), result.resumed_from
 train(load_config(sys.argv[1], [f"output_dir={out}/uneven", "steps=1", "adaptive.threshold=5.0"]),
       reward_fn=rank_dependent)
-train(load_config(sys.argv[1], [f"output_dir={out}/recompute", "steps=2", "model.gradient_checkpointing=true"]),
-      reward_fn=reward)
+recompute = [f"output_dir={out}/recompute", "stop_after_steps=2", "model.gradient_checkpointing=true"]
+train(load_config(sys.argv[1], recompute), reward_fn=reward)
 
 # memory probe: one real sharded training step; what each rank really holds afterwards
 from vctrain.train import Timers, _next_sample, collect_group, setup, update_policy
