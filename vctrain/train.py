@@ -218,6 +218,7 @@ def setup(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> Run:
         (out / "config.yaml").write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
     torch.manual_seed(cfg.seed + dist.rank)
     np.random.seed(cfg.seed + dist.rank)
+    reward_fn = reward_fn or default_rewards(cfg.rewards, cfg.reward_params)  # checked before anything loads
     refs = index_rows(cfg.data.shards, cfg.data.variant, cfg.data.tasks)
     variant_rows: dict[tuple[str, str], RowRef] = {}
     variant_plan: dict[str, str | None] = {}
@@ -268,7 +269,7 @@ def setup(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> Run:
     synced = dist.sharded and dist.world_size > 1
     engine = engine_cls(*engine_args, synced_gpus=True) if synced else engine_cls(*engine_args)
     return Run(
-        cfg, dist, out, reward_fn or default_rewards(cfg.rewards, cfg.reward_params), refs,
+        cfg, dist, out, reward_fn, refs,
         DataOrder(len(refs), cfg.seed, cfg.data.shuffle), processor, policy, wrapped, reference, optimizer, scheduler,
         engine, banned, bf16, state, log, resume_from, variant_rows, variant_plan,
     )  # fmt: skip
