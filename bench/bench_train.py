@@ -198,8 +198,10 @@ def run_mode(
         "rollout": {"group_size": w.group_size, "max_new_tokens": w.new_tokens},
         "loss": {"algorithm": algorithm, "beta": beta, "updates_per_rollout": 1},
         "rewards": {"format_stvg": 1.0, "tiou": 1.0, "id_match": 1.0},
-        "steps": 10_000,  # the schedule length is irrelevant; stop_after_steps ends the run without a checkpoint
+        "steps": 10_000,  # the schedule length is irrelevant; stop_after_steps ends the run
         "stop_after_steps": args.warmup + steps,
+        "checkpoint_on_stop": False,  # no checkpoint at the stop: the timings are all we keep
+        "train": {"strategy": args.strategy},
         "save_every": 0,
         "prompts_per_step": w.prompts,
         "output_dir": str(out),
@@ -296,6 +298,7 @@ def main() -> str:
     ap.add_argument("--group-size", type=int, default=0, help="override G")
     ap.add_argument("--new-tokens", type=int, default=0, help="override the tokens generated per response")
     ap.add_argument("--gradient-checkpointing", action="store_true", help="model.gradient_checkpointing=true")
+    ap.add_argument("--strategy", default="ddp", help="train.strategy: ddp or fsdp (FSDP2, also on one GPU)")
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

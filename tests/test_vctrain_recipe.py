@@ -86,7 +86,7 @@ def test_cli_run_writes_metrics_tensorboard_and_checkpoint(trained_run: Path) ->
         assert np.allclose([v for _, v in logged], [m[key] for m in metrics], rtol=1e-6, atol=1e-7)  # float32 vs json
 
     ckpt = trained_run / "checkpoints" / "step-000002"
-    assert (ckpt / "model" / "config.json").is_file() and (ckpt / "trainer_state.pt").is_file()
+    assert (ckpt / "model" / "config.json").is_file() and (ckpt / "trainer_state.json").is_file()
 
 
 def test_cli_eval_scores_the_checkpoint(trained_run: Path, tiny_model: Path, demo_dataset: Path) -> None:

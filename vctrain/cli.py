@@ -1,5 +1,5 @@
-"""`vctrain` command line: grpo (train), eval (metrics on an eval shard folder), build-tiny (test model), selector
-(label / train / predict the Visual Prompt Selector)."""
+"""`vctrain` command line: grpo (train), eval (metrics on an eval shard folder), plan (memory per GPU before
+renting any), build-tiny (test model), selector (label / train / predict the Visual Prompt Selector)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,11 @@ def grpo(
     starts over).
 
     DDP: torchrun --nproc_per_node N -m vctrain grpo CONFIG \[overrides]
-    (gloo on CPU, nccl on GPUs).
+    (gloo on CPU, nccl on GPUs). FSDP (sharded weights, gradients and
+    optimizer states, for 7B models): add train.strategy=fsdp, optionally
+    train.cpu_offload=true; several nodes: torchrun --nnodes M
+    --node_rank R --rdzv_endpoint HOST:PORT ... with the same arguments.
+    `vctrain plan CONFIG --gpus N --gpu-memory-gb M` says which fits.
     """
     from vctrain.config import load_config
     from vctrain.train import train
@@ -82,6 +86,37 @@ def evaluate_cmd(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(format_table(report))
+
+
+@app.command("plan")
+def plan_cmd(
+    config: Path = typer.Argument(..., help="YAML training config (model.path needs only a config.json)."),
+    overrides: list[str] = typer.Argument(None, help="key.sub=value overrides, e.g. rollout.group_size=4"),
+    gpus: int = typer.Option(8, "--gpus", help="GPUs (ranks) in the job."),
+    gpu_memory_gb: float = typer.Option(80.0, "--gpu-memory-gb", help="Memory of one GPU in GB."),
+    prompt_text_tokens: int = typer.Option(200, help="Text tokens of a prompt besides the video."),
+) -> None:
+    """Memory per GPU of a training config for DDP, FSDP and FSDP with CPU offload, before renting any.
+
+    Builds the configured model on the meta device from its config.json (no
+    weights are read) and prints GiB per rank for weights, gradients, AdamW
+    states, the frozen reference, FSDP's gathered working set and the
+    activations of one group (data.max_frames x data.max_pixels_per_frame,
+    rollout.group_size x rollout.max_new_tokens, model.gradient_checkpointing),
+    then the strategy that fits. Formulas: vctrain/plan.py.
+    """
+    from vctrain.config import load_config
+    from vctrain.plan import format_plans, model_shape, plans_for, workload_from_config
+
+    try:
+        cfg = load_config(config, overrides or [])
+        shape = model_shape(cfg.model.path)
+    except (FileNotFoundError, ValueError, KeyError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    work = workload_from_config(cfg, prompt_text_tokens, bf16=cfg.model.precision != "fp32")
+    plans = plans_for(shape, work, gpus, reshard_after_forward=cfg.train.reshard_after_forward)
+    typer.echo(format_plans(shape, work, plans, gpu_memory_gb))
 
 
 @app.command("build-tiny")

@@ -25,7 +25,8 @@ class ModelConfig:
     precision: str = "auto"
     """`auto` (bf16 autocast where the GPU supports it, else fp32), `bf16` or `fp32`. Master weights stay fp32."""
     gradient_checkpointing: bool = False
-    """Recompute activations in the backward pass (less memory, ~30% more time)."""
+    """Activation checkpointing: recompute each layer's activations in the backward pass (less memory, ~30% more
+    time); works with both `train.strategy` values."""
     attn_implementation: str = ""
     """Passed to from_pretrained (`sdpa`, `eager`, `flash_attention_2`); empty keeps the model default."""
 
@@ -132,6 +133,22 @@ class AdaptiveConfig:
 
 
 @dataclass
+class ParallelConfig:
+    """How the policy and reference are spread over the ranks of a `torchrun` job (one process: no effect)."""
+
+    strategy: str = "ddp"
+    """`ddp`: every rank keeps full weights, gradients and AdamW states (about 16 bytes a parameter); `fsdp`: PyTorch
+    FSDP2 (`fully_shard` per decoder layer and vision block, ZeRO-3-like), each rank keeps 1/N of them. Use fsdp when
+    `vctrain plan` says DDP does not fit (Qwen2.5-VL-7B on 80 GB cards)."""
+    cpu_offload: bool = False
+    """fsdp only: keep the sharded parameters, gradients and optimizer states in host memory (slower, GPU keeps only
+    the layers being computed)."""
+    reshard_after_forward: bool = True
+    """fsdp only: free each layer's gathered weights after its forward (ZeRO-3); false keeps them until the backward
+    (ZeRO-2-like: faster, more memory)."""
+
+
+@dataclass
 class EvalConfig:
     shards: list[str] = field(default_factory=list)
     """Evaluation shard folders; empty means the training shards."""
@@ -195,6 +212,8 @@ class TrainConfig:
     """Settings of `vctrain eval`."""
     adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
     """VisionCoach's input-adaptive prompting + self-distillation (off by default)."""
+    train: ParallelConfig = field(default_factory=ParallelConfig)
+    """Data parallel strategy under torchrun: `ddp` or `fsdp` (sharded weights, gradients, optimizer states)."""
     steps: int = 100
     """Training steps (one step = rollouts for `prompts_per_step` prompts per rank, then the update)."""
     prompts_per_step: int = 2
@@ -202,9 +221,13 @@ class TrainConfig:
     output_dir: str = "runs/grpo"
     """Run folder: config.yaml, metrics.jsonl, tb/, checkpoints/step-NNNNNN/."""
     save_every: int = 50
-    """Checkpoint every N steps (and at the end); 0 saves only at the end."""
+    """Checkpoint every N steps; a run always saves when it stops (at the end or at `stop_after_steps`)."""
     stop_after_steps: int = 0
-    """Stop this invocation after N steps without changing the schedule (pre-emption; resume continues)."""
+    """Stop this invocation after N steps without changing the schedule (pre-emption; a checkpoint is written at the
+    stop, and the next invocation resumes from it)."""
+    checkpoint_on_stop: bool = True
+    """Save when the run stops (end or stop_after_steps) even off the save_every grid; false only for throwaway
+    runs such as benchmarks (the next invocation would otherwise start again from the last saved step)."""
     resume: str = "auto"
     """`auto`: continue from the newest checkpoint in output_dir if any; `never`; or a checkpoint folder."""
     seed: int = 0

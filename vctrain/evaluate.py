@@ -100,7 +100,7 @@ def score_answers(
     from vctrain.groundtruth import ground_truth_from_row
     from vctrain.metrics import evaluate_stvg_row, moment_retrieval, stvg_prediction_from_text, summarize_stvg
     from vctrain.rewards.parse import answer_text, parse_span
-    from vctrain.train import default_rewards
+    from vctrain.scoring import default_rewards
 
     ev = cfg.eval
     stvg_cfg = stvg_eval_config(ev, cfg.convention)

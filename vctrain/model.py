@@ -40,16 +40,27 @@ def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextMana
     return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
 
-def load_model(path: str, cfg: ModelConfig, device: torch.device, *, trainable: bool, bf16: bool = False):
-    """The policy (fp32 master weights, train mode) or a frozen reference (bf16 when autocasting)."""
-    from transformers import AutoModelForImageTextToText
+def load_model(
+    path: str, cfg: ModelConfig, device: torch.device, *, trainable: bool, bf16: bool = False, meta: bool = False
+):
+    """The policy (fp32 master weights, train mode) or a frozen reference (bf16 when autocasting), on `device`.
+
+    `meta`: the same model without weights (the meta device), for FSDP ranks that receive their shards from rank 0
+    instead of each reading the whole checkpoint into host memory."""
+    from transformers import AutoConfig, AutoModelForImageTextToText, GenerationConfig
 
     if not Path(path).is_dir():
         raise FileNotFoundError(f"{path}: model folder not found (vctrain loads local weights only)")
     kwargs: dict[str, Any] = {"dtype": torch.float32 if trainable or not bf16 else torch.bfloat16}
     if cfg.attn_implementation:
         kwargs["attn_implementation"] = cfg.attn_implementation
-    model = AutoModelForImageTextToText.from_pretrained(path, **kwargs).to(device)
+    if meta:
+        with torch.device("meta"):
+            model = AutoModelForImageTextToText.from_config(AutoConfig.from_pretrained(path), **kwargs)
+        if (Path(path) / "generation_config.json").is_file():
+            model.generation_config = GenerationConfig.from_pretrained(path)
+    else:
+        model = AutoModelForImageTextToText.from_pretrained(path, **kwargs).to(device)
     if trainable:
         model.train()
         if cfg.gradient_checkpointing:

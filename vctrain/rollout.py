@@ -38,8 +38,15 @@ class HFGenerateEngine:
     """Hugging Face `generate` with sampling; one call returns the whole group (num_return_sequences=G)."""
 
     def __init__(
-        self, tokenizer: Any, cfg: RolloutConfig, eos_ids: list[int], pad_id: int, banned_ids: list[int]
+        self,
+        tokenizer: Any,
+        cfg: RolloutConfig,
+        eos_ids: list[int],
+        pad_id: int,
+        banned_ids: list[int],
+        synced_gpus: bool = False,
     ) -> None:
+        self.synced_gpus = synced_gpus  # FSDP: ranks keep stepping until all are done (each step is collective)
         self.tokenizer = tokenizer
         self.banned_ids = banned_ids
         self.cfg = cfg
@@ -63,6 +70,7 @@ class HFGenerateEngine:
                 pad_token_id=self.pad_id,
                 suppress_tokens=self.banned_ids or None,
                 use_cache=True,
+                synced_gpus=self.synced_gpus,
             )
         finally:
             model.train(was_training)

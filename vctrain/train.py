@@ -1,23 +1,32 @@
-"""The GRPO / GSPO training loop. Read top to bottom: setup, resume, then per step rollouts -> rewards ->
-reference -> policy update -> metrics -> checkpoint.
+"""The GRPO / GSPO training loop, read top to bottom:
 
-Why one plain function: the RL stage of both methods is a short recipe; keeping it in one readable loop
-(nanochat / tiny-grpo style) makes every step auditable. The same code runs alone or under `torchrun`
-(DDP: each rank takes its own prompts; gradients are averaged on the last micro-batch).
+    run = setup(cfg)                              # data, models (DDP or FSDP), optimizer, resume
+    per step:
+        for each of this rank's prompts:
+            group = collect_group(...)            # G rollouts, rewards, advantages, reference log-probs
+            adaptive_step(...)                    # VisionCoach: hard sample? prompted rollout, distillation targets
+        update_policy(...)                        # mu optimizer steps on the groups (+ alpha * L_SD)
+        log metrics; save_checkpoint when due (and always when the run stops)
+
+Why plain functions over a trainer class: the RL stage of both methods is a short recipe; named steps in one file
+(nanochat / tiny-grpo style) keep every step auditable. The same code runs alone or under `torchrun` with DDP or
+FSDP2 (vctrain/distributed.py); each rank takes its own prompts and gradients are averaged once per update.
+
+Sampling is seeded per prompt position in the data order (not per rank), so a run's rollouts do not depend on how
+many ranks share the prompts: one process and two FSDP ranks sample the same responses (tested).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import math
-import os
+import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,6 +45,16 @@ from vctrain.adaptive import (
 from vctrain.checkpoint import TrainState, latest_checkpoint, load_trainer_state, save_checkpoint
 from vctrain.config import TrainConfig, config_to_dict
 from vctrain.data import DataOrder, RowRef, VideoSample, index_rows, index_variants, load_sample
+from vctrain.distributed import (
+    Dist,
+    any_rank,
+    clip_grad_norm,
+    from_rank0,
+    no_grad_sync,
+    setup_distributed,
+    wrap_policy,
+    wrap_reference,
+)
 from vctrain.losses import group_advantages, policy_loss
 from vctrain.model import (
     autocast,
@@ -43,66 +62,14 @@ from vctrain.model import (
     encode_prompt,
     load_model,
     load_processor,
-    resolve_device,
     use_bf16,
     vision_token_ids,
 )
-from vctrain.rollout import ENGINES, Rollout
+from vctrain.rollout import ENGINES, Rollout, RolloutEngine
 from vctrain.runlog import RunLog
+from vctrain.scoring import RewardComputer, default_rewards
 
-# (completions [N], ground truths [N], training progress in [0, 1]) -> (total reward [N], named parts [N] each)
-RewardComputer = Callable[[list[str], list, float], tuple[np.ndarray, dict[str, np.ndarray]]]
-
-
-def default_rewards(weights: dict[str, float], params: dict[str, dict] | None = None) -> RewardComputer:
-    """The weighted sum of named rewards from vctrain.rewards (the config's `rewards:` and `reward_params:`).
-
-    Parameters are checked against each reward's signature here: inside a run a reward that raises scores 0 for
-    that item (never fatal), so a misspelt switch would otherwise silently zero the reward.
-    """
-    import inspect
-
-    from vctrain.rewards import REWARDS, compute_rewards
-
-    unknown = sorted(set(weights) - set(REWARDS))
-    if unknown:
-        raise KeyError(f"rewards: unknown name(s) {unknown}; known: {sorted(REWARDS)}")
-    params = params or {}
-    for name, kwargs in params.items():
-        if name not in weights:
-            raise KeyError(f"reward_params: {name!r} is not one of the configured rewards {sorted(weights)}")
-        accepted = {p.name for p in inspect.signature(REWARDS[name]).parameters.values() if p.kind is p.KEYWORD_ONLY}
-        bad = sorted(set(kwargs) - (accepted - {"progress"}))
-        if bad:
-            raise KeyError(
-                f"reward_params.{name}: unknown parameter(s) {bad}; known: {sorted(accepted - {'progress'})}"
-            )
-    return lambda texts, gts, progress: compute_rewards(texts, gts, weights, progress=progress, reward_params=params)
-
-
-@dataclass
-class Dist:
-    """This process's place in the job (world_size 1 without torchrun)."""
-
-    rank: int
-    world_size: int
-    device: torch.device
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed(device_name: str) -> Dist:
-    """Join the torchrun job if there is one (nccl on GPUs, gloo on CPU)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    device = resolve_device(device_name, int(os.environ.get("LOCAL_RANK", "0")))
-    if world > 1 and not torch.distributed.is_initialized():
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Dist(rank, world, device)
+__all__ = ["RewardComputer", "TrainResult", "default_rewards", "setup_distributed", "train"]
 
 
 def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int, min_ratio: float):
@@ -135,6 +102,7 @@ class TrainResult:
     output_dir: str
     steps_done: int
     last_checkpoint: str | None
+    resumed_from: str | None = None  # the checkpoint this invocation started from (None: from step 0)
 
 
 class Timers:
@@ -153,6 +121,32 @@ class Timers:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         self.seconds[name] += time.perf_counter() - start
+
+
+@dataclass
+class Run:
+    """Everything the steps share, built once by `setup`."""
+
+    cfg: TrainConfig
+    dist: Dist
+    out: Path
+    reward_fn: RewardComputer
+    refs: list[RowRef]
+    order: DataOrder
+    processor: Any
+    policy: torch.nn.Module  # the model itself (save_pretrained, generate)
+    wrapped: torch.nn.Module  # what the loss runs through: DDP(policy), or policy sharded in place by FSDP
+    reference: torch.nn.Module | None
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    engine: RolloutEngine
+    banned: list[int]
+    bf16: bool
+    state: TrainState
+    log: RunLog
+    resumed_from: Path | None
+    variant_rows: dict[tuple[str, str], RowRef] = field(default_factory=dict)
+    variant_plan: dict[str, str | None] = field(default_factory=dict)
 
 
 def _record_error(output_dir: str, ref: RowRef, exc: Exception) -> None:
@@ -192,21 +186,40 @@ def _gather_mean(metrics: dict[str, float], dist: Dist) -> dict[str, float]:
     return {k: float(np.mean([m[k] for m in everyone if k in m])) for k in keys}
 
 
-def train(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> TrainResult:
-    """Run (or resume) GRPO/GSPO training as configured; returns where the run and its last checkpoint are."""
-    from vctrain.groundtruth import ground_truth_from_row
+def _seed_sampling(cfg: TrainConfig, counter: int, prompted: bool = False) -> None:
+    """Seed the sampler from the prompt's position in the data order (and which rollout of it this is), so that
+    rollouts are the same whatever the number of ranks, and a resumed run repeats the uninterrupted one."""
+    torch.manual_seed((cfg.seed * 1_000_003 + 2 * counter + int(prompted)) % (2**63))
 
-    # --- setup -------------------------------------------------------------------------------------------
-    dist = setup_distributed(cfg.device)
+
+def _resume_point(cfg: TrainConfig, out: Path) -> Path | None:
+    if cfg.resume == "auto":
+        return latest_checkpoint(out)
+    if cfg.resume not in ("never", ""):
+        return Path(cfg.resume)
+    return None
+
+
+def _say(dist: Dist, message: str) -> None:
+    """One line on stderr from rank 0 (what the run resumed from, where it stopped)."""
+    if dist.main:
+        print(f"vctrain: {message}", file=sys.stderr, flush=True)
+
+
+# --- setup -------------------------------------------------------------------------------------------------------
+
+
+def setup(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> Run:
+    """Data index, policy and reference (wrapped for the strategy), optimizer, schedule, and the resume point."""
+    dist = setup_distributed(cfg.device, cfg.train)
     out = Path(cfg.output_dir)
     if dist.main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.yaml").write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
     torch.manual_seed(cfg.seed + dist.rank)
     np.random.seed(cfg.seed + dist.rank)
-    reward_fn = reward_fn or default_rewards(cfg.rewards, cfg.reward_params)
+    reward_fn = reward_fn or default_rewards(cfg.rewards, cfg.reward_params)  # checked before anything loads
     refs = index_rows(cfg.data.shards, cfg.data.variant, cfg.data.tasks)
-    order = DataOrder(len(refs), cfg.seed, cfg.data.shuffle)
     variant_rows: dict[tuple[str, str], RowRef] = {}
     variant_plan: dict[str, str | None] = {}
     if cfg.adaptive.enabled:  # VisionCoach: the pre-rendered variant each sample is prompted with when hard
@@ -215,190 +228,278 @@ def train(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> TrainRes
         variant_plan = plan_variants(
             load_variant_source(cfg.adaptive.variant_source), [r.sample_id for r in refs], variant_rows
         )
+
     bf16 = use_bf16(cfg.model.precision, dist.device)
-    resume_from = None
-    if cfg.resume == "auto":
-        resume_from = latest_checkpoint(out)
-    elif cfg.resume not in ("never", ""):
-        resume_from = Path(cfg.resume)
-    weights_path = str(resume_from / "model") if resume_from else cfg.model.path
+    resume_from = _resume_point(cfg, out)
+    load_device = torch.device("cpu") if dist.sharded else dist.device  # FSDP moves only the shards
+    meta = from_rank0(dist) and not dist.main  # FSDP: only rank 0 reads weights, and sends each rank its shards
+    # DDP reads the checkpoint's weights here; FSDP reads its sharded copy (dcp/) in load_trainer_state
+    weights_path = str(resume_from / "model") if resume_from and not dist.sharded else cfg.model.path
     processor = load_processor(cfg.model.processor_path or cfg.model.path)
-    policy = load_model(weights_path, cfg.model, dist.device, trainable=True)
+    policy = load_model(weights_path, cfg.model, load_device, trainable=True, meta=meta)
+    tokenizer = getattr(processor, "tokenizer", processor)
+    eos_ids = [int(i) for i in np.atleast_1d(policy.generation_config.eos_token_id or tokenizer.eos_token_id)]
+    banned = vision_token_ids(policy, tokenizer)
+    wrapped = wrap_policy(policy, dist, cfg.train, bf16)
     reference = None
     if cfg.loss.beta > 0:
-        reference = load_model(cfg.model.path, cfg.model, dist.device, trainable=False, bf16=bf16)
-    trainable = policy
-    if dist.world_size > 1:
-        trainable = torch.nn.parallel.DistributedDataParallel(
-            policy, device_ids=[dist.device.index] if dist.device.type == "cuda" else None
-        )
+        reference = load_model(cfg.model.path, cfg.model, load_device, trainable=False, bf16=bf16, meta=meta)
+        reference = wrap_reference(reference, dist, cfg.train)
     optimizer = torch.optim.AdamW(
         policy.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas), weight_decay=cfg.optim.weight_decay
     )
     mu = cfg.loss.updates_per_rollout
     scheduler = cosine_schedule(optimizer, cfg.steps * mu, cfg.optim.warmup_steps, cfg.optim.min_lr_ratio)
+
     state = TrainState()
     if resume_from is not None:
-        state = load_trainer_state(resume_from, optimizer, scheduler, rank=dist.rank, world_size=dist.world_size)
+        state = load_trainer_state(
+            resume_from, policy, optimizer, scheduler, rank=dist.rank, world_size=dist.world_size, sharded=dist.sharded
+        )
+        _say(dist, f"resumed from {resume_from} (step {state.step} of {cfg.steps}, {state.data_counter} prompts seen)")
+    else:
+        why = f"no checkpoint in {out / 'checkpoints'}" if cfg.resume == "auto" else f"resume={cfg.resume}"
+        _say(dist, f"{why}: starting at step 0")
     log = RunLog(out, enabled=dist.main, tensorboard=cfg.tensorboard)
     log.truncate_after(state.step)
-    tokenizer = getattr(processor, "tokenizer", processor)
-    eos_ids = [int(i) for i in np.atleast_1d(policy.generation_config.eos_token_id or tokenizer.eos_token_id)]
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
-    banned = vision_token_ids(policy, tokenizer)
-    engine = ENGINES[cfg.rollout.engine](tokenizer, cfg.rollout, eos_ids, pad_id, banned)
-    from tqdm.auto import tqdm
 
-    def prompted_rollout(sample_id: str, variant: str, timers: Timers, progress: float):
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
+    engine_cls = ENGINES[cfg.rollout.engine]
+    engine_args = (tokenizer, cfg.rollout, eos_ids, pad_id, banned)
+    synced = dist.sharded and dist.world_size > 1
+    engine = engine_cls(*engine_args, synced_gpus=True) if synced else engine_cls(*engine_args)
+    return Run(
+        cfg, dist, out, reward_fn, refs,
+        DataOrder(len(refs), cfg.seed, cfg.data.shuffle), processor, policy, wrapped, reference, optimizer, scheduler,
+        engine, banned, bf16, state, log, resume_from, variant_rows, variant_plan,
+    )  # fmt: skip
+
+
+# --- 1. collect a group ------------------------------------------------------------------------------------------
+
+
+def collect_group(run: Run, sample: VideoSample, counter: int, timers: Timers, progress: float) -> Group:
+    """G sampled responses to one prompt, their rewards, group advantages and the reference's log-probs."""
+    from vctrain.groundtruth import ground_truth_from_row
+
+    cfg, device = run.cfg, run.dist.device
+    prompt = encode_prompt(run.processor, sample, cfg.data, device)
+    _seed_sampling(cfg, counter)
+    with timers("rollout"), autocast(device, run.bf16):
+        rollout = run.engine.generate(run.policy, prompt, cfg.rollout.group_size)
+    with timers("reward"):
+        gt = ground_truth_from_row(sample.row)
+        total, parts = run.reward_fn(rollout.texts, [gt] * len(rollout.texts), progress)
+    advantages = group_advantages(torch.as_tensor(total, dtype=torch.float32, device=device))  # [G]
+    ref_logp = None
+    if run.reference is not None:
+        with timers("reference"), torch.no_grad(), autocast(device, run.bf16):
+            ref_logp = completion_logprobs(
+                run.reference, prompt, rollout.completion_ids, rollout.completion_mask, cfg.rollout.temperature,
+                run.banned,
+            ).float()  # [G, T]  # fmt: skip
+    return Group(prompt, rollout, advantages, ref_logp, rewards={"total": total, **parts})
+
+
+# --- 2. VisionCoach's adaptive step ------------------------------------------------------------------------------
+
+
+def adaptive_step(run: Run, group: Group, sample: VideoSample, counter: int, timers: Timers, progress: float):
+    """Hard sample? Roll out again on its chosen variant's pre-rendered row, keep the responses beating the raw mean
+    (top N) as the group's distillation targets. Returns the AdaptiveOutcome (metrics)."""
+    from vctrain.groundtruth import ground_truth_from_row
+
+    cfg, dist = run.cfg, run.dist
+    prompted_done = False
+
+    def prompted_rollout(variant: str):
         """G scored responses on the sample's `variant` row (its frames and hint as stored), or None if unreadable."""
-        ref = variant_rows[(sample_id, variant)]
+        nonlocal prompted_done
+        ref = run.variant_rows[(sample.sample_id, variant)]
         try:
-            sample = load_sample(ref, cfg.data.max_frames)
+            prompted = load_sample(ref, cfg.data.max_frames)
         except Exception as exc:  # noqa: BLE001 - bad input is recorded and skipped, never fatal
             _record_error(cfg.output_dir, ref, exc)
             return None
-        prompt = encode_prompt(processor, sample, cfg.data, dist.device)
-        with timers("adaptive_rollout"), autocast(dist.device, bf16):
-            rollout = engine.generate(policy, prompt, cfg.rollout.group_size)
+        prompt = encode_prompt(run.processor, prompted, cfg.data, dist.device)
+        if dist.sharded:
+            any_rank(True, dist)  # tell the other ranks a generate is coming (they join with a dummy one)
+        _seed_sampling(cfg, counter, prompted=True)
+        with timers("adaptive_rollout"), autocast(dist.device, run.bf16):
+            rollout = run.engine.generate(run.policy, prompt, cfg.rollout.group_size)
+        prompted_done = True
         with timers("adaptive_reward"):
-            total, parts = reward_fn(rollout.texts, [ground_truth_from_row(sample.row)] * len(rollout.texts), progress)
+            gt = ground_truth_from_row(prompted.row)
+            total, parts = run.reward_fn(rollout.texts, [gt] * len(rollout.texts), progress)
         return prompt, rollout, total, parts
 
-    bar = tqdm(total=cfg.steps, initial=state.step, disable=not (cfg.progress and dist.main), desc="grpo")
-    last_ckpt = str(resume_from) if resume_from else None
-    steps_this_run = 0
+    outcome = hard_sample_step(
+        cfg.adaptive, group.rewards["total"], group.prompt, run.variant_plan.get(sample.sample_id), prompted_rollout
+    )
+    if dist.sharded and not prompted_done and any_rank(False, dist):
+        # FSDP: every forward pass is collective, so this rank joins another rank's prompted rollout with a dummy one
+        with torch.no_grad(), autocast(dist.device, run.bf16):
+            run.engine.generate(run.policy, group.prompt, cfg.rollout.group_size)
+    group.distill = outcome.target
+    return outcome
 
-    # --- loop ----------------------------------------------------------------------------------------------
+
+# --- 3. update the policy ----------------------------------------------------------------------------------------
+
+
+def _distill_backward(run: Run, g: Group, n_groups: int, timers: Timers, stats: dict[str, list[float]]) -> None:
+    """alpha * L_SD of one group's distillation targets, backward without gradient sync (one sync per update).
+
+    Under FSDP every rank must run the same forward passes: when another rank distils, a rank without targets
+    runs its raw group through the model with a zero weight."""
+    cfg, dist = run.cfg, run.dist
+    has_target = g.distill is not None
+    if not has_target and not (dist.sharded and any_rank(False, dist)):
+        return
+    if dist.sharded and has_target:
+        any_rank(True, dist)
+    d = g.distill or DistillTarget(g.prompt, g.rollout.completion_ids, g.rollout.completion_mask)
+    with timers("distill"), no_grad_sync(run.wrapped, dist), autocast(dist.device, run.bf16):
+        sd_logp = completion_logprobs(
+            run.wrapped, d.prompt, d.completion_ids, d.completion_mask, cfg.rollout.temperature, run.banned
+        ).float()  # [S, T]
+        l_sd = self_distillation_loss(sd_logp, d.completion_mask)
+        weight = cfg.adaptive.alpha / n_groups if has_target else 0.0
+        (weight * l_sd).backward()
+    if has_target:
+        stats["l_sd"].append(float(l_sd.detach()))
+
+
+def update_policy(run: Run, groups: list[Group], timers: Timers) -> tuple[dict[str, list[float]], float]:
+    """`updates_per_rollout` optimizer steps on this step's groups: one micro-batch per group, gradients averaged
+    over groups and ranks, clipped. Returns the loss statistics and the last gradient norm."""
+    cfg, dist = run.cfg, run.dist
+    stats: dict[str, list[float]] = defaultdict(list)
+    grad_norm = torch.zeros(())
+    for _ in range(cfg.loss.updates_per_rollout):
+        run.optimizer.zero_grad(set_to_none=True)
+        for k, g in enumerate(groups):
+            if cfg.adaptive.enabled:
+                _distill_backward(run, g, len(groups), timers, stats)
+            last = k == len(groups) - 1
+            with timers("policy"), no_grad_sync(run.wrapped, dist, skip=not last), autocast(dist.device, run.bf16):
+                ids, mask = g.rollout.completion_ids, g.rollout.completion_mask  # [G, T]
+                logp = completion_logprobs(run.wrapped, g.prompt, ids, mask, cfg.rollout.temperature, run.banned)
+                logp = logp.float()  # [G, T]
+                if g.old_logp is None:
+                    g.old_logp = logp.detach()  # on-policy: the sampling policy is the current weights
+                parts = policy_loss(
+                    logp, g.old_logp, g.ref_logp, mask, g.advantages, algorithm=cfg.loss.algorithm,
+                    eps=cfg.loss.clip_eps, beta=cfg.loss.beta, kl_clamp=cfg.loss.kl_clamp,
+                    aggregation=cfg.loss.aggregation,
+                )  # fmt: skip
+                (parts.loss / len(groups)).backward()
+            for name in ("policy_loss", "kl", "clip_fraction", "ratio_mean"):
+                stats[name].append(getattr(parts, name))
+            stats["loss"].append(float(parts.loss.detach()))
+        with timers("policy"):
+            if cfg.optim.max_grad_norm > 0:
+                grad_norm = clip_grad_norm(run.policy, cfg.optim.max_grad_norm)
+            run.optimizer.step()
+            run.scheduler.step()
+    return stats, float(grad_norm)
+
+
+# --- 4. metrics and checkpoints ----------------------------------------------------------------------------------
+
+
+def step_report(
+    run: Run,
+    groups: list[Group],
+    outcomes: list[AdaptiveOutcome],
+    stats: dict[str, list[float]],
+    grad_norm: float,
+    timers: Timers,
+    step_seconds: float,
+) -> dict[str, float]:
+    """This step's metrics, averaged over ranks."""
+    completion_tokens = sum(int(g.rollout.completion_mask.sum()) for g in groups)
+    all_tokens = completion_tokens + sum(int(g.prompt["input_ids"].shape[1]) * len(g.rollout.texts) for g in groups)
+    metrics = {
+        **{f"loss/{k}" if k != "loss" else "loss": float(np.mean(v)) for k, v in stats.items() if k != "l_sd"},
+        **{f"reward/{k}": float(np.mean(np.concatenate([g.rewards[k] for g in groups]))) for k in groups[0].rewards},
+        "reward/total_std": float(np.mean([np.std(g.rewards["total"]) for g in groups])),
+        "response_length": completion_tokens / sum(len(g.rollout.texts) for g in groups),
+        "grad_norm": grad_norm,
+        "lr": float(run.scheduler.get_last_lr()[0]),
+        "time/step": step_seconds,
+        **{f"time/{k}": v for k, v in timers.seconds.items()},
+        "throughput/tokens_per_second": all_tokens / step_seconds,
+        "throughput/generated_tokens_per_second": completion_tokens / max(1e-9, timers.seconds["rollout"]),
+    }
+    if run.cfg.adaptive.enabled:
+        metrics.update(step_metrics(outcomes, stats["l_sd"]))
+    if run.dist.device.type == "cuda":
+        metrics["memory/max_allocated_gib"] = torch.cuda.max_memory_allocated(run.dist.device) / 2**30
+    return _gather_mean(metrics, run.dist)
+
+
+def save(run: Run) -> str:
+    """A checkpoint of the current step (collective: every rank calls it)."""
+    return str(
+        save_checkpoint(
+            run.out,
+            run.policy,
+            run.processor,
+            run.optimizer,
+            run.scheduler,
+            run.state,
+            config_to_dict(run.cfg),
+            rank=run.dist.rank,
+            world_size=run.dist.world_size,
+            sharded=run.dist.sharded,
+        )  # fmt: skip
+    )
+
+
+# --- the loop ----------------------------------------------------------------------------------------------------
+
+
+def train(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> TrainResult:
+    """Run (or resume) GRPO/GSPO training as configured; returns where the run and its last checkpoint are.
+
+    A run that stops (at `steps` or at `stop_after_steps`) always writes a checkpoint first, so running the same
+    command again continues where it stopped."""
+    from tqdm.auto import tqdm
+
+    run = setup(cfg, reward_fn)
+    dist, state = run.dist, run.state
+    bar = tqdm(total=cfg.steps, initial=state.step, disable=not (cfg.progress and dist.main), desc="grpo")
+    last_ckpt = str(run.resumed_from) if run.resumed_from else None
+    saved_step = state.step if run.resumed_from else -1
+    steps_this_run = 0
     while state.step < cfg.steps and not (cfg.stop_after_steps and steps_this_run >= cfg.stop_after_steps):
         timers = Timers(dist.device)
         step_start = time.perf_counter()
         progress = state.step / max(1, cfg.steps)
         groups: list[Group] = []
         outcomes: list[AdaptiveOutcome] = []
-
-        # 1. rollouts, rewards, advantages and reference log-probs for this rank's prompts
         for k in range(cfg.prompts_per_step):
-            sample = _next_sample(refs, order, state.data_counter + k * dist.world_size + dist.rank, cfg)
-            prompt = encode_prompt(processor, sample, cfg.data, dist.device)
-            with timers("rollout"), autocast(dist.device, bf16):
-                rollout = engine.generate(policy, prompt, cfg.rollout.group_size)
-            with timers("reward"):
-                gt = ground_truth_from_row(sample.row)
-                total, parts = reward_fn(rollout.texts, [gt] * len(rollout.texts), progress)
-            advantages = group_advantages(torch.as_tensor(total, dtype=torch.float32, device=dist.device))
-            ref_logp = None
-            if reference is not None:
-                with timers("reference"), torch.no_grad(), autocast(dist.device, bf16):
-                    ref_logp = completion_logprobs(
-                        reference,
-                        prompt,
-                        rollout.completion_ids,
-                        rollout.completion_mask,
-                        cfg.rollout.temperature,
-                        banned,
-                    ).float()
-            groups.append(Group(prompt, rollout, advantages, ref_logp, rewards={"total": total, **parts}))
-            if cfg.adaptive.enabled:  # hard sample? prompted rollout, candidates beating the raw mean, top N
-                sid = sample.sample_id
-                outcomes.append(
-                    hard_sample_step(
-                        cfg.adaptive,
-                        total,
-                        prompt,
-                        variant_plan.get(sid),
-                        functools.partial(prompted_rollout, sid, timers=timers, progress=progress),
-                    )
-                )
-                groups[-1].distill = outcomes[-1].target
+            counter = state.data_counter + k * dist.world_size + dist.rank
+            sample = _next_sample(run.refs, run.order, counter, cfg)
+            groups.append(collect_group(run, sample, counter, timers, progress))
+            if cfg.adaptive.enabled:
+                outcomes.append(adaptive_step(run, groups[-1], sample, counter, timers, progress))
         state.data_counter += cfg.prompts_per_step * dist.world_size
-
-        # 2. policy update(s): one micro-batch per group, gradients averaged, clipped, one optimizer step each
-        loss_stats: dict[str, list[float]] = defaultdict(list)
-        grad_norm = torch.zeros(())
-        for _ in range(mu):
-            optimizer.zero_grad(set_to_none=True)
-            for k, g in enumerate(groups):
-                last = k == len(groups) - 1
-                sync = contextlib.nullcontext() if last or dist.world_size == 1 else trainable.no_sync()
-                if g.distill is not None:  # alpha * L_SD, its own backward (no_sync: one all-reduce per step)
-                    local = trainable.no_sync() if dist.world_size > 1 else contextlib.nullcontext()
-                    with timers("distill"), local, autocast(dist.device, bf16):
-                        d = g.distill
-                        sd_logp = completion_logprobs(
-                            trainable, d.prompt, d.completion_ids, d.completion_mask, cfg.rollout.temperature, banned
-                        ).float()
-                        l_sd = self_distillation_loss(sd_logp, d.completion_mask)
-                        (cfg.adaptive.alpha * l_sd / len(groups)).backward()
-                    loss_stats["l_sd"].append(float(l_sd.detach()))
-                with timers("policy"), sync, autocast(dist.device, bf16):
-                    ids, mask = g.rollout.completion_ids, g.rollout.completion_mask
-                    logp = completion_logprobs(trainable, g.prompt, ids, mask, cfg.rollout.temperature, banned).float()
-                    if g.old_logp is None:
-                        g.old_logp = logp.detach()  # on-policy: the sampling policy is the current weights
-                    parts = policy_loss(
-                        logp,
-                        g.old_logp,
-                        g.ref_logp,
-                        mask,
-                        g.advantages,
-                        algorithm=cfg.loss.algorithm,
-                        eps=cfg.loss.clip_eps,
-                        beta=cfg.loss.beta,
-                        kl_clamp=cfg.loss.kl_clamp,
-                        aggregation=cfg.loss.aggregation,
-                    )
-                    (parts.loss / len(groups)).backward()
-                for name in ("policy_loss", "kl", "clip_fraction", "ratio_mean"):
-                    loss_stats[name].append(getattr(parts, name))
-                loss_stats["loss"].append(float(parts.loss.detach()))
-            with timers("policy"):
-                if cfg.optim.max_grad_norm > 0:
-                    grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.optim.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
+        stats, grad_norm = update_policy(run, groups, timers)
         state.step += 1
         steps_this_run += 1
 
-        # 3. metrics (averaged over ranks) and checkpoint
-        step_seconds = time.perf_counter() - step_start
-        completion_tokens = sum(int(g.rollout.completion_mask.sum()) for g in groups)
-        all_tokens = completion_tokens + sum(int(g.prompt["input_ids"].shape[1]) * len(g.rollout.texts) for g in groups)
-        metrics = {
-            **{f"loss/{k}" if k != "loss" else "loss": float(np.mean(v)) for k, v in loss_stats.items() if k != "l_sd"},
-            **{
-                f"reward/{k}": float(np.mean(np.concatenate([g.rewards[k] for g in groups]))) for k in groups[0].rewards
-            },
-            "reward/total_std": float(np.mean([np.std(g.rewards["total"]) for g in groups])),
-            "response_length": completion_tokens / sum(len(g.rollout.texts) for g in groups),
-            "grad_norm": float(grad_norm),
-            "lr": float(scheduler.get_last_lr()[0]),
-            "time/step": step_seconds,
-            **{f"time/{k}": v for k, v in timers.seconds.items()},
-            "throughput/tokens_per_second": all_tokens / step_seconds,
-            "throughput/generated_tokens_per_second": completion_tokens / max(1e-9, timers.seconds["rollout"]),
-        }
-        if cfg.adaptive.enabled:
-            metrics.update(step_metrics(outcomes, loss_stats["l_sd"]))
-        if dist.device.type == "cuda":
-            metrics["memory/max_allocated_gib"] = torch.cuda.max_memory_allocated(dist.device) / 2**30
-        metrics = _gather_mean(metrics, dist)
-        log.log(state.step, metrics)
+        metrics = step_report(run, groups, outcomes, stats, grad_norm, timers, time.perf_counter() - step_start)
+        run.log.log(state.step, metrics)
         bar.update(1)
         bar.set_postfix(reward=f"{metrics['reward/total']:.3f}", loss=f"{metrics['loss']:.4f}")
-        if state.step == cfg.steps or (cfg.save_every and state.step % cfg.save_every == 0):
-            last_ckpt = str(
-                save_checkpoint(
-                    out,
-                    policy,
-                    processor,
-                    optimizer,
-                    scheduler,
-                    state,
-                    config_to_dict(cfg),
-                    rank=dist.rank,
-                    world_size=dist.world_size,
-                )
-            )
+        if cfg.save_every and state.step % cfg.save_every == 0:
+            last_ckpt, saved_step = save(run), state.step
+    if cfg.checkpoint_on_stop and steps_this_run and saved_step != state.step:  # a stop leaves a checkpoint
+        last_ckpt = save(run)
+    if steps_this_run and state.step < cfg.steps:
+        _say(dist, f"stopped at step {state.step} of {cfg.steps}; checkpoint {last_ckpt} (run again to resume)")
     bar.close()
-    log.close()
-    return TrainResult(str(out), state.step, last_ckpt)
+    run.log.close()
+    return TrainResult(str(run.out), state.step, last_ckpt, str(run.resumed_from) if run.resumed_from else None)
