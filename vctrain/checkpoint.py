@@ -46,7 +46,7 @@ def rng_state() -> dict[str, Any]:
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": {
-            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "keys": torch.from_numpy(np.asarray(keys).astype(np.int64)),
             "pos": int(pos),
             "has_gauss": int(has_gauss),
             "cached_gaussian": float(cached),
@@ -98,7 +98,7 @@ def full_model_state(model: torch.nn.Module, sharded: bool) -> dict[str, torch.T
         return None  # save_pretrained reads the module itself
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
-    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))  # type: ignore[return-value]
 
 
 def save_checkpoint(
@@ -228,7 +228,8 @@ def load_trainer_state(
         model_sd, optim_sd = get_state_dict(model, optimizer)
         blob = {"model": model_sd, "optim": optim_sd}
         dcp.load(blob, storage_reader=reader)
-        set_state_dict(model, optimizer, model_state_dict=blob["model"], optim_state_dict=blob["optim"])
+        set_state_dict(model, optimizer, model_state_dict=blob["model"],  # type: ignore[arg-type]
+                       optim_state_dict=blob["optim"])  # type: ignore[arg-type]
     else:
         optimizer.load_state_dict(safe_torch_load(ckpt / "optimizer.pt"))
     scheduler.load_state_dict(meta["scheduler"])

@@ -250,7 +250,7 @@ def reward_params_with_convention(cfg: TrainConfig) -> dict[str, dict[str, Any]]
 def _coerce(tp: Any, value: Any, where: str) -> Any:
     """Turn a YAML value into the annotated type, recursing into dataclasses; errors name the key."""
     origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ValueError(f"{where}: expected a mapping, got {value!r}")
         return _build(tp, value, where)
@@ -346,7 +346,8 @@ def _resolve_paths(raw: dict, base: Path) -> None:
         node[key] = _resolve(base, value) if isinstance(value, str) else [_resolve(base, p) for p in value]
     adaptive = raw.get("adaptive")
     source = adaptive.get("variant_source") if isinstance(adaptive, dict) else None
-    if isinstance(source, str) and source.partition(":")[0] in ("selector", "oracle") and source.partition(":")[2]:
+    if (isinstance(adaptive, dict) and isinstance(source, str) and source.partition(":")[0] in ("selector", "oracle")
+            and source.partition(":")[2]):
         kind, _, file = source.partition(":")
         adaptive["variant_source"] = f"{kind}:{_resolve(base, file)}"
 

@@ -147,13 +147,13 @@ def no_grad_sync(wrapped: torch.nn.Module, dist: Dist, skip: bool = True):
     if not skip or dist.world_size == 1:
         yield
     elif dist.sharded:
-        wrapped.set_requires_gradient_sync(False)
+        wrapped.set_requires_gradient_sync(False)  # type: ignore[operator]  # an FSDPModule's method
         try:
             yield
         finally:
-            wrapped.set_requires_gradient_sync(True)
+            wrapped.set_requires_gradient_sync(True)  # type: ignore[operator]
     else:
-        with wrapped.no_sync():
+        with wrapped.no_sync():  # type: ignore[operator]  # DistributedDataParallel's
             yield
 
 

@@ -60,7 +60,7 @@ def load_model(
         if (Path(path) / "generation_config.json").is_file():
             model.generation_config = GenerationConfig.from_pretrained(path)
     else:
-        model = AutoModelForImageTextToText.from_pretrained(path, **kwargs).to(device)
+        model = AutoModelForImageTextToText.from_pretrained(path, **kwargs).to(device)  # type: ignore[arg-type]
     if trainable:
         model.train()
         if cfg.gradient_checkpointing:

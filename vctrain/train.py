@@ -219,7 +219,7 @@ def setup(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> Run:
     torch.manual_seed(cfg.seed + dist.rank)
     np.random.seed(cfg.seed + dist.rank)
     reward_fn = reward_fn or default_rewards(cfg.rewards, cfg.reward_params)  # checked before anything loads
-    refs = index_rows(cfg.data.shards, cfg.data.variant, cfg.data.tasks)
+    refs = index_rows(cfg.data.shards, cfg.data.variant, cfg.data.tasks, full_check=cfg.data.full_check)
     variant_rows: dict[tuple[str, str], RowRef] = {}
     variant_plan: dict[str, str | None] = {}
     if cfg.adaptive.enabled:  # VisionCoach: the pre-rendered variant each sample is prompted with when hard
@@ -246,7 +246,8 @@ def setup(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> Run:
         reference = load_model(cfg.model.path, cfg.model, load_device, trainable=False, bf16=bf16, meta=meta)
         reference = wrap_reference(reference, dist, cfg.train)
     optimizer = torch.optim.AdamW(
-        policy.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas), weight_decay=cfg.optim.weight_decay
+        policy.parameters(), lr=cfg.optim.lr, betas=(cfg.optim.betas[0], cfg.optim.betas[1]),
+        weight_decay=cfg.optim.weight_decay
     )
     mu = cfg.loss.updates_per_rollout
     scheduler = cosine_schedule(optimizer, cfg.steps * mu, cfg.optim.warmup_steps, cfg.optim.min_lr_ratio)
