@@ -54,11 +54,14 @@ demo: install-prep media
 	$(BIN)/vcprep preview $(OUT) --out $(OUT)/preview.png
 	@echo "demo dataset: $(OUT)  (data card: $(OUT)/README.md, contact sheet: $(OUT)/preview.png)"
 
-test: install-all install-verl media
+test: install-all install-verl media lint
 	$(BIN)/python -m pytest -q -x --durations=15
 
+# ruff (with a complexity limit), the one-way layout (import-linter contracts in pyproject.toml), types
 lint: install-all
 	$(BIN)/ruff check vcprep vctrain tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy vcprep vctrain
 
 clean:
 	rm -rf out .pytest_cache

@@ -31,8 +31,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from bench_decode import write_section  # noqa: E402
-from test_vctrain_selector import synthetic_labels  # noqa: E402
+from bench_decode import write_section
+from test_vctrain_selector import synthetic_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 TITLE = "Visual Prompt Selector (issue 8)"

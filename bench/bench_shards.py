@@ -31,10 +31,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from bench_decode import write_section  # noqa: E402
-from shard_recipes import good_records, render_small  # noqa: E402
+from bench_decode import write_section
+from shard_recipes import good_records, render_small
 
-from vcprep.dataset.shards import ShardWriter, arrow_schema, iter_rows  # noqa: E402
+from vcprep.dataset.shards import ShardWriter, arrow_schema, iter_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,6 +10,7 @@ annotated frames matched, ID switches on the target, mean IoU and share of frame
 
 from __future__ import annotations
 
+import itertools
 import sys
 
 import numpy as np
@@ -54,7 +55,7 @@ def figures(root: str) -> dict[str, float]:
                 ious.append(float(iou[k]) if ok else 0.0)
                 if ok:
                     best_ids.append(int(here.track_id[k]))
-            switches.append(sum(a != b for a, b in zip(best_ids, best_ids[1:])))
+            switches.append(sum(a != b for a, b in itertools.pairwise(best_ids)))
     ious_a = np.asarray(ious)
     return {"samples": len(seen), "oracle_viou": float(np.mean(oracle)), "answer_ceiling_viou": float(np.mean(answer)),
             "target_frames_matched": float(np.mean(matched)), "target_id_switches": float(np.mean(switches)),

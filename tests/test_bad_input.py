@@ -87,7 +87,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> tuple[subp
 
 
 def test_bad_inputs_are_recorded_and_good_samples_complete(run: tuple[subprocess.CompletedProcess, Path]) -> None:
-    done, out = run
+    _done, out = run
     errors = load_errors(out)
     by_sample = {e["sample_id"]: e for e in errors}
     for sample_id, (stage, words) in BAD.items():

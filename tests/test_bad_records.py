@@ -69,7 +69,7 @@ def _config(tmp_path: Path, text: bytes, name: str = "jsonl") -> PipelineConfig:
 
 
 def test_an_empty_or_wholly_bad_annotation_file_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(UnusableSourceError, match="ann.jsonl: no records"):
+    with pytest.raises(UnusableSourceError, match=r"ann\.jsonl: no records"):
         plan_jobs(_config(tmp_path, b"\n\n"))
     with pytest.raises(UnusableSourceError, match=r"no usable record \(2 bad; first: malformed record"):
         plan_jobs(_config(tmp_path, b"not json\n{\"id\": \"x\"}\n"))

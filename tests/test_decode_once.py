@@ -33,14 +33,14 @@ def _records(n: int) -> list[dict]:
 def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, Counter]:
     counts: dict[str, Counter] = {"decoded": Counter(), "detected": Counter()}
 
-    def counting_read(path, frame_indices, *, backend="cv2"):  # noqa: ANN001, ANN202 - same signature
+    def counting_read(path, frame_indices, *, backend="cv2"):
         for frame in read_frames(path, frame_indices, backend=backend):
             counts["decoded"][frame.frame_index] += 1
             yield frame
 
     real_detect = HOGPersonDetector.detect
 
-    def counting_detect(self, image):  # noqa: ANN001, ANN202
+    def counting_detect(self, image):
         counts["detected"]["calls"] += 1
         return real_detect(self, image)
 

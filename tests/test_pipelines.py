@@ -115,7 +115,7 @@ def test_hcstvg_rows_are_stvg_r1_id_and_span(rendered: dict, name: str) -> None:
 
 
 def test_vidstg_rows_keep_sentence_types_apart(rendered: dict) -> None:
-    ds, code, output = rendered["vidstg"]
+    ds, code, _output = rendered["vidstg"]
     rows = _rows(ds)
     decl, inter = rows[("vidstg-vtest_clip-r0-d0", "raw")], rows[("vidstg-vtest_clip-r0-q0", "raw")]
     for row in (decl, inter):

@@ -97,7 +97,7 @@ STVG_R1_VIOU = [
 
 
 @pytest.mark.parametrize(("pred", "gt", "fps", "boxes", "xywh", "first", "tracked", "reference"), STVG_R1_VIOU)
-def test_stvg_r1_viou(pred, gt, fps, boxes, xywh, first, tracked, reference) -> None:  # noqa: ANN001
+def test_stvg_r1_viou(pred, gt, fps, boxes, xywh, first, tracked, reference) -> None:
     assert stvg_r1_viou(pred, gt, fps, boxes, xywh, first, tracked) == pytest.approx(reference, abs=TOLERANCE)
 
 
@@ -183,7 +183,7 @@ TUBEDETR = [
 
 
 @pytest.mark.parametrize(("pred", "gt", "grid", "traj", "boxes", "reference"), TUBEDETR)
-def test_tubedetr_sample(pred, gt, grid, traj, boxes, reference) -> None:  # noqa: ANN001
+def test_tubedetr_sample(pred, gt, grid, traj, boxes, reference) -> None:
     tiou, viou = tubedetr_sample(pred, gt, grid, traj, boxes)
     assert tiou == pytest.approx(reference[0], abs=TOLERANCE)
     assert viou == pytest.approx(reference[1], abs=TOLERANCE, nan_ok=True)
@@ -275,7 +275,7 @@ FALLBACK = [
 
 
 @pytest.mark.parametrize(("objects", "pred_id", "first", "last", "reference"), FALLBACK)
-def test_stvg_r1_boxes_for_an_absent_id(objects, pred_id, first, last, reference) -> None:  # noqa: ANN001
+def test_stvg_r1_boxes_for_an_absent_id(objects, pred_id, first, last, reference) -> None:
     from vctrain.metrics_sources import stvg_r1_predicted_boxes
 
     assert stvg_r1_predicted_boxes(objects, pred_id, first, last) == reference

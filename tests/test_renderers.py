@@ -89,10 +89,10 @@ def test_id_tags_sit_on_the_people_of_a_real_frame() -> None:
     clip = vtest_clip(640, 480)
     out = render("id_tags", clip).images[0]
     ink = changed(clip.images[0], out, 60)
-    labels, n = ndimage.label(ndimage.binary_dilation(ink, iterations=3))
+    _labels, n = ndimage.label(ndimage.binary_dilation(ink, iterations=3))
     assert n == 3
     for k, (bx1, by1, bx2, by2) in enumerate(clip.boxes[0]):
-        ys, xs = np.nonzero(ink[int(by1):int(by2), int(bx1):int(bx2)])
+        _ys, xs = np.nonzero(ink[int(by1):int(by2), int(bx1):int(bx2)])
         assert len(xs) > 20, f"no tag on person {k + 1}"
 
 
@@ -356,7 +356,7 @@ def test_text_reads_the_same_at_320_and_1920_px(name: str) -> None:
         clip = vtest_clip(W, H)
         out = render(name, clip).images[0]
         ink = changed(clip.images[0], out, 40)
-        labels, n = ndimage.label(ink)
+        labels, _n = ndimage.label(ink)
         sizes = ndimage.find_objects(labels)
         tallest = max(s[0].stop - s[0].start for s in sizes)
         heights.append(tallest / H)

@@ -315,7 +315,7 @@ def test_som_tags_equal_a_filled_box_and_puttext_and_find_thin_and_stray_masks()
         ref[:] = color
         font_scale = (20 / 30) * W / 336 * 0.8
         thickness = max(1, int(round(2 * font_scale)))
-        (w, h), _ = cv2.getTextSize(str(track_id), FONT, font_scale, thickness)
+        (_w, h), _ = cv2.getTextSize(str(track_id), FONT, font_scale, thickness)
         pad = max(1, int(round(0.3 * h)))
         ink = (0, 0, 0) if 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2] >= 140 else (255, 255, 255)
         cv2.putText(ref, str(track_id), (pad, pad + h), FONT, font_scale, ink, thickness, cv2.LINE_AA)

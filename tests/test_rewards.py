@@ -301,7 +301,7 @@ def test_rouge_by_hand() -> None:
     assert out["score"] == pytest.approx((2 / 3 + 3 / 5 + 2 / 3) / 3)
     assert score("rouge", wrap(""), gt) == 0.0
     assert score("rouge", wrap("anything"), GroundTruth("video_qa", answer=None)) == 0.0
-    assert lcs_length("a b c d".split(), "b d c".split()) == 2
+    assert lcs_length(["a", "b", "c", "d"], ["b", "d", "c"]) == 2
 
 
 # ---------------------------------------------------------------- batch
@@ -409,7 +409,7 @@ def test_visioncoach_rewards_on_real_stgr_rows(stgr_rows: list[dict]) -> None:
             assert REWARDS["spatial"](late, gt)["score"] == 0.0
             assert REWARDS["spatial"](f"<think>{_claims_of(gt, 0.9)}</think><answer>a</answer>", gt)["score"] > 0.99
     assert {"temporal_qa", "temporal_mcq", "st_free_form", "general_mcq"} <= tasks
-    multi = [ground_truth_from_row(r) for r in stgr_rows if r["sample_id"] == "stgr-st-1"][0]
+    multi = next(ground_truth_from_row(r) for r in stgr_rows if r["sample_id"] == "stgr-st-1")
     assert {name for kf in multi.key_frames for name in kf.objects} == {"man", "building door"}
 
 

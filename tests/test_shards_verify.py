@@ -105,8 +105,8 @@ def test_an_undecodable_frame_is_caught(ds: Path) -> None:
 def test_duplicates_strays_and_count_mismatches_are_caught(ds: Path) -> None:
     manifest = load_manifest(ds)
     shutil.copy(ds / manifest[1]["shard"], ds / "data/shard-00007.parquet")
-    (ds / MANIFEST_PATH).write_text("".join(json.dumps(e) + "\n" for e in manifest + [
-        {**manifest[1], "shard": "data/shard-00007.parquet"}]))
+    extra = {**manifest[1], "shard": "data/shard-00007.parquet"}
+    (ds / MANIFEST_PATH).write_text("".join(json.dumps(e) + "\n" for e in [*manifest, extra]))
     (ds / "data/shard-00008.parquet.tmp").write_bytes(b"half")
     problems = "\n".join(verify_dataset(ds).problems)
     assert "sample vtest-d is listed in 2 shards" in problems

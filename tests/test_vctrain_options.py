@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -199,7 +200,7 @@ def test_cosine_schedule_by_hand() -> None:
     assert lrs[:3] == pytest.approx([1.0, 2.0, 2.0])
     assert lrs[6] == pytest.approx(2.0 * (0.1 + 0.9 * 0.5))  # half way down
     assert lrs[4] == pytest.approx(2.0 * (0.1 + 0.9 * (1 + np.cos(np.pi / 4)) / 2))
-    assert lrs[10] == pytest.approx(0.2) and all(a >= b for a, b in zip(lrs[2:], lrs[3:]))
+    assert lrs[10] == pytest.approx(0.2) and all(a >= b for a, b in itertools.pairwise(lrs))
 
 
 def test_bf16_only_where_the_device_has_it() -> None:

@@ -112,7 +112,8 @@ def test_best_variant_tie_rules() -> None:
 
 
 KEYWORDS = {"crowd": "spotlight", "moment": "temporal_crop", "number": "id_tags"}
-FILLER = "which man woman walks runs left right path building towards away slowly quickly dark jacket bag".split()
+FILLER = ["which", "man", "woman", "walks", "runs", "left", "right", "path", "building", "towards", "away",
+          "slowly", "quickly", "dark", "jacket", "bag"]
 
 
 def synthetic_labels(path: Path, n: int = 90, seed: int = 0, test_every: int = 0) -> Path:

@@ -42,7 +42,7 @@ class UnsafeCheckpointError(ValueError):
 
 def rng_state() -> dict[str, Any]:
     """Random states as tensors and plain values only (loadable with weights_only=True)."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    _kind, keys, pos, has_gauss, cached = np.random.get_state()
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": {
@@ -50,7 +50,7 @@ def rng_state() -> dict[str, Any]:
             "pos": int(pos),
             "has_gauss": int(has_gauss),
             "cached_gaussian": float(cached),
-        },  # fmt: skip
+        },
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():

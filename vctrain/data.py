@@ -11,8 +11,10 @@ import hashlib
 import io
 import json
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -150,6 +152,27 @@ def row_hash(row: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _shard_positions(pf: Any, shard: Path, variant: str, column: str, tasks: Sequence[str]
+                     ) -> tuple[dict[str, dict[str, tuple[int, int]]], dict[str, str]]:
+    """(sample -> variant -> (row group, row)) of one shard's rows of the wanted tasks, and the variant
+    named by each sample's `column` (for `column:NAME`)."""
+    cols = list(_INDEX_COLUMNS) + ([column] if column else [])
+    absent = [c for c in cols if c not in pf.schema_arrow.names]
+    if absent:
+        raise ValueError(f"{shard}: column(s) {absent} not found (variant={variant!r})")
+    by_sample: dict[str, dict[str, tuple[int, int]]] = {}
+    wanted: dict[str, str] = {}
+    for rg in range(pf.num_row_groups):
+        table = pf.read_row_group(rg, columns=cols).to_pydict()
+        for i, (sid, var, task) in enumerate(zip(table["sample_id"], table["variant"], table["task"])):
+            if tasks and task not in tasks:
+                continue
+            by_sample.setdefault(sid, {})[var] = (rg, i)
+            if column and table[column][i]:
+                wanted.setdefault(sid, str(table[column][i]))
+    return by_sample, wanted
+
+
 def index_rows(
     shard_folders: list[str], variant: str, tasks: list[str] | tuple[str, ...] = (), *, full_check: bool = False,
 ) -> list[RowRef]:
@@ -167,21 +190,7 @@ def index_rows(
     missing: list[str] = []
     for folder in shard_folders:
         for shard in _check_folder(Path(folder), full_check=full_check):
-            pf = pq.ParquetFile(shard)
-            cols = list(_INDEX_COLUMNS) + ([column] if column else [])
-            absent = [c for c in cols if c not in pf.schema_arrow.names]
-            if absent:
-                raise ValueError(f"{shard}: column(s) {absent} not found (variant={variant!r})")
-            by_sample: dict[str, dict[str, tuple[int, int]]] = {}
-            wanted: dict[str, str] = {}
-            for rg in range(pf.num_row_groups):
-                table = pf.read_row_group(rg, columns=cols).to_pydict()
-                for i, (sid, var, task) in enumerate(zip(table["sample_id"], table["variant"], table["task"])):
-                    if tasks and task not in tasks:
-                        continue
-                    by_sample.setdefault(sid, {})[var] = (rg, i)
-                    if column and table[column][i]:
-                        wanted.setdefault(sid, str(table[column][i]))
+            by_sample, wanted = _shard_positions(pq.ParquetFile(shard), shard, variant, column, tasks)
             for sid, variants in by_sample.items():
                 want = wanted.get(sid, "raw") if column else variant
                 if want not in variants:

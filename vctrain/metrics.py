@@ -19,6 +19,7 @@ Conventions and the sources' pitfalls we deliberately avoid (SPEC section 9):
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -258,7 +259,7 @@ def _gap(boxes: Mapping[int, Box], cfg: STVGEvalConfig) -> int:
     if cfg.interpolate_gap_frames is not None:
         return cfg.interpolate_gap_frames
     known = sorted(boxes)
-    steps = sorted(b - a for a, b in zip(known, known[1:]))
+    steps = sorted(b - a for a, b in itertools.pairwise(known))
     return 2 * steps[len(steps) // 2] if steps else 0
 
 

@@ -171,7 +171,7 @@ def _next_sample(refs: list[RowRef], order: DataOrder, counter: int, cfg: TrainC
         ref = refs[(position + attempt) % len(refs)]
         try:
             return load_sample(ref, cfg.data.max_frames)
-        except Exception as exc:  # noqa: BLE001 - bad input is recorded and skipped, never fatal
+        except Exception as exc:
             _record_error(cfg.output_dir, ref, exc)
     raise RuntimeError(f"10 consecutive rows failed to load; see {cfg.output_dir}/errors.jsonl")
 
@@ -319,7 +319,7 @@ def adaptive_step(run: Run, group: Group, sample: VideoSample, counter: int, tim
         ref = run.variant_rows[(sample.sample_id, variant)]
         try:
             prompted = load_sample(ref, cfg.data.max_frames)
-        except Exception as exc:  # noqa: BLE001 - bad input is recorded and skipped, never fatal
+        except Exception as exc:
             _record_error(cfg.output_dir, ref, exc)
             return None
         prompt = encode_prompt(run.processor, prompted, cfg.data, dist.device)
@@ -454,7 +454,7 @@ def save(run: Run) -> str:
             rank=run.dist.rank,
             world_size=run.dist.world_size,
             sharded=run.dist.sharded,
-        )  # fmt: skip
+        )
     )
 
 

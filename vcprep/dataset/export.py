@@ -24,6 +24,7 @@ Why these forms:
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -112,7 +113,7 @@ def uneven_spacing(pts_seconds: Sequence[float], video_fps: float) -> bool:
     if len(pts_seconds) < 3:
         return False
     mean = 1.0 / sample_fps(pts_seconds)
-    gaps = [b - a for a, b in zip(pts_seconds, pts_seconds[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(pts_seconds)]
     return max(abs(g - mean) for g in gaps) > 0.5 / max(video_fps, 1e-6)
 
 

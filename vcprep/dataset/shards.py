@@ -17,6 +17,7 @@ Layout of a dataset folder (paths are templates, as in LeRobot):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -245,7 +246,7 @@ def load_info(root: str | Path) -> DatasetInfo:
     known = set(DatasetInfo.__dataclass_fields__) - {"extra"}
     for name, expected in _INFO_TYPES.items():
         value = data.get(name)
-        if value is not None and (not isinstance(value, expected) or isinstance(value, bool) and expected is int):
+        if value is not None and (not isinstance(value, expected) or (isinstance(value, bool) and expected is int)):
             found = f"{type(value).__name__} {value!r}"
             raise DatasetFormatError(f"{path}: {name} is {found}, expected {expected.__name__}")
     info = DatasetInfo(**{k: v for k, v in data.items() if k in known})
@@ -475,10 +476,8 @@ class ShardWriter:
         never be renamed or listed. Samples already committed stay; a re-run redoes the rest.
         """
         if self._writer is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._writer.close()
-            except OSError:
-                pass
             if self._tmp is not None:
                 self._tmp.unlink(missing_ok=True)
         self._writer, self._tmp, self._final, self._group = None, None, None, []

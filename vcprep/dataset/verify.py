@@ -120,16 +120,17 @@ def _check_row(where: str, row: dict[str, Any], report: VerifyReport, decode_fra
                 report.frames_decoded += 1
 
 
-def _check_shard(root: Path, entry: dict[str, Any], report: VerifyReport, decode_frames: bool,
-                 seen_rows: Counter, sample_shard: dict[str, str]) -> None:
+def _open_shard(root: Path, entry: dict[str, Any], report: VerifyReport) -> pq.ParquetFile | None:
+    """The shard's file checked against its manifest entry (presence, size, sha256, schema, row count);
+    None when its rows cannot be checked."""
     rel = entry.get("shard", "?")
     path = root / rel
     if not path.is_file():
         report.problems.append(f"{rel}: listed in the manifest but missing")
-        return
+        return None
     if path.is_symlink():  # it could point anywhere; a dataset's shards are its own files
         report.problems.append(f"{rel}: is a symbolic link, not a file of the dataset")
-        return
+        return None
     if "bytes" in entry and path.stat().st_size != entry["bytes"]:
         report.problems.append(f"{rel}: {path.stat().st_size} bytes, manifest says {entry['bytes']} (truncated?)")
     if "sha256" in entry and sha256_file(path) != entry["sha256"]:
@@ -138,11 +139,20 @@ def _check_shard(root: Path, entry: dict[str, Any], report: VerifyReport, decode
         pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         report.problems.append(f"{rel}: not a readable Parquet file ({exc})")
-        return
+        return None
     if not _check_schema(rel, pf.schema_arrow, report):
-        return
+        return None
     if pf.metadata.num_rows != entry.get("num_rows"):
         report.problems.append(f"{rel}: {pf.metadata.num_rows} rows, manifest says {entry.get('num_rows')}")
+    return pf
+
+
+def _check_shard(root: Path, entry: dict[str, Any], report: VerifyReport, decode_frames: bool,
+                 seen_rows: Counter, sample_shard: dict[str, str]) -> None:
+    rel = entry.get("shard", "?")
+    pf = _open_shard(root, entry, report)
+    if pf is None:
+        return
     ids_in_shard: list[str] = []
     for rg in range(pf.num_row_groups):
         try:
@@ -179,21 +189,8 @@ def verify_dataset(root: str | Path, *, decode_frames: bool = True) -> VerifyRep
         report.problems.append(f"{INFO_PATH}: {exc}")
         return report
     report.format_version = info.format_version
-    if not (root / MANIFEST_PATH).is_file():
-        report.problems.append(f"{MANIFEST_PATH}: missing")
-        return report
-    raw_lines = (root / MANIFEST_PATH).read_text().splitlines()
-    manifest = load_manifest(root)
-    if len(manifest) != len([line for line in raw_lines if line.strip()]):
-        report.problems.append(f"{MANIFEST_PATH}: has a damaged line (interrupted write; re-run `vcprep render`)")
-    trusted = []
-    for i, entry in enumerate(manifest):  # checked before any path in it is opened
-        problem = manifest_entry_problem(entry)
-        if problem:
-            report.problems.append(f"{MANIFEST_PATH}: entry {i + 1}: {problem}")
-        else:
-            trusted.append(entry)
-    if len(trusted) != len(manifest):
+    manifest = _trusted_manifest(root, report)
+    if manifest is None:
         return report
     report.shards = len(manifest)
     listed = {e.get("shard") for e in manifest}
@@ -210,6 +207,31 @@ def verify_dataset(root: str | Path, *, decode_frames: bool = True) -> VerifyRep
     for entry in manifest:
         _check_shard(root, entry, report, decode_frames, seen_rows, sample_shard)
     report.samples = len(sample_shard)
+    _check_counts(info, manifest, manifest_samples, report)
+    return report
+
+
+def _trusted_manifest(root: Path, report: VerifyReport) -> list[dict[str, Any]] | None:
+    """The manifest's entries when every one of them is well formed (checked before any path in it
+    is opened); None, with the problems reported, otherwise."""
+    if not (root / MANIFEST_PATH).is_file():
+        report.problems.append(f"{MANIFEST_PATH}: missing")
+        return None
+    raw_lines = (root / MANIFEST_PATH).read_text().splitlines()
+    manifest = load_manifest(root)
+    if len(manifest) != len([line for line in raw_lines if line.strip()]):
+        report.problems.append(f"{MANIFEST_PATH}: has a damaged line (interrupted write; re-run `vcprep render`)")
+    bad = 0
+    for i, entry in enumerate(manifest):
+        problem = manifest_entry_problem(entry)
+        if problem:
+            report.problems.append(f"{MANIFEST_PATH}: entry {i + 1}: {problem}")
+            bad += 1
+    return None if bad else manifest
+
+
+def _check_counts(info: Any, manifest: list[dict[str, Any]], manifest_samples: Counter, report: VerifyReport) -> None:
+    """info.json's counts against the manifest's."""
     if info.num_samples != len(manifest_samples):
         report.problems.append(f"{INFO_PATH}: num_samples {info.num_samples}, manifest lists {len(manifest_samples)}")
     if info.num_rows != sum(e.get("num_rows", 0) for e in manifest):
@@ -217,4 +239,3 @@ def verify_dataset(root: str | Path, *, decode_frames: bool = True) -> VerifyRep
                                f"{sum(e.get('num_rows', 0) for e in manifest)}")
     if info.num_shards != len(manifest):
         report.problems.append(f"{INFO_PATH}: num_shards {info.num_shards}, manifest lists {len(manifest)}")
-    return report

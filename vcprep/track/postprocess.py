@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -36,7 +37,7 @@ def fill_gaps(tracks: Tracks, max_gap_frames: int) -> Tracks:
     for tid in tracks.ids():
         sel = np.flatnonzero(tracks.track_id == tid)
         sel = sel[np.argsort(tracks.frame_index[sel], kind="stable")]
-        for a, b in zip(sel[:-1], sel[1:]):
+        for a, b in itertools.pairwise(sel):
             pa, pb = pos_of.get(int(tracks.frame_index[a])), pos_of.get(int(tracks.frame_index[b]))
             if pa is None or pb is None or not 1 < pb - pa <= max_gap_frames + 1:
                 continue
@@ -101,16 +102,9 @@ def drop_small_masks(tracks: Tracks, min_ratio: float = 1 / 3, *, boxes_too: boo
     return tracks.select(area >= min_ratio * largest)
 
 
-def join_fragments(tracks: Tracks, *, max_gap_frames: int, min_iou: float = 0.3) -> tuple[Tracks, dict[int, int]]:
-    """Join a track that ends to one that starts within `max_gap_frames` when the first box of the
-    later one overlaps the last box of the earlier one (IoU >= `min_iou`) and they never coexist.
-
-    Greedy in order of the gap (shortest first), so a chain of fragments becomes one ID. Returns
-    the tracks with joined IDs (the earliest fragment's ID) and the mapping fragment -> kept ID.
-    """
-    if len(tracks) == 0 or max_gap_frames <= 0:
-        return tracks, {}
-    ids = [int(t) for t in tracks.ids()]
+def _join_candidates(tracks: Tracks, ids: list[int], max_gap_frames: int, min_iou: float
+                     ) -> tuple[dict[int, tuple[int, int]], list[tuple[int, float, int, int]]]:
+    """Each track's (first, last) frame, and the (gap, -IoU, earlier, later) pairs that may be joined."""
     span, first_box, last_box = {}, {}, {}
     for t in ids:
         sel = np.flatnonzero(tracks.track_id == t)
@@ -125,6 +119,20 @@ def join_fragments(tracks: Tracks, *, max_gap_frames: int, min_iou: float = 0.3)
                 iou = float(box_iou_matrix(last_box[a][None], first_box[b][None])[0, 0])
                 if iou >= min_iou:
                     pairs.append((gap, -iou, a, b))
+    return span, pairs
+
+
+def join_fragments(tracks: Tracks, *, max_gap_frames: int, min_iou: float = 0.3) -> tuple[Tracks, dict[int, int]]:
+    """Join a track that ends to one that starts within `max_gap_frames` when the first box of the
+    later one overlaps the last box of the earlier one (IoU >= `min_iou`) and they never coexist.
+
+    Greedy in order of the gap (shortest first), so a chain of fragments becomes one ID. Returns
+    the tracks with joined IDs (the earliest fragment's ID) and the mapping fragment -> kept ID.
+    """
+    if len(tracks) == 0 or max_gap_frames <= 0:
+        return tracks, {}
+    ids = [int(t) for t in tracks.ids()]
+    span, pairs = _join_candidates(tracks, ids, max_gap_frames, min_iou)
     root = {t: t for t in ids}
 
     def find(t: int) -> int:

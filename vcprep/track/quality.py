@@ -6,6 +6,7 @@ ceiling an STVG-R1 model trained on these IDs can reach (SPEC sections 1 and 7).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,7 @@ def oracle_for_sample(
 
 def _median_step_gap(frames: list[int]) -> int:
     """vctrain's default interpolation reach: 2x the median step between known frames (0 if fewer than two)."""
-    steps = sorted(b - a for a, b in zip(frames, frames[1:]))
+    steps = sorted(b - a for a, b in itertools.pairwise(frames))
     return 2 * steps[len(steps) // 2] if steps else 0
 
 

@@ -67,7 +67,7 @@ def score_one(
         if kwargs.get("convention", "default") == "default":
             out["score"] = min(1.0, max(0.0, out.get("score", 0.0)))
         return out, False
-    except Exception:  # noqa: BLE001 - a malformed completion must never stop training or shift other items
+    except Exception:
         return {"score": 0.0}, True
 
 
