@@ -179,7 +179,7 @@ def parameter_count(model_dir: Path) -> int:
     total = 0
     for file in model_dir.glob("*.safetensors"):
         with safe_open(str(file), "pt") as fh:
-            for key in fh:
+            for key in fh.keys():  # noqa: SIM118 - safe_open handles are not iterable
                 n = 1
                 for dim in fh.get_slice(key).get_shape():
                     n *= dim
