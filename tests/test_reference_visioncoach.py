@@ -104,8 +104,9 @@ ACCURACY = [
 ]
 
 # ---------------------------------------------------------------- free-form ans_acc_reward (28-32, 67-69): ROUGE
-# rouge_score's F of ROUGE-1, ROUGE-2 and ROUGE-L on lower-cased alphanumeric tokens; its Porter stemmer leaves words
-# of up to three letters alone, so these vectors use no longer word.
+# rouge_score's F of ROUGE-1, ROUGE-2 and ROUGE-L on lower-cased alphanumeric tokens; its Porter stemmer
+# (`use_stemmer=True`; rouge_score's tokenize stems only words of more than 3 characters) leaves the short words
+# of the first vectors alone; the last two are decided by the stemming.
 CAT = GroundTruth("general_free_form", answer="the cat sat on the mat")
 ROUGE = [
     V(think_answer("the cat sat on the mat"), CAT, 1.0),
@@ -128,6 +129,12 @@ ROUGE = [
     V(think_answer("  the   cat  "), CAT, (0.5 + 1 / 3 + 0.5) / 3),
     V(think_answer("mat"), CAT, (2 / 7 + 0 + 2 / 7) / 3),
     V(think_answer("a cat sat on a mat"), CAT, (4 / 6 + 2 / 5 + 4 / 6) / 3),  # R2: (cat,sat), (sat,on)
+    # stemmed: walks/walking -> walk, towards -> toward, building(s) -> build; every token then agrees
+    V(think_answer("the man walking toward the buildings"),
+      GroundTruth("general_free_form", answer="the man walks towards the building"), 1.0),
+    # stemmed: runs -> run, running -> run(n) -> run; "woman" stays. R1 = RL: P 2/3, R 2/4 -> 4/7; no bigram
+    V(think_answer("a woman runs"), GroundTruth("general_free_form", answer="the woman is running"),
+      (4 / 7 + 0 + 4 / 7) / 3),
 ]
 
 # ---------------------------------------------------------------- ans_viou_reward (184-236) -> answer_box

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
+from typing import Any
 
 from vctrain.groundtruth import GroundTruth
 from vctrain.rewards.conventions import check_convention
@@ -43,9 +45,23 @@ def mcq(
     return {"score": float(letter is not None and letter == reference), "parsed": float(letter is not None)}
 
 
-def tokens(text: str) -> list[str]:
-    """Lower-cased alphanumeric words (no stemming; the source's rouge_score used a Porter stemmer)."""
-    return re.findall(r"[a-z0-9]+", text.lower())
+def tokens(text: str, *, stem: bool = False) -> list[str]:
+    """rouge_score's tokens: lower-cased alphanumeric runs; with `stem`, words longer than three characters
+    reduced by NLTK's Porter stemmer, as VisionCoach's `RougeScorer(..., use_stemmer=True)` does."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    if not stem:
+        return words
+    stemmer = _porter()
+    return [stemmer.stem(w) if len(w) > 3 else w for w in words]
+
+
+@lru_cache(maxsize=1)
+def _porter() -> Any:
+    try:
+        from nltk.stem.porter import PorterStemmer
+    except ImportError as exc:  # pragma: no cover - nltk is in the train extra
+        raise ImportError("ROUGE with stemming needs nltk (pip install 'vcprep[train]'), or pass stem=False") from exc
+    return PorterStemmer()
 
 
 def _f1(overlap: int, n_pred: int, n_ref: int) -> float:
@@ -86,12 +102,13 @@ def rouge(
     progress: float = 0.0,
     convention: str = "default",
     answer_tag: AnswerTag = "auto",
+    stem: bool = True,
 ) -> dict[str, float]:
     """Mean of ROUGE-1, ROUGE-2 and ROUGE-L F between the answer and the reference text; 0 when either is empty.
-    Tokens as rouge_score's (lower-cased alphanumeric runs), without its Porter stemmer under every convention."""
+    Tokens as rouge_score's, Porter-stemmed as VisionCoach's scorer (`use_stemmer=True`) unless `stem=False`."""
     check_convention(convention)
     answer = answer_text(completion, pick_answer_tag(gt.task, answer_tag))
-    pred, ref = tokens(answer or ""), tokens(gt.answer or "")
+    pred, ref = tokens(answer or "", stem=stem), tokens(gt.answer or "", stem=stem)
     r1, r2, rl = rouge_n_f(pred, ref, 1), rouge_n_f(pred, ref, 2), rouge_l_f(pred, ref)
     return {"score": (r1 + r2 + rl) / 3, "rouge1": r1, "rouge2": r2, "rougeL": rl}
 
@@ -113,7 +130,7 @@ def accuracy(
 ) -> dict[str, float]:
     """VisionCoach's answer accuracy, chosen per row's task (not per batch as in the source): the MCQ letter for
     multiple-choice tasks (`paper_exact` and `convention` passed to `mcq`), mean ROUGE-1/2/L F for free-form
-    answers (no stemming: the source stems with Porter, see the README), 0 for span/ID/box answers."""
+    answers (Porter-stemmed, as the source's), 0 for span/ID/box answers."""
     if gt.task in MCQ_TASKS:
         chosen = mcq(completion, gt, convention=convention, answer_tag=answer_tag, paper_exact=paper_exact)
         return {"score": chosen["score"]}
