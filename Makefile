@@ -39,7 +39,7 @@ $(VERL_VENV)/.ok: Makefile
 	$(VERL_VENV)/bin/python -m pip install -q --no-deps verl==0.9.1
 	$(VERL_VENV)/bin/python -m pip install -q torch torchvision 'transformers>=5.5.3,<5.11,!=5.6.0' \
 	  'tensordict>=0.8,<=0.10,!=0.9.0' ray codetiming pylatexenc aiohttp omegaconf hydra-core qwen-vl-utils \
-	  datasets pandas pyarrow numpy pillow accelerate dill
+	  datasets pandas pyarrow numpy pillow accelerate dill nltk
 	touch $@
 
 install-prep: $(VENV)/.prep

@@ -435,3 +435,20 @@ def test_a_misspelt_convention_is_a_configuration_error() -> None:
         compute_rewards([wrap("x")], [STVG], {"tiou": 1.0}, convention="stvg-r1")
     with pytest.raises(ValueError, match="convention"):
         compute_rewards([wrap("x")], [STVG], {"tiou": 1.0}, reward_params={"tiou": {"convention": "paper"}})
+
+
+def test_a_missing_library_raises_instead_of_scoring_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A malformed completion scores 0, but a reward that cannot import what it needs is a broken setup:
+    scoring 0 would silently shift every total (as when ROUGE's stemmer is missing in a framework's env)."""
+    import vctrain.rewards as rewards
+    from vctrain.rewards import score_one
+
+    gt = GroundTruth("general_free_form", answer="the cat")
+    assert score_one("rouge", None, gt) == ({"score": 0.0}, True)  # type: ignore[arg-type]  # bad completion
+
+    def needs_a_missing_library(completion: str, gt: GroundTruth, **kwargs: object) -> dict[str, float]:
+        raise ImportError("No module named 'nltk'")
+
+    monkeypatch.setitem(rewards.REWARDS, "rouge", needs_a_missing_library)
+    with pytest.raises(ImportError, match="nltk"):
+        score_one("rouge", "<answer>the cat</answer>", gt)

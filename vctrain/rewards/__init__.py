@@ -54,7 +54,8 @@ def _clean(value: Any) -> float:
 def score_one(
     name: str, completion: str, gt: GroundTruth, *, progress: float = 0.0, params: Mapping[str, Any] | None = None
 ) -> tuple[dict[str, float], bool]:
-    """One reward on one item: (scores, failed). Any exception or non-text completion gives score 0, failed True.
+    """One reward on one item: (scores, failed). Any exception or non-text completion gives score 0, failed True,
+    except a missing library (ImportError), which is the setup's fault, not the completion's: it is raised.
 
     The score is clamped to [0, 1] under the default convention; a source's convention keeps the source's value
     (Time-R1's v2 reward can be negative)."""
@@ -67,6 +68,8 @@ def score_one(
         if kwargs.get("convention", "default") == "default":
             out["score"] = min(1.0, max(0.0, out.get("score", 0.0)))
         return out, False
+    except ImportError:
+        raise
     except Exception:
         return {"score": 0.0}, True
 
