@@ -1,9 +1,9 @@
 """Render time of one video with 1, 5 and 20 queries: this checkout against an older one, same run.
 
-The recipe is the demo's (HOG + ByteTrack at 5 fps, five variants) on vtest.avi, with N queries
-whose clips are spread over the video the way VidSTG asks several questions of one video. Each
-setting runs `vcprep render` in a fresh process (imports and model building included), the two
-checkouts alternating, and the median wall time is reported.
+The recipe is each checkout's own demo recipe (HOG + ByteTrack at 5 fps, five variants) on
+vtest.avi, with N queries whose clips are spread over the video the way VidSTG asks several
+questions of one video. Each setting runs `vcprep render` in a fresh process (imports and model
+building included), the two checkouts alternating, and the median wall time is reported.
 
     git worktree add /tmp/vcprep-before 6b4d57c        # the layout before the per-stage house
     python bench/bench_queries.py --before /tmp/vcprep-before --repeats 3
@@ -37,11 +37,12 @@ def queries(n: int) -> list[dict]:
     return out
 
 
-def write_recipe(folder: Path, n: int) -> Path:
-    recipe = yaml.safe_load((ROOT / "pipelines" / "demo.yaml").read_text())
+def write_recipe(folder: Path, checkout: Path, n: int) -> Path:
+    """The checkout's demo recipe (its detector settings as shipped) with N queries."""
+    recipe = yaml.safe_load((checkout / "pipelines" / "demo.yaml").read_text())
     (folder / "ann.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries(n)))
     recipe["source"].update(annotations="ann.jsonl", data_root=str(MEDIA))
-    path = folder / "recipe.yaml"
+    path = folder / f"recipe-{abs(hash(str(checkout)))}.yaml"
     path.write_text(yaml.safe_dump(recipe))
     return path
 
@@ -49,8 +50,11 @@ def write_recipe(folder: Path, n: int) -> Path:
 def render_seconds(checkout: Path, recipe: Path, out: Path) -> float:
     env = dict(os.environ, PYTHONPATH=str(checkout))
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "vcprep.cli", "render", str(recipe), "--out", str(out), "-q"],
-                   check=True, env=env, cwd=checkout, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "vcprep.cli", "render", str(recipe), "--out", str(out), "-q"],
+                          env=env, cwd=checkout, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = done.stdout[-2000:] + done.stderr[-2000:]
+        raise RuntimeError(f"render in {checkout} failed ({done.returncode}):\n{tail}")
     return time.perf_counter() - t0
 
 
@@ -65,11 +69,12 @@ def main() -> None:
         for n in (int(q) for q in args.queries.split(",")):
             folder = Path(tmp) / f"n{n}"
             folder.mkdir()
-            recipe = write_recipe(folder, n)
+            checkouts = {"before": args.before.resolve(), "after": ROOT}
+            recipes = {name: write_recipe(folder, checkout, n) for name, checkout in checkouts.items()}
             times: dict[str, list[float]] = {"before": [], "after": []}
             for r in range(args.repeats):
-                for name, checkout in (("before", args.before), ("after", ROOT))[:: 1 if r % 2 == 0 else -1]:
-                    times[name].append(render_seconds(checkout, recipe, folder / f"out-{name}-{r}"))
+                for name in ("before", "after")[:: 1 if r % 2 == 0 else -1]:
+                    times[name].append(render_seconds(checkouts[name], recipes[name], folder / f"out-{name}-{r}"))
             before, after = statistics.median(times["before"]), statistics.median(times["after"])
             rows.append((n, before, after))
             print(f"{n:>3} queries: before {before:6.1f} s  after {after:6.1f} s  ({before / after:.1f}x)", flush=True)

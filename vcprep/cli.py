@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from vcprep.core.config import PipelineConfig
 
 app = typer.Typer(
     help="Build visual-prompt video grounding datasets: decode -> detect -> track -> render -> Parquet shards.",
@@ -27,9 +31,30 @@ EXIT_CANNOT_PROCEED = 3
 What was committed before stays valid; re-run once the cause is fixed."""
 
 
-def _fail(message: str, code: int = EXIT_USAGE) -> None:
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
+
+
+def _load_recipe(pipeline: Path, *, data_root: Path | None, annotations: Path | None,
+                 tracks: Path | None = None) -> PipelineConfig:
+    """The recipe with the command line's overrides; exit 2 naming the key or the missing annotation file."""
+    from vcprep.core.config import ConfigError, load_pipeline
+
+    try:
+        cfg = load_pipeline(pipeline)
+    except ConfigError as exc:
+        _fail(str(exc))
+    if data_root is not None:
+        cfg.source.data_root = str(data_root.resolve())
+    if tracks is not None:
+        cfg.tracks_cache = str(tracks.resolve())
+    if annotations is not None:
+        cfg.source.annotations = str(annotations.resolve())
+    ann = cfg.resolve(cfg.source.annotations)
+    if not ann.is_file():
+        _fail(f"annotation file not found: {ann} (source.annotations in {pipeline})")
+    return cfg
 
 
 @app.command()
@@ -55,23 +80,11 @@ def render(
     Exit codes: 0 ok; 1 some inputs were bad (recorded in meta/errors.jsonl); 2 recipe, usage or
     unusable annotation file; 3 the run could not proceed (disk full, permissions, folder locked).
     """
-    from vcprep.core.config import ConfigError, load_pipeline
+    from vcprep.core.config import ConfigError
     from vcprep.pipeline import RecipeMismatchError, run_pipeline, summary_table
     from vcprep.sources.plan import UnusableSourceError
 
-    try:
-        cfg = load_pipeline(pipeline)
-    except ConfigError as exc:
-        _fail(str(exc))
-    if data_root is not None:
-        cfg.source.data_root = str(data_root.resolve())
-    if tracks is not None:
-        cfg.tracks_cache = str(tracks.resolve())
-    if annotations is not None:
-        cfg.source.annotations = str(annotations.resolve())
-    ann = cfg.resolve(cfg.source.annotations)
-    if not ann.is_file():
-        _fail(f"annotation file not found: {ann} (source.annotations in {pipeline})")
+    cfg = _load_recipe(pipeline, data_root=data_root, annotations=annotations, tracks=tracks)
     from vcprep.dataset.shards import DatasetLockedError
 
     try:
@@ -112,21 +125,11 @@ def track(
     a segment whose video content, detector, tracker and frames match a cached file is skipped.
     `vcprep render RECIPE --tracks DIR` then renders any prompt variant without re-running detection.
     """
-    from vcprep.core.config import ConfigError, load_pipeline
+    from vcprep.core.config import ConfigError
     from vcprep.sources.plan import UnusableSourceError
     from vcprep.track.stage import run_track_stage, track_summary_table
 
-    try:
-        cfg = load_pipeline(pipeline)
-    except ConfigError as exc:
-        _fail(str(exc))
-    if data_root is not None:
-        cfg.source.data_root = str(data_root.resolve())
-    if annotations is not None:
-        cfg.source.annotations = str(annotations.resolve())
-    ann = cfg.resolve(cfg.source.annotations)
-    if not ann.is_file():
-        _fail(f"annotation file not found: {ann} (source.annotations in {pipeline})")
+    cfg = _load_recipe(pipeline, data_root=data_root, annotations=annotations)
     try:
         summary = run_track_stage(cfg, out, progress=not quiet, limit=limit)
     except (ConfigError, UnusableSourceError) as exc:

@@ -299,17 +299,21 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def load_manifest(root: str | Path) -> list[dict[str, Any]]:
-    """Completed shards; a torn last line (killed mid-append) is ignored."""
-    path = Path(root) / MANIFEST_PATH
-    entries = []
+def read_jsonl(path: Path) -> list[Any]:
+    """The records of an append-only JSON-lines file of the dataset; a torn line (killed mid-append) is skipped."""
+    records = []
     if path.is_file():
         for line in path.read_text().splitlines():
             try:
-                entries.append(json.loads(line))
+                records.append(json.loads(line))
             except (json.JSONDecodeError, RecursionError):
                 continue
-    return entries
+    return records
+
+
+def load_manifest(root: str | Path) -> list[dict[str, Any]]:
+    """Completed shards; a torn last line (killed mid-append) is ignored."""
+    return read_jsonl(Path(root) / MANIFEST_PATH)
 
 
 def _json_default(value: Any) -> Any:

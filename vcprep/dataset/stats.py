@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from vcprep.dataset.card import dataset_stats
-from vcprep.dataset.shards import ERRORS_PATH, load_info, load_manifest
+from vcprep.dataset.shards import ERRORS_PATH, load_info, load_manifest, read_jsonl
 
 
 def load_errors(root: str | Path) -> list[dict[str, Any]]:
     """The errors table (meta/errors.jsonl) as dicts; a torn last line is ignored."""
-    path = Path(root) / ERRORS_PATH
-    out = []
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return out
+    return read_jsonl(Path(root) / ERRORS_PATH)
 
 
 def dataset_summary(root: str | Path) -> dict[str, Any]:
