@@ -36,8 +36,8 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _load_recipe(pipeline: Path, *, data_root: Path | None, annotations: Path | None,
-                 tracks: Path | None = None) -> PipelineConfig:
+def _load_recipe(pipeline: Path, *, data_root: Path | None, annotations: Path | None = None,
+                 tracks: Path | None = None, needs_annotations: bool = True) -> PipelineConfig:
     """The recipe with the command line's overrides; exit 2 naming the key or the missing annotation file."""
     from vcprep.core.config import ConfigError, load_pipeline
 
@@ -52,7 +52,7 @@ def _load_recipe(pipeline: Path, *, data_root: Path | None, annotations: Path | 
     if annotations is not None:
         cfg.source.annotations = str(annotations.resolve())
     ann = cfg.resolve(cfg.source.annotations)
-    if not ann.is_file():
+    if needs_annotations and not ann.is_file():
         _fail(f"annotation file not found: {ann} (source.annotations in {pipeline})")
     return cfg
 
@@ -149,16 +149,10 @@ def evaluate(
     data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
 ) -> None:
     """Track the ground truth's stretch of VIDEO with the recipe and print HOTA, IDF1, MOTA and recall."""
-    from vcprep.core.config import ConfigError, load_pipeline
     from vcprep.core.errors import InputError
     from vcprep.track.evaluate import evaluate_recipe
 
-    try:
-        cfg = load_pipeline(pipeline)
-    except ConfigError as exc:
-        _fail(str(exc))
-    if data_root is not None:
-        cfg.source.data_root = str(data_root.resolve())
+    cfg = _load_recipe(pipeline, data_root=data_root, needs_annotations=False)  # the ground truth is --gt
     try:
         result = evaluate_recipe(cfg, video, gt)
     except (InputError, OSError) as exc:
