@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 
 from vcprep.core.config import ConfigError, PipelineConfig
-from vcprep.render.renderers import RENDERERS, Renderer, build_renderer
+from vcprep.render.renderers import RENDERERS, Renderer
+from vcprep.render.rows import build_chains as render_chains
 from vcprep.track.detectors import DETECTORS
 from vcprep.track.stage import Trackers
 from vcprep.track.trackers import TRACKERS
@@ -55,18 +56,10 @@ def check_names(config: PipelineConfig) -> None:
 
 
 def build_chains(config: PipelineConfig) -> dict[str, list[Renderer]]:
-    """Every variant's renderers only (no model): what a render-only worker needs."""
+    """Every variant's renderers only (no model), after checking every plug-in name: what a render-only
+    worker needs."""
     check_names(config)
-    chains: dict[str, list[Renderer]] = {}
-    for i, variant in enumerate(config.variants):
-        chain = []
-        for j, r in enumerate(variant.renderers):
-            try:
-                chain.append(build_renderer(r.name, r.params))
-            except (ValueError, TypeError) as exc:
-                raise ConfigError(f"variants[{i}] ({variant.name}).renderers[{j}]: {exc}") from exc
-        chains[variant.name] = chain
-    return chains
+    return render_chains(config)
 
 
 def build_plugins(config: PipelineConfig) -> Plugins:

@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vcprep.core.config import OutputConfig, PipelineConfig, SamplingConfig
+from vcprep.core.config import ConfigError, OutputConfig, PipelineConfig, SamplingConfig
 from vcprep.core.errors import InputError
 from vcprep.core.types import Clip, Sample, Tracks, VideoInfo
 from vcprep.decode.frame_pass import FramePass
@@ -238,8 +238,17 @@ def resize_to(width: int, height: int) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def build_chains(config: PipelineConfig) -> dict[str, list[Renderer]]:
-    """Every variant's renderers, built (and so checked) once per run."""
-    return {v.name: [build_renderer(r.name, r.params) for r in v.renderers] for v in config.variants}
+    """Every variant's renderers, built (and so checked) once per run; ConfigError names the failing key."""
+    chains: dict[str, list[Renderer]] = {}
+    for i, variant in enumerate(config.variants):
+        chain = []
+        for j, r in enumerate(variant.renderers):
+            try:
+                chain.append(build_renderer(r.name, r.params))
+            except (KeyError, ValueError, TypeError) as exc:
+                raise ConfigError(f"variants[{i}] ({variant.name}).renderers[{j}]: {exc}") from exc
+        chains[variant.name] = chain
+    return chains
 
 
 def build_sample_rows(sample: Sample, *, video_file: Path, info: VideoInfo, tracks: Tracks,

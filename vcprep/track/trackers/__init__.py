@@ -35,22 +35,33 @@ class RoboflowTracker(FrameTracker):
         self.inner.reset()
 
 
-def _roboflow(class_name: str):
-    def factory(**params: Any) -> AnyTracker:
-        import trackers
+# Each factory imports `trackers` only when built; BoT-SORT alone is given the frame.
+@TRACKERS.register("bytetrack")
+def _bytetrack(**params: Any) -> AnyTracker:
+    from trackers import ByteTrackTracker
 
-        return RoboflowTracker(getattr(trackers, class_name)(**params), uses_frame=class_name == "BoTSORTTracker")
-
-    return factory
+    return RoboflowTracker(ByteTrackTracker(**params), uses_frame=False)
 
 
-for _name, _cls in {
-    "bytetrack": "ByteTrackTracker",
-    "botsort": "BoTSORTTracker",
-    "ocsort": "OCSORTTracker",
-    "sort": "SORTTracker",
-}.items():
-    TRACKERS.register(_name)(_roboflow(_cls))
+@TRACKERS.register("botsort")
+def _botsort(**params: Any) -> AnyTracker:
+    from trackers import BoTSORTTracker
+
+    return RoboflowTracker(BoTSORTTracker(**params), uses_frame=True)
+
+
+@TRACKERS.register("ocsort")
+def _ocsort(**params: Any) -> AnyTracker:
+    from trackers import OCSORTTracker
+
+    return RoboflowTracker(OCSORTTracker(**params), uses_frame=False)
+
+
+@TRACKERS.register("sort")
+def _sort(**params: Any) -> AnyTracker:
+    from trackers import SORTTracker
+
+    return RoboflowTracker(SORTTracker(**params), uses_frame=False)
 
 
 @TRACKERS.register("sam2")
