@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from vcprep.core.config import PipelineConfig
@@ -43,7 +42,7 @@ from vcprep.plugins import Plugins, build_plugins
 from vcprep.render.context import VideoContext, stored_size
 from vcprep.render.rows import SamplePlan, plan_sample, resize_to, sample_rows
 from vcprep.sources.plan import VideoJob, plan_jobs
-from vcprep.track.quality import quality_line, run_quality
+from vcprep.track.quality import quality_line, run_quality, track_stats
 from vcprep.track.stage import plan_tracking, postprocess, probe_video, run_tracking
 
 
@@ -105,12 +104,12 @@ def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Tracke
     tracks = postprocess(raw, config.postprocess, info)
     ctx = VideoContext.build(info, tracks, kept, decode=config.decode, output=config.output,
                              postprocess=config.postprocess)
-    lengths = np.unique(tracks.track_id, return_counts=True)[1] if len(tracks) else np.zeros(0, np.int64)
-    stats.frames_tracked = int(tracks.frame_indices_tracked.size)
+    summary = track_stats(tracks)
+    stats.frames_tracked = summary["frames_tracked"]
     stats.frames_decoded = frames.frames_decoded
     stats.frames_detected = int(to_track.size)
-    stats.num_ids = int(lengths.size)
-    stats.track_lengths = lengths.astype(int).tolist()
+    stats.num_ids = summary["num_ids"]
+    stats.track_lengths = summary["track_lengths"]
     stats.cache_hits = track_plan.cache_hits
     stats.track_seconds = time.perf_counter() - t0
     return TrackedVideo(job.video_path, plans, ctx, errors, stats)
