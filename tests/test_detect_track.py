@@ -194,3 +194,24 @@ def test_small_masks_are_dropped_for_rendering_only() -> None:
     boxes_only = _tracks([(0, 1, [0, 0, 30, 30]), (0, 3, [0, 40, 20, 50])])
     assert len(drop_small_masks(boxes_only, 1 / 3)) == 2
     assert drop_small_masks(boxes_only, 1 / 3, boxes_too=True).track_id.tolist() == [1]
+
+
+def test_hog_detections_come_in_one_order_whatever_the_threads(vtest_path: Path) -> None:
+    """OpenCV's parallel HOG search returns its windows in a thread-timing order; trackers assign IDs in
+    detection order, so the detector must return a canonical order (else a resumed or distributed run differs)."""
+    import cv2
+
+    frames = [f.image for f in read_frames(vtest_path, np.arange(0, 120, 20))]
+    hog = build_detector("hog")
+    threads = cv2.getNumThreads()
+    try:
+        runs = []
+        for n in (1, 2, 2, 4):
+            cv2.setNumThreads(n)
+            runs.append([hog.detect(image) for image in frames])
+    finally:
+        cv2.setNumThreads(threads)
+    assert sum(len(d) for d in runs[0]) > 0
+    for run in runs[1:]:
+        for a, b in zip(runs[0], run):
+            assert np.array_equal(a.xyxy, b.xyxy) and np.array_equal(a.confidence, b.confidence)

@@ -81,9 +81,13 @@ class HOGPersonDetector(Detector):
         )
         if len(rects) == 0:
             return sv.Detections.empty()
-        windows = np.asarray(rects, dtype=np.float32) / self.resize
+        # OpenCV's parallel search returns the same windows in an order that varies with thread timing,
+        # and the order decides the trackers' ID assignment: put them in one canonical order (x, y, w, h)
+        found = np.asarray(rects).reshape(-1, 4)
+        order = np.lexsort((found[:, 3], found[:, 2], found[:, 1], found[:, 0]))
+        windows = found[order].astype(np.float32) / self.resize
         xyxy = self.tighten(windows)
-        conf = self.confidence(np.asarray(weights, dtype=np.float32).reshape(-1))
+        conf = self.confidence(np.asarray(weights, dtype=np.float32).reshape(-1)[order])
         keep = conf >= self.min_confidence
         if self.priors is not None:
             keep &= self.priors.keep(xyxy, image.shape[0])
