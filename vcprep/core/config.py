@@ -138,7 +138,7 @@ class PipelineConfig:
     source: SourceConfig
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    detector: PluginConfig = field(default_factory=lambda: PluginConfig("hog"))
+    detector: PluginConfig = field(default_factory=lambda: PluginConfig("ssdlite"))
     tracker: PluginConfig = field(default_factory=lambda: PluginConfig("bytetrack"))
     postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
     variants: list[VariantConfig] = field(default_factory=list)

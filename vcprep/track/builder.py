@@ -46,8 +46,10 @@ class TrackBuilder:
         if not self.cols["fi"]:
             out = Tracks.empty()
         else:
-            cat = {k: np.concatenate(v) for k, v in self.cols.items()}
-            out = Tracks(cat["fi"], cat["pts"], cat["tid"], cat["xyxy"], cat["score"], cat["cls"],
-                         mask_rle=self.masks if self.any_mask else None)
+            # rows in frame order, even where a frame's boxes were added late (`loop._backfill`)
+            order = np.argsort(np.concatenate(self.cols["fi"]), kind="stable")
+            cat = {k: np.concatenate(v)[order] for k, v in self.cols.items()}
+            masks = [self.masks[i] for i in order] if self.any_mask else None
+            out = Tracks(cat["fi"], cat["pts"], cat["tid"], cat["xyxy"], cat["score"], cat["cls"], mask_rle=masks)
         out.frame_indices_tracked = np.asarray(self.seen, np.int64)
         return out

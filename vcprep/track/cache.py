@@ -23,7 +23,9 @@ import pyarrow.parquet as pq
 
 from vcprep.core.types import Tracks
 
-CACHE_FORMAT = "vcprep-tracks/2"  # 2: HOG boxes are the person, not the 64x128 window (issue 16)
+CACHE_FORMAT = "vcprep-tracks/3"
+# 2: HOG boxes are the person, not the 64x128 window; 3: a track holds the detections it was born from
+# before the tracker confirmed it (issue 16)
 """Bumped whenever the stored columns or the meaning of raw tracks change (invalidates old files)."""
 
 _SCHEMA = pa.schema([

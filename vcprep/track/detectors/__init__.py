@@ -1,8 +1,9 @@
-"""Detectors, chosen by name: `hog` (default, OpenCV's pretrained people detector), `yolo`, `gt`.
+"""Detectors, chosen by name: `ssdlite` (default: a pretrained person SSD run by OpenCV), `hog`
+(OpenCV's own people detector), `yolo`, `gt`.
 
 Each implements one declared interface from `base.py` (`Detector.detect(image)`, or
 `FrameIndexedDetector.detect_at(image, frame_index)` for annotation-backed boxes). Each factory
-imports its heavy library only when built, so `hog` works without torch and `yolo` (AGPL
+imports its heavy library only when built, so `ssdlite` and `hog` work without torch and `yolo` (AGPL
 ultralytics) is only imported by users who ask for it.
 """
 
@@ -23,6 +24,13 @@ def _hog(**params: Any) -> AnyDetector:
     from vcprep.track.detectors.hog import HOGPersonDetector
 
     return HOGPersonDetector(**params)
+
+
+@DETECTORS.register("ssdlite")
+def _ssdlite(**params: Any) -> AnyDetector:
+    from vcprep.track.detectors.ssdlite import SSDLitePersonDetector
+
+    return SSDLitePersonDetector(**params)
 
 
 @DETECTORS.register("yolo")
