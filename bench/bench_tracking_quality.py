@@ -1,8 +1,8 @@
 """Tracking quality (issue 16): HOTA / IDF1 / MOTA / recall of the demo recipe's tracker on
-tests/fixtures/vtest_mot, before (raw HOG windows, no hole filling) and after each change, with the
-detector's time per frame and its ratio to the "before" row. The machine is shared, so times are
-taken apart from the quality runs: `--rounds` rounds over every setting in turn on the same 21
-decoded frames, the median per setting (a burst of load then hits every setting alike).
+tests/fixtures/vtest_mot, before (raw HOG windows, no hole filling) and after each change, HOG and
+the ssdlite detector, with the detector's time per frame and its ratio to the "before" row. The
+machine is shared, so times are taken apart from the quality runs: `--rounds` rounds over every
+setting in turn on the same 21 decoded frames, the median per setting (a burst of load then hits every setting alike).
 
     PYTHONPATH=. python bench/bench_tracking_quality.py [--media .cache/media]
 """
@@ -17,18 +17,28 @@ from vcprep.core.config import load_pipeline
 from vcprep.track.evaluate import evaluate_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE = {"scale": 1.05, "min_confidence": 0.3}
+HOG = {"scale": 1.05, "min_confidence": 0.3}
 PRIOR = {"priors": {"max_height_fraction": 0.4}}
-SETTINGS: list[tuple[str, dict, int]] = [
-    ("before: raw 64x128 windows, no hole filling", {"margin_x_fraction": 0.0, "margin_y_fraction": 0.0}, 0),
-    ("window margin removed (0.25 w, 0.125 h)", {}, 0),
-    ("+ fill holes of <= 2 tracked frames", {}, 2),
-    ("+ prior height <= 0.4 frame (the new demo default)", PRIOR, 2),
-    ("+ padding 32", {**PRIOR, "padding": 32}, 2),
-    ("+ min_confidence 0", {**PRIOR, "min_confidence": 0.0}, 2),
-    ("+ resize 1.5", {**PRIOR, "resize": 1.5}, 2),
-    ("+ resize 2", {**PRIOR, "resize": 2.0}, 2),
-    ("+ resize 2, padding 32, min_confidence 0", {**PRIOR, "resize": 2.0, "padding": 32, "min_confidence": 0.0}, 2),
+OLD_TRACKER = {"frame_rate": 5.0, "lost_track_buffer": 10, "track_activation_threshold": 0.5,
+               "high_conf_det_threshold": 0.5, "minimum_consecutive_frames": 2}
+NEW_TRACKER = {"frame_rate": 5.0, "lost_track_buffer": 20, "track_activation_threshold": 0.2,
+               "high_conf_det_threshold": 0.2, "minimum_consecutive_frames": 1, "minimum_iou_threshold": 0.1}
+# (row name, detector name, detector params, ByteTrack params, hole filling, birth backfill frames)
+SETTINGS: list[tuple[str, str, dict, dict, int, int]] = [
+    ("before: raw 64x128 windows, no hole filling", "hog",
+     {**HOG, "margin_x_fraction": 0.0, "margin_y_fraction": 0.0}, OLD_TRACKER, 0, 0),
+    ("HOG: window margin removed (0.25 w, 0.125 h)", "hog", HOG, OLD_TRACKER, 0, 0),
+    ("HOG: + fill holes of <= 2 tracked frames", "hog", HOG, OLD_TRACKER, 2, 0),
+    ("HOG: + prior height <= 0.4 frame (last session's default)", "hog", {**HOG, **PRIOR}, OLD_TRACKER, 2, 0),
+    ("HOG: + resize 2", "hog", {**HOG, **PRIOR, "resize": 2.0}, OLD_TRACKER, 2, 0),
+    ("HOG: default + first box of each track kept", "hog", {**HOG, **PRIOR}, OLD_TRACKER, 2, 2),
+    ("ssdlite whole frame (1 tile), old tracker", "ssdlite", {**PRIOR, "tiles": [1, 1]}, OLD_TRACKER, 2, 0),
+    ("ssdlite 2x2 tiles, old tracker", "ssdlite", {**PRIOR, "tiles": [2, 2]}, OLD_TRACKER, 2, 0),
+    ("ssdlite 3x2 tiles, old tracker", "ssdlite", PRIOR, OLD_TRACKER, 2, 0),
+    ("ssdlite 3x2 + first box kept", "ssdlite", PRIOR, OLD_TRACKER, 2, 2),
+    ("ssdlite 3x2 + first box kept + ByteTrack 0.2 / buffer 20", "ssdlite", PRIOR, NEW_TRACKER, 2, 2),
+    ("ssdlite 3x2 + ... + fill 5 (**the new demo default**)", "ssdlite", PRIOR, NEW_TRACKER, 5, 2),
+    ("ssdlite 4x2 tiles + ... + fill 5", "ssdlite", {**PRIOR, "tiles": [4, 2]}, NEW_TRACKER, 5, 2),
 ]
 
 
@@ -39,12 +49,12 @@ def detector_ms(media: str, rounds: int) -> list[float]:
     import numpy as np
 
     from vcprep.decode.video import read_frames
-    from vcprep.track.detectors.hog import HOGPersonDetector
+    from vcprep.track.detectors import build_detector
     from vcprep.track.evaluate import MotGroundTruth
 
     gt = MotGroundTruth.load(ROOT / "tests" / "fixtures" / "vtest_mot" / "gt.txt")
     images = [f.image for f in read_frames(Path(media) / "vtest.avi", gt.frames())]
-    detectors = [HOGPersonDetector(**{**BASE, **params}) for _, params, _ in SETTINGS]
+    detectors = [build_detector(name, params) for _, name, params, _, _, _ in SETTINGS]
     times: list[list[float]] = [[] for _ in SETTINGS]
     for _ in range(rounds):
         for k, det in enumerate(detectors):
@@ -66,13 +76,14 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     ms_by_setting = detector_ms(args.media, args.rounds)
     base_ms = ms_by_setting[0]
-    for (name, params, fill), ms in zip(SETTINGS, ms_by_setting):
+    for (row, name, params, tracker, fill, backfill), ms in zip(SETTINGS, ms_by_setting):
         c = copy.deepcopy(cfg)
-        c.detector.params = {**BASE, **params}
+        c.detector.name, c.detector.params, c.tracker.params = name, params, tracker
         c.postprocess.fill_gaps_max_frames = fill
-        r = evaluate_recipe(c, "vtest.avi", ROOT / "tests" / "fixtures" / "vtest_mot" / "gt.txt")
+        r = evaluate_recipe(c, "vtest.avi", ROOT / "tests" / "fixtures" / "vtest_mot" / "gt.txt",
+                            backfill_frames=backfill)
         rep = r.report
-        print(f"| {name} | {rep.hota:.3f} | {rep.idf1:.3f} | {rep.mota:.3f} | {rep.recall:.3f} | "
+        print(f"| {row} | {rep.hota:.3f} | {rep.idf1:.3f} | {rep.mota:.3f} | {rep.recall:.3f} | "
               f"{rep.precision:.3f} | {ms:.0f} | {ms / base_ms:.2f}x |", flush=True)
 
 

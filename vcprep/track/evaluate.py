@@ -92,9 +92,11 @@ class RecipeEvaluation:
     frames_tracked: int
 
 
-def evaluate_recipe(config: PipelineConfig, video_path: str, gt_path: str | Path) -> RecipeEvaluation:
+def evaluate_recipe(config: PipelineConfig, video_path: str, gt_path: str | Path, *,
+                    backfill_frames: int = 2) -> RecipeEvaluation:
     """Run the recipe's detector, tracker and post-processing on the ground truth's stretch of
-    `video_path` (under the recipe's data root), at the recipe's track rate, and score it."""
+    `video_path` (under the recipe's data root), at the recipe's track rate, and score it.
+    `backfill_frames` is the tracking loop's (`loop.track_frames`); 0 measures the tracker alone."""
     import time
 
     from vcprep.decode.video import read_frames, sample_frame_indices
@@ -108,7 +110,7 @@ def evaluate_recipe(config: PipelineConfig, video_path: str, gt_path: str | Path
     trackers = Trackers.build(config)
     t0 = time.perf_counter()
     raw = track_stream(read_frames(video_file, frames, backend=config.decode.backend),
-                       detector=trackers.detector, tracker=trackers.tracker)
+                       detector=trackers.detector, tracker=trackers.tracker, backfill_frames=backfill_frames)
     seconds = time.perf_counter() - t0
     tracks = postprocess(raw, config.postprocess, info)
     step = int(np.max(np.diff(frames))) if frames.size > 1 else 1

@@ -111,10 +111,11 @@ def track_frames(frames: Iterable[Frame], *, detector: AnyDetector, tracker: Fra
     return out.build()
 
 
-def track_stream(frames: Iterable[Frame], *, detector: AnyDetector, tracker: AnyTracker) -> Tracks:
+def track_stream(frames: Iterable[Frame], *, detector: AnyDetector, tracker: AnyTracker,
+                 backfill_frames: int = 2) -> Tracks:
     """Raw tracks (tracker IDs) of the frames, whichever tracker interface is given."""
     if isinstance(tracker, FrameTracker):
-        return track_frames(frames, detector=detector, tracker=tracker)
+        return track_frames(frames, detector=detector, tracker=tracker, backfill_frames=backfill_frames)
     return tracker.track(frames, lambda frame: detect_frame(detector, frame))
 
 

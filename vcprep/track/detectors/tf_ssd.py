@@ -22,7 +22,8 @@ INPUT_NODE = "Preprocessor/sub"
 BOX_NODE = "BoxPredictor_{layer}/BoxEncodingPredictor/BiasAdd"
 CLASS_NODE = "BoxPredictor_{layer}/ClassPredictor/BiasAdd"
 _NODE_RE = re.compile(r"(?m)^(?=node \{)")
-_PLACEHOLDER = 'node {\n  name: "%s"\n  op: "Placeholder"\n  attr {\n    key: "dtype"\n    value {\n      type: DT_FLOAT\n    }\n  }\n}\n'
+_PLACEHOLDER = ('node {\n  name: "%s"\n  op: "Placeholder"\n'
+                '  attr {\n    key: "dtype"\n    value {\n      type: DT_FLOAT\n    }\n  }\n}\n')
 
 
 @dataclass(frozen=True)
@@ -86,12 +87,12 @@ def _conv_subgraph(text_graph: str, outputs: list[str]) -> str:
     for block in _NODE_RE.split(text_graph):
         if not block.startswith("node {"):
             continue
-        name = re.search(r'(?m)^  name: "([^"]+)"', block)
-        op = re.search(r'(?m)^  op: "([^"]+)"', block)
-        if name is None or op is None:
+        name_match = re.search(r'(?m)^  name: "([^"]+)"', block)
+        op_match = re.search(r'(?m)^  op: "([^"]+)"', block)
+        if name_match is None or op_match is None:
             continue
-        nodes[name.group(1)] = (op.group(1), re.findall(r'(?m)^  input: "([^"]+)"', block), block)
-        order.append(name.group(1))
+        nodes[name_match.group(1)] = (op_match.group(1), re.findall(r'(?m)^  input: "([^"]+)"', block), block)
+        order.append(name_match.group(1))
     missing = [n for n in [INPUT_NODE, *outputs] if n not in nodes]
     if missing:
         raise ValueError(f"not an Object Detection API SSD graph: no node {missing[0]!r}")
