@@ -10,6 +10,7 @@ workers write their own shards; this Ray path stays as the driver-writes-all bas
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -57,7 +58,11 @@ def _local(fn: VideoFn[J, R], jobs: Sequence[J], config: PipelineConfig, plugins
         for job in jobs:
             yield fn(job, config, plugins)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(config,)) as pool:
+    # forkserver, not fork: a forked child inherits OpenCV's (DNN) and torch's thread pools without their
+    # threads and can hang in its first parallel call; forkserver children start from a clean process
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(config,),
+                             mp_context=context) as pool:
         # map keeps the input order, so the output is deterministic whatever the timing
         yield from pool.map(_run_in_worker, [fn] * len(jobs), jobs)
 
