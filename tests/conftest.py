@@ -37,7 +37,7 @@ def vtest_path() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_dataset(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> Path:
-    """The demo pipeline rendered once per test session (real HOG, ByteTrack, five variants).
+    """The demo pipeline rendered once per test session (real ssdlite detector, ByteTrack, five variants).
 
     Tests must treat it as read-only; copy it (`copy_dataset`) before changing anything.
     """

@@ -115,9 +115,9 @@ def test_demo_render_has_no_giant_boxes_and_tags_the_target_in_its_span(demo_dat
         assert all(r["target_id"] in ids for ids in in_span), r["variant"]
 
 
-def test_vcprep_evaluate_reports_the_metrics_for_hog_and_yolo(tmp_path: Path, media_dir: Path) -> None:
-    """The command runs the recipe's own detector: HOG, and YOLO from its config (random weights, since no
-    weights can be downloaded here): the same report, with numbers that tell them apart."""
+def test_vcprep_evaluate_reports_the_metrics_for_each_detector(tmp_path: Path, media_dir: Path) -> None:
+    """The command runs the recipe's own detector: ssdlite (the default), HOG, and YOLO from its config (random
+    weights, since no weights can be downloaded here): the same report, with numbers that tell them apart."""
     import yaml
     from typer.testing import CliRunner
 
@@ -126,7 +126,8 @@ def test_vcprep_evaluate_reports_the_metrics_for_hog_and_yolo(tmp_path: Path, me
     gt_short = tmp_path / "gt.txt"
     gt_short.write_text("".join(line + "\n" for line in GT.read_text().splitlines() if int(line.split(",")[0]) <= 21))
     scores = {}
-    for name, params in [("hog", {}), ("yolo", {"weights": "yolo11n.yaml", "image_size": 160, "device": "cpu"})]:
+    for name, params in [("ssdlite", {}), ("hog", {}),
+                         ("yolo", {"weights": "yolo11n.yaml", "image_size": 160, "device": "cpu"})]:
         recipe = tmp_path / f"{name}.yaml"
         recipe.write_text(yaml.safe_dump({
             "name": "eval", "source": {"name": "jsonl", "annotations": "a.jsonl", "data_root": str(media_dir)},
@@ -137,7 +138,7 @@ def test_vcprep_evaluate_reports_the_metrics_for_hog_and_yolo(tmp_path: Path, me
         assert result.exit_code == 0, result.output
         assert "HOTA" in result.output and "IDF1" in result.output and "MOTA" in result.output
         scores[name] = float(result.output.split("recall@0.5 ")[1].split()[0])
-    assert scores["hog"] > 0.3 and scores["yolo"] < scores["hog"]
+    assert scores["ssdlite"] > scores["hog"] > 0.3 and scores["yolo"] < scores["hog"]
     bad = CliRunner().invoke(app, ["evaluate", str(tmp_path / "hog.yaml"), "--gt", str(tmp_path / "none.txt"),
                                    "--video", "vtest.avi"])
     assert bad.exit_code == 2 and "none.txt" in bad.output
