@@ -182,11 +182,10 @@ def test_stats_and_card_report_both_ceilings(demo_dataset: Path) -> None:
 
 
 def test_walkers_target_is_boxed_on_every_in_span_frame(tmp_path: Path, media_dir: Path) -> None:
-    """The walkers recipe as shipped (its `raw` variant only, to save time): on every rendered frame inside a
-    query's span a tracked box covers the hand-checked target (IoU >= 0.3 with its annotated box,
-    interpolated between the annotated frames),
-    and the answer's ID is on nearly all of them (the rest are ID switches, where the person is boxed under
-    another ID)."""
+    """The walkers recipe as shipped (its `raw` variant only, to save time): no box taller than the prior
+    allows; on every rendered frame inside a query's span a tracked box covers the hand-checked target
+    (IoU >= 0.3 with its annotated box, interpolated between the annotated frames); and the answer's ID is
+    on nearly all of them (the rest are ID switches, where the person is boxed under another ID)."""
     import pyarrow.parquet as pq
 
     from vcprep.core.config import load_pipeline
@@ -198,10 +197,12 @@ def test_walkers_target_is_boxed_on_every_in_span_frame(tmp_path: Path, media_di
     cfg.variants = [v for v in cfg.variants if v.name == "raw"]
     run_pipeline(cfg, tmp_path / "walkers")
     cols = ["gt_span_seconds", "pts_seconds", "frame_indices", "frame_track_ids", "frame_track_boxes", "target_id",
-            "gt_frame_indices", "gt_boxes"]
+            "gt_frame_indices", "gt_boxes", "frame_height"]
     rows = [r for p in sorted((tmp_path / "walkers" / "data").glob("*.parquet"))
             for r in pq.read_table(p, columns=cols).to_pylist()]
     assert len(rows) == 22
+    tallest = max((b[3] - b[1]) / r["frame_height"] for r in rows for boxes in r["frame_track_boxes"] for b in boxes)
+    assert tallest <= 0.4 + 1e-3  # no giant box: the recipe's person-shape prior holds in what is drawn
     in_span = with_target_id = 0
     for r in rows:
         start, end = r["gt_span_seconds"]
