@@ -23,10 +23,10 @@ import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 import supervision as sv
 
+from vcprep.core.geometry import box_area, box_intersection_matrix
 from vcprep.track.detectors.base import Detector
 from vcprep.track.detectors.tf_ssd import AnchorConfig, SSDGraph
 from vcprep.track.priors import PersonPriors
@@ -68,15 +68,12 @@ def tile_grid(width: int, height: int, columns: int, rows: int, overlap: float) 
 def drop_cut_boxes(xyxy: np.ndarray, cut: np.ndarray, containment: float) -> np.ndarray:
     """Keep-mask [N]: a box cut by a tile's inner edge is dropped when another box of the frame holds
     `containment` of its area (the same person, seen whole from the neighbouring tile)."""
+    area = np.maximum(box_area(xyxy), 1e-6)
+    held = box_intersection_matrix(xyxy, xyxy) / area[:, None]  # [N, N]: share of box i inside box j
+    np.fill_diagonal(held, 0.0)
     keep = np.ones(len(xyxy), dtype=bool)
-    area = np.maximum((xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1]), 1e-6)
-    for i in np.flatnonzero(cut):
-        ix = np.clip(np.minimum(xyxy[:, 2], xyxy[i, 2]) - np.maximum(xyxy[:, 0], xyxy[i, 0]), 0, None)
-        iy = np.clip(np.minimum(xyxy[:, 3], xyxy[i, 3]) - np.maximum(xyxy[:, 1], xyxy[i, 1]), 0, None)
-        held = ix * iy / area[i]
-        held[i] = 0.0
-        bigger = area > area[i]
-        if np.any((held >= containment) & bigger & keep):
+    for i in np.flatnonzero(cut):  # in order, so two cut halves never drop each other
+        if np.any((held[i] >= containment) & (area > area[i]) & keep):
             keep[i] = False
     return keep
 
@@ -174,22 +171,18 @@ class SSDLitePersonDetector(Detector):
             all_xyxy.append(xyxy[~overfull])
             all_conf.append(tile_scores[keep][~overfull])
             all_cut.append(cut[~overfull])
-        xyxy = np.concatenate(all_xyxy).astype(np.float32)
-        conf = np.concatenate(all_conf).astype(np.float32)
-        if len(xyxy) == 0:
+        found = sv.Detections(xyxy=np.concatenate(all_xyxy).astype(np.float32),
+                              confidence=np.concatenate(all_conf).astype(np.float32),
+                              class_id=np.full(sum(map(len, all_cut)), PERSON_CLASS_ID),
+                              data={"cut": np.concatenate(all_cut)})
+        if len(found) == 0:
             return sv.Detections.empty()
-        keep = self._nms(xyxy, conf)
-        xyxy, conf, cut = xyxy[keep], conf[keep], np.concatenate(all_cut)[keep]
-        keep = drop_cut_boxes(xyxy, cut, self.cut_containment)
+        found = found.with_nms(threshold=self.nms_iou)
+        keep = drop_cut_boxes(found.xyxy, np.asarray(found.data["cut"]), self.cut_containment)
         if self.priors is not None:
-            keep &= self.priors.keep(xyxy, height)
-        xyxy, conf = xyxy[keep], conf[keep]
+            keep &= self.priors.keep(found.xyxy, height)
+        xyxy, conf = found.xyxy[keep], np.asarray(found.confidence)[keep]
         # one canonical order, so the trackers' ID assignment never depends on tile order
         order = np.lexsort((xyxy[:, 3], xyxy[:, 2], xyxy[:, 1], xyxy[:, 0]))
         return sv.Detections(xyxy=xyxy[order], confidence=conf[order],
                              class_id=np.full(len(order), PERSON_CLASS_ID))
-
-    def _nms(self, xyxy: np.ndarray, conf: np.ndarray) -> np.ndarray:
-        rects = [[float(a), float(b), float(c - a), float(d - b)] for a, b, c, d in xyxy]
-        kept = cv2.dnn.NMSBoxes(rects, conf.tolist(), self.min_confidence, self.nms_iou)
-        return np.sort(np.asarray(kept, dtype=int).reshape(-1))
