@@ -25,7 +25,7 @@ from vcprep.core.config import PipelineConfig
 from vcprep.core.errors import ErrorRecord, InputError
 from vcprep.core.records import RunSummary, VideoStats
 from vcprep.core.types import Frame, Sample
-from vcprep.dataset.card import finalize_dataset
+from vcprep.dataset.card import finalize_dataset, unanswered_by_reason
 from vcprep.dataset.shards import (
     ERRORS_PATH,
     INFO_PATH,
@@ -40,8 +40,11 @@ from vcprep.decode.video import DecodeError
 from vcprep.executors import iter_results
 from vcprep.plugins import Plugins, build_plugins
 from vcprep.render.context import VideoContext, stored_size
-from vcprep.render.rows import SamplePlan, plan_sample, resize_to, sample_rows
+from vcprep.render.rows import SamplePlan, UnansweredSampleError, needs_target_id, plan_sample, resize_to, sample_rows
 from vcprep.sources.plan import VideoJob, plan_jobs
+from vcprep.sources.routing import undetectable_reason
+from vcprep.track.detectors import detector_class_names
+from vcprep.track.matching import CLASS_NOT_DETECTABLE
 from vcprep.track.quality import quality_line, run_quality, track_stats
 from vcprep.track.stage import plan_tracking, postprocess, probe_video, run_tracking
 
@@ -85,11 +88,18 @@ def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Tracke
         fail("decode", pending, str(exc))
         return TrackedVideo(job.video_path, [], None, errors, stats)
     plans: list[SamplePlan] = []
+    detector_classes = detector_class_names(plugins.trackers.detector)
     for sample in pending:
         try:
-            plans.append(plan_sample(sample, info, config.sampling, plugins.chains))
+            plan = plan_sample(sample, info, config.sampling, plugins.chains)
+            undetectable = undetectable_reason(sample, detector_classes) if needs_target_id(sample) else None
         except (InputError, ValueError) as exc:
             fail("render", [sample], str(exc))
+            continue
+        if undetectable:
+            fail("match", [sample], f"{CLASS_NOT_DETECTABLE}: {undetectable}")
+            continue
+        plans.append(plan)
     t0 = time.perf_counter()
     try:
         track_plan = plan_tracking(video_file, info, config, plugins.trackers, job.samples, job.video_path)
@@ -124,7 +134,10 @@ def render_tracked(tracked: TrackedVideo, config: PipelineConfig) -> VideoResult
     stats = tracked.stats
     for plan in tracked.plans:
         try:
-            made = sample_rows(plan, tracked.ctx, output=config.output, min_match_iou=config.postprocess.min_match_iou)
+            made = sample_rows(plan, tracked.ctx, output=config.output, match_rule=config.match)
+        except UnansweredSampleError as exc:
+            result.errors.append(ErrorRecord("match", tracked.video_path, plan.sample.sample_id, str(exc)))
+            continue
         except (InputError, DecodeError, ValueError) as exc:
             result.errors.append(ErrorRecord("render", tracked.video_path, plan.sample.sample_id, str(exc)))
             continue
@@ -215,10 +228,10 @@ def run_pipeline(
     errors.jsonl, info.json and the card are written.
     """
     t0 = time.perf_counter()
+    jobs, source_errors = plan_jobs(config)  # first: it may set the detector's classes from the samples
     plugins = build_plugins(config)
     out = Path(out_dir)
     summary = RunSummary(str(out))
-    jobs, source_errors = plan_jobs(config)
     writer = ShardWriter(out, max_shard_bytes=config.output.max_shard_bytes,
                          samples_per_shard=config.output.samples_per_shard,
                          max_row_group_bytes=config.output.max_row_group_bytes)
@@ -273,11 +286,14 @@ def _render_into(
 
 
 def summary_table(summary: RunSummary) -> str:
+    unanswered = unanswered_by_reason([e.to_dict() for e in summary.errors])
     lines = [
         f"output:   {summary.out_dir}",
         f"written:  {summary.samples_written} samples ({summary.rows_written} rows)",
         f"resumed:  {summary.samples_skipped} samples already done",
         f"failed:   {summary.failed}",
+        f"no target: {sum(unanswered.values())} samples not written (no acceptable target)"
+        + (f" {unanswered}" if unanswered else ""),
         f"time:     {summary.wall_seconds:.1f} s",
     ]
     if summary.video_stats:

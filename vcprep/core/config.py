@@ -66,8 +66,6 @@ class SamplingConfig:
 class PostprocessConfig:
     min_track_length: int = 3
     """Tracks seen on fewer tracked frames are dropped before IDs are made compact."""
-    min_match_iou: float = 0.3
-    """A ground-truth box votes for a track only when their IoU reaches this."""
     join_max_gap_seconds: float = 0.0
     """Join a track ending to one starting at most this long after it, where their boxes overlap (0: off)."""
     join_min_iou: float = 0.3
@@ -78,6 +76,23 @@ class PostprocessConfig:
     render_min_mask_ratio: float = 1 / 3
     """Rendering only (STVG-R1): per frame, objects whose mask is smaller than this share of the largest
     mask are not drawn. Applies to tracks with masks; box-only tracks are drawn unfiltered."""
+
+
+MATCH_CONVENTIONS = ("strict", "stvg_r1")
+
+
+@dataclass
+class MatchConfig:
+    """How a sample's target track is chosen from its ground-truth boxes (`vcprep.track.matching`)."""
+
+    convention: str = "strict"
+    """`strict`: each annotated frame votes for its best-overlapping track only at IoU >= `min_iou`, and the
+    winner must hold `min_frames_share` of the annotated frames, else the sample is not written (it is
+    recorded in meta/errors.jsonl). `stvg_r1`: the paper's rule, any overlap votes and the majority wins."""
+    min_iou: float = 0.5
+    """Box IoU a ground-truth box needs with a track's box to vote for it (`strict` only)."""
+    min_frames_share: float = 0.5
+    """Share of the sample's annotated frames the winning track must hold (`strict` only)."""
 
 
 @dataclass
@@ -141,6 +156,7 @@ class PipelineConfig:
     detector: PluginConfig = field(default_factory=lambda: PluginConfig("ssdlite"))
     tracker: PluginConfig = field(default_factory=lambda: PluginConfig("bytetrack"))
     postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
+    match: MatchConfig = field(default_factory=MatchConfig)
     variants: list[VariantConfig] = field(default_factory=list)
     output: OutputConfig = field(default_factory=OutputConfig)
     ray: RayConfig = field(default_factory=RayConfig)
@@ -227,7 +243,7 @@ def _typed(value: Any, hint: Any, where: str) -> Any:
 
 def _check_values(cfg: PipelineConfig) -> None:
     """Ranges and choices, each named by its recipe key, so no video is read with a value that cannot work."""
-    d, s, o, p = cfg.decode, cfg.sampling, cfg.output, cfg.postprocess
+    d, s, o, p, m = cfg.decode, cfg.sampling, cfg.output, cfg.postprocess, cfg.match
     rules: list[tuple[str, Any, bool, str]] = [
         ("decode.backend", d.backend, d.backend in DECODE_BACKENDS, f"one of {', '.join(DECODE_BACKENDS)}"),
         ("decode.track_fps", d.track_fps, d.track_fps > 0, "> 0"),
@@ -236,7 +252,9 @@ def _check_values(cfg: PipelineConfig) -> None:
         ("sampling.fps", s.fps, s.fps > 0, "> 0"),
         ("sampling.max_frames", s.max_frames, s.max_frames >= 1, ">= 1"),
         ("postprocess.min_track_length", p.min_track_length, p.min_track_length >= 1, ">= 1"),
-        ("postprocess.min_match_iou", p.min_match_iou, 0 <= p.min_match_iou <= 1, "in [0, 1]"),
+        ("match.convention", m.convention, m.convention in MATCH_CONVENTIONS, f"one of {', '.join(MATCH_CONVENTIONS)}"),
+        ("match.min_iou", m.min_iou, 0 < m.min_iou <= 1, "in (0, 1]"),
+        ("match.min_frames_share", m.min_frames_share, 0 <= m.min_frames_share <= 1, "in [0, 1]"),
         ("postprocess.join_max_gap_seconds", p.join_max_gap_seconds, p.join_max_gap_seconds >= 0, ">= 0"),
         ("postprocess.join_min_iou", p.join_min_iou, 0 <= p.join_min_iou <= 1, "in [0, 1]"),
         ("postprocess.render_min_mask_ratio", p.render_min_mask_ratio, 0 <= p.render_min_mask_ratio <= 1, "in [0, 1]"),

@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-FORMAT_VERSION = "1.1"
+FORMAT_VERSION = "1.2"
 DEFAULT_MAX_SHARD_BYTES = 500_000_000
 DEFAULT_MAX_ROW_GROUP_BYTES = 100_000_000
 MAX_ROW_BYTES = 1 << 30
@@ -85,6 +85,10 @@ _COLUMNS: list[tuple[str, pa.DataType, Any]] = [
     ("tube_pts_seconds", pa.list_(pa.float64()), ["float64"]),
     ("tube_track_ids", pa.list_(pa.int32()), ["int32"]),
     ("tube_boxes", pa.list_(_BOX), [["float32"]]),
+    ("target_match", pa.string(), "string"),
+    ("target_votes", pa.int32(), "int32"),
+    ("target_frames_annotated", pa.int32(), "int32"),
+    ("target_mean_iou", pa.float64(), "float64"),
     ("oracle_tiou", pa.float64(), "float64"),
     ("oracle_viou", pa.float64(), "float64"),
     ("meta", pa.string(), "string"),

@@ -9,6 +9,7 @@ from vcprep.core.config import PipelineConfig
 from vcprep.core.errors import ErrorRecord, InputError
 from vcprep.core.types import Sample
 from vcprep.sources import build_source
+from vcprep.sources.routing import restrict_detector_classes
 
 
 @dataclass
@@ -38,7 +39,9 @@ class UnusableSourceError(InputError):
 def plan_jobs(config: PipelineConfig) -> tuple[list[VideoJob], list[ErrorRecord]]:
     """Read the source and group its samples by video, keeping the source's order.
 
-    Raises UnusableSourceError when the file yields no usable sample.
+    A recipe asking its detector for the classes its samples need (`detector.params.classes:
+    from_samples`) gets them written into `config` here, before any model is built or the recipe hashed.
+    Raises UnusableSourceError when the file yields no usable sample, or no sample's target maps to a class.
     """
     params = dict(config.source.params)
     params["annotations"] = str(config.resolve(config.source.annotations))
@@ -56,4 +59,8 @@ def plan_jobs(config: PipelineConfig) -> tuple[list[VideoJob], list[ErrorRecord]
     if not seen:
         what = "no records" if not errors else f"no usable record ({len(errors)} bad; first: {errors[0].reason})"
         raise UnusableSourceError(f"{params['annotations']}: {what}")
+    try:
+        restrict_detector_classes(config, (s for samples in by_video.values() for s in samples))
+    except ValueError as exc:
+        raise UnusableSourceError(f"{params['annotations']}: {exc}") from exc
     return [VideoJob(v, s) for v, s in by_video.items()], errors
