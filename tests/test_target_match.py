@@ -20,8 +20,8 @@ from vcprep.sources.routing import (
     classes_needed,
     restrict_detector_classes,
     target_classes,
-    undetectable_reason,
     uncovered_categories,
+    undetectable_reason,
 )
 from vcprep.track.matching import NOT_DETECTED, WEAK_MATCH, match_target
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,12 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 from tqdm.auto import tqdm
 
 from vcprep.core.config import PipelineConfig
 from vcprep.core.errors import ErrorRecord, InputError
 from vcprep.core.records import RunSummary, VideoStats
-from vcprep.core.types import Frame, Sample
+from vcprep.core.types import Frame, Sample, Tracks, VideoInfo
 from vcprep.dataset.card import finalize_dataset, unanswered_by_reason
 from vcprep.dataset.shards import (
     ERRORS_PATH,
@@ -36,16 +38,26 @@ from vcprep.dataset.shards import (
     append_jsonl,
 )
 from vcprep.decode.frame_pass import FramePass
-from vcprep.decode.video import DecodeError
+from vcprep.decode.video import DecodeError, read_frames
 from vcprep.executors import iter_results
 from vcprep.plugins import Plugins, build_plugins
 from vcprep.render.context import VideoContext, stored_size
-from vcprep.render.rows import SamplePlan, UnansweredSampleError, needs_target_id, plan_sample, resize_to, sample_rows
+from vcprep.render.rows import (
+    SamplePlan,
+    UnansweredSampleError,
+    clip_ground_truth,
+    match_tolerance,
+    needs_target_id,
+    plan_sample,
+    resize_to,
+    sample_rows,
+)
 from vcprep.sources.plan import VideoJob, plan_jobs
 from vcprep.sources.routing import undetectable_reason
 from vcprep.track.detectors import detector_class_names
-from vcprep.track.matching import CLASS_NOT_DETECTABLE
+from vcprep.track.matching import CLASS_NOT_DETECTABLE, match_target
 from vcprep.track.quality import quality_line, run_quality, track_stats
+from vcprep.track.seeding import add_seeded_tracks, seeded_boxes
 from vcprep.track.stage import plan_tracking, postprocess, probe_video, run_tracking
 
 
@@ -96,7 +108,7 @@ def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Tracke
         except (InputError, ValueError) as exc:
             fail("render", [sample], str(exc))
             continue
-        if undetectable:
+        if undetectable and not config.postprocess.seed_targets:  # a seeded target needs no detector class
             fail("match", [sample], f"{CLASS_NOT_DETECTABLE}: {undetectable}")
             continue
         plans.append(plan)
@@ -112,8 +124,15 @@ def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Tracke
         fail("track", [p.sample for p in plans], str(exc))
         return TrackedVideo(job.video_path, [], None, errors, stats)
     tracks = postprocess(raw, config.postprocess, info)
+    seeded: dict[str, int] = {}
+    if config.postprocess.seed_targets:
+        try:
+            tracks, seeded = seed_unmatched(plans, tracks, info, config, video_file)
+        except (DecodeError, cv2.error) as exc:
+            fail("track", [p.sample for p in plans], f"seeding targets: {exc}")
+            return TrackedVideo(job.video_path, [], None, errors, stats)
     ctx = VideoContext.build(info, tracks, kept, decode=config.decode, output=config.output,
-                             postprocess=config.postprocess)
+                             postprocess=config.postprocess, seeded_targets=seeded)
     summary = track_stats(tracks)
     stats.frames_tracked = summary["frames_tracked"]
     stats.frames_decoded = frames.frames_decoded
@@ -123,6 +142,32 @@ def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Tracke
     stats.cache_hits = track_plan.cache_hits
     stats.track_seconds = time.perf_counter() - t0
     return TrackedVideo(job.video_path, plans, ctx, errors, stats)
+
+
+def seed_unmatched(plans: list[SamplePlan], tracks: Tracks, info: VideoInfo, config: PipelineConfig,
+                   video_file: Path) -> tuple[Tracks, dict[str, int]]:
+    """Tracks with a seeded track for every planned ID sample whose target no track matches under the
+    recipe's rule (`vcprep.track.seeding`), and the seeded track of each such sample. Only the tracked
+    frames of those samples' clips are decoded again."""
+    step = max(1, math.ceil(info.fps / min(config.decode.track_fps, info.fps)))
+    todo: list[tuple[SamplePlan, dict[int, tuple[float, float, float, float]]]] = []
+    for plan in plans:
+        gt = clip_ground_truth(plan, info)
+        if gt and needs_target_id(plan.sample) and match_target(
+                tracks, gt, config.match, tolerance_frames=match_tolerance(step)).target_id is None:
+            todo.append((plan, gt))
+    if not todo:
+        return tracks, {}
+    grid = tracks.frame_indices_tracked
+    seeds = []
+    for plan, gt in todo:
+        start, end = plan.clip_span_seconds
+        wanted = [int(f) for f in grid if start - 1e-6 <= f / info.fps <= end + 1e-6]
+        frames = list(read_frames(video_file, wanted, backend=config.decode.backend))
+        if frames:
+            seeds.append((plan.sample.sample_id, seeded_boxes(frames, gt)))
+    made = add_seeded_tracks(tracks, seeds)
+    return made.tracks, made.target_of
 
 
 def render_tracked(tracked: TrackedVideo, config: PipelineConfig) -> VideoResult:

@@ -73,6 +73,11 @@ class PostprocessConfig:
     fill_gaps_max_frames: int = 2
     """Fill a track's holes of at most this many tracked frames (missed detections while the object
     stays in view) with boxes interpolated linearly between the two sides (0: off)."""
+    seed_targets: bool = False
+    """A sample whose target no track matches (or whose class the detector cannot see) gets a track seeded
+    from its ground-truth boxes and carried beyond them over its clip by a single-object tracker (OpenCV
+    MIL), instead of being left out; rows record `target_match: seeded`. Off by default: the seeded
+    target's box is the annotation, not what a detector would find at inference."""
     render_min_mask_ratio: float = 1 / 3
     """Rendering only (STVG-R1): per frame, objects whose mask is smaller than this share of the largest
     mask are not drawn. Applies to tracks with masks; box-only tracks are drawn unfiltered."""

@@ -26,7 +26,7 @@ from vcprep.render.answers import key_boxes_per_frame, resolve_key_items, sample
 from vcprep.render.context import VideoContext, stored_size
 from vcprep.render.prompts import load_template, user_prompt
 from vcprep.render.renderers import Renderer, build_renderer, chain_hint, crop_reference, render_chain
-from vcprep.track.matching import TargetMatch, match_target
+from vcprep.track.matching import TargetMatch, match_target, seeded_match
 from vcprep.track.quality import oracle_for_sample
 
 
@@ -105,6 +105,18 @@ class UnansweredSampleError(InputError):
         self.reason = reason
 
 
+def clip_ground_truth(plan: SamplePlan, info: VideoInfo) -> dict[int, tuple[float, float, float, float]]:
+    """The sample's ground-truth boxes on frames inside its clip, in frame order (what the target is matched on)."""
+    start, end = plan.clip_span_seconds
+    return {f: b for f, b in sorted(plan.sample.gt_boxes.items()) if start - 1e-6 <= f / info.fps <= end + 1e-6}
+
+
+def match_tolerance(step: int) -> int:
+    """Source frames an annotated frame may be from the nearest tracked frame it is matched on (half the
+    tracking step, at least 1)."""
+    return max(1, step // 2 + 1)
+
+
 def needs_target_id(sample: Sample) -> bool:
     """Whether the sample's answer names a track ID (an ID task whose source gives no answer of its own)."""
     return "{target_id" in load_template(sample.task).answer and not (sample.task == "stvg" and sample.answer)
@@ -152,9 +164,11 @@ def sample_rows(plan: SamplePlan, ctx: VideoContext, *, output: OutputConfig, ma
     sample, info, clip_span = plan.sample, ctx.info, plan.clip_span_seconds
     scale = ctx.scale
     in_clip = lambda f: clip_span[0] - 1e-6 <= f / info.fps <= clip_span[1] + 1e-6  # noqa: E731
-    gt_boxes = {f: b for f, b in sorted(sample.gt_boxes.items()) if in_clip(f)}
-    tolerance = max(1, ctx.step // 2 + 1)
+    gt_boxes = clip_ground_truth(plan, info)
+    tolerance = match_tolerance(ctx.step)
     match = match_target(ctx.tracks, gt_boxes, match_rule, tolerance_frames=tolerance)
+    if sample.sample_id in ctx.seeded_targets:
+        match = seeded_match(ctx.tracks, gt_boxes, ctx.seeded_targets[sample.sample_id], tolerance)
     oracle = oracle_for_sample(ctx.tracks, gt_boxes, tolerance_frames=tolerance)
     template = load_template(sample.task)  # per-task prompt; an unknown task is a bad record
     key_items = resolve_key_items(sample, info, scale)

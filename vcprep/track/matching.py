@@ -108,3 +108,14 @@ def match_target(tracks: Tracks, gt_boxes: dict[int, tuple[float, float, float, 
         match.detail = (f"track {winner} wins {top} of {n} annotated frames ({share:.0%}, need "
                         f"{rule.min_frames_share:.0%}) at mean IoU {mean_iou:.2f}")
     return match
+
+
+def seeded_match(tracks: Tracks, gt_boxes: dict[int, tuple[float, float, float, float]], target_id: int,
+                 tolerance_frames: int) -> TargetMatch:
+    """The record of a target whose track was seeded from the ground truth (`postprocess.seed_targets`):
+    the votes it wins are reported like any other, but the target is the seeded track by construction."""
+    best = frame_votes(tracks, gt_boxes, tolerance_frames=tolerance_frames)
+    votes = Counter(t for t, _ in best)
+    own = [iou for t, iou in best if t == target_id]
+    return TargetMatch(target_id, "seeded", dict(votes), len(gt_boxes), candidate_id=target_id,
+                       mean_iou=float(np.mean(own)) if own else None)
