@@ -65,9 +65,9 @@ test: install-all install-verl media lint
 
 # ruff (with a complexity limit), the one-way layout (import-linter contracts in pyproject.toml), types
 lint: install-all
-	$(BIN)/ruff check vcprep vctrain tests bench
+	$(BIN)/ruff check vcprep vctrain vcshard tests bench
 	$(BIN)/lint-imports
-	$(BIN)/mypy vcprep vctrain
+	$(BIN)/mypy vcprep vctrain vcshard
 
 clean:
 	rm -rf out .pytest_cache
