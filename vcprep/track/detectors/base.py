@@ -22,8 +22,6 @@ class Detector(ABC):
 
     batch_size: int = 1
     """Frames the tracking loop hands to `detect_batch` at once; models that batch on the GPU raise it."""
-    class_names: tuple[str, ...] = ()
-    """Names of the classes it can report: class id k is `class_names[k]` (COCO names where it can)."""
 
     @abstractmethod
     def detect(self, image: np.ndarray) -> sv.Detections: ...
@@ -36,22 +34,11 @@ class Detector(ABC):
 class FrameIndexedDetector(ABC):
     """Detections looked up by the frame's position in the source video (e.g. annotated boxes)."""
 
-    class_names: tuple[str, ...] = ()
-    """Names of the classes it can report (class id k is `class_names[k]`); empty when not known."""
-
     @abstractmethod
     def detect_at(self, image: np.ndarray, frame_index: int) -> sv.Detections: ...
 
 
 AnyDetector = Detector | FrameIndexedDetector
-
-
-def with_class_names(detections: sv.Detections, class_names: Sequence[str]) -> sv.Detections:
-    """The detections with `data["class_name"]` filled from their class ids, as supervision names it."""
-    ids = np.asarray(detections.class_id if detections.class_id is not None else [], dtype=int)
-    detections.data["class_name"] = np.asarray(class_names, dtype=object)[ids] if len(ids) else \
-        np.empty(0, dtype=object)
-    return detections
 
 
 def detect_frame(detector: AnyDetector, frame: Frame) -> sv.Detections:

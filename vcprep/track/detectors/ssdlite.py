@@ -27,7 +27,7 @@ import numpy as np
 import supervision as sv
 
 from vcprep.core.geometry import box_area, box_intersection_matrix
-from vcprep.track.detectors.base import Detector, with_class_names
+from vcprep.track.detectors.base import Detector
 from vcprep.track.detectors.tf_ssd import AnchorConfig, SSDGraph
 from vcprep.track.priors import PersonPriors
 
@@ -80,7 +80,6 @@ def drop_cut_boxes(xyxy: np.ndarray, cut: np.ndarray, containment: float) -> np.
 
 class SSDLitePersonDetector(Detector):
     batch_size = 4
-    class_names = ("person",)
 
     def __init__(
         self,
@@ -177,7 +176,7 @@ class SSDLitePersonDetector(Detector):
                               class_id=np.full(sum(map(len, all_cut)), PERSON_CLASS_ID),
                               data={"cut": np.concatenate(all_cut)})
         if len(found) == 0:
-            return with_class_names(sv.Detections.empty(), self.class_names)
+            return sv.Detections.empty()
         found = found.with_nms(threshold=self.nms_iou)
         keep = drop_cut_boxes(found.xyxy, np.asarray(found.data["cut"]), self.cut_containment)
         if self.priors is not None:
@@ -185,5 +184,5 @@ class SSDLitePersonDetector(Detector):
         xyxy, conf = found.xyxy[keep], np.asarray(found.confidence)[keep]
         # one canonical order, so the trackers' ID assignment never depends on tile order
         order = np.lexsort((xyxy[:, 3], xyxy[:, 2], xyxy[:, 1], xyxy[:, 0]))
-        return with_class_names(sv.Detections(xyxy=xyxy[order], confidence=conf[order],
-                                              class_id=np.full(len(order), PERSON_CLASS_ID)), self.class_names)
+        return sv.Detections(xyxy=xyxy[order], confidence=conf[order],
+                             class_id=np.full(len(order), PERSON_CLASS_ID))

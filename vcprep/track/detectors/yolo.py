@@ -18,13 +18,42 @@ import numpy as np
 import supervision as sv
 
 from vcprep.track.detectors.base import Detector
-from vcprep.track.detectors.classes import resolve_classes
+
+COCO_PERSON = "person"
 
 
 def _coco_names() -> dict[int, str]:
     from ultralytics.utils import ROOT, YAML
 
     return dict(YAML.load(ROOT / "cfg" / "datasets" / "coco.yaml")["names"])
+
+
+def resolve_classes(names: dict[int, str], classes: str | list[str | int]) -> list[int] | None:
+    """`all` -> None (no filter); `person`; `non-person`; or a list of names / ids -> class ids.
+
+    Unknown names are an error that lists the model's classes, so a typo never filters everything out.
+    """
+    by_name = {v.lower(): k for k, v in names.items()}
+    if classes == "all":
+        return None
+    if classes in ("person", "non-person"):
+        if COCO_PERSON not in by_name:
+            raise ValueError(f"class filter {classes!r}: the model has no 'person' class ({sorted(by_name)[:10]}...)")
+        person = by_name[COCO_PERSON]
+        return [person] if classes == "person" else [k for k in names if k != person]
+    if isinstance(classes, str):
+        classes = [classes]
+    out = []
+    for c in classes:
+        if isinstance(c, int) or (isinstance(c, str) and c.isdigit()):
+            if int(c) not in names:
+                raise ValueError(f"class id {c} is not in the model's {len(names)} classes")
+            out.append(int(c))
+        elif c.lower() in by_name:
+            out.append(by_name[c.lower()])
+        else:
+            raise ValueError(f"unknown class {c!r}; the model knows {sorted(by_name)}")
+    return out
 
 
 class YOLODetector(Detector):
@@ -69,7 +98,6 @@ class YOLODetector(Detector):
         if all(v.isdigit() for v in names.values()) and len(names) == 80:
             names = _coco_names()  # a config-built COCO model: give its classes their names
         self.names = names
-        self.class_names = tuple(names[k] for k in range(len(names)))
         self.class_ids = resolve_classes(names, classes)
         self.confidence = confidence
         self.nms_iou = nms_iou
