@@ -28,15 +28,8 @@ from vcprep.core.errors import ErrorRecord, InputError
 from vcprep.core.records import RunSummary, VideoStats
 from vcprep.core.types import Frame, Sample, Tracks, VideoInfo
 from vcprep.dataset.card import finalize_dataset, unanswered_by_reason
-from vcprep.dataset.shards import (
-    ERRORS_PATH,
-    INFO_PATH,
-    RECIPE_PATH,
-    VIDEO_STATS_PATH,
-    SampleTooLargeError,
-    ShardWriter,
-    append_jsonl,
-)
+from vcprep.dataset.files import append_jsonl
+from vcprep.dataset.writers import SampleTooLargeError, ShardWriter
 from vcprep.decode.frame_pass import FramePass
 from vcprep.decode.video import DecodeError, read_frames
 from vcprep.executors import iter_results
@@ -59,6 +52,7 @@ from vcprep.track.matching import CLASS_NOT_DETECTABLE, match_target
 from vcprep.track.quality import quality_line, run_quality, track_stats
 from vcprep.track.seeding import add_seeded_tracks, seeded_boxes
 from vcprep.track.stage import plan_tracking, postprocess, probe_video, run_tracking
+from vcshard.layout import ERRORS_PATH, INFO_PATH, RECIPE_PATH, VIDEO_STATS_PATH
 
 
 @dataclass

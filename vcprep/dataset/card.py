@@ -20,19 +20,13 @@ import yaml
 from vcprep import __version__
 from vcprep.core.classes import COCO_80
 from vcprep.core.records import RunSummary, VideoStats
-from vcprep.dataset.shards import (
-    ERRORS_PATH,
-    FORMAT_VERSION,
-    VIDEO_STATS_PATH,
-    DatasetInfo,
-    hf_features,
-    load_manifest,
-    read_jsonl,
-    shard_paths,
-    write_info,
-)
+from vcprep.dataset.info import DatasetInfo, write_info
+from vcprep.dataset.reader import shard_paths
 from vcprep.sources.routing import TABLES, CategoryTable, uncovered_categories
 from vcprep.track.quality import answer_ceiling_of_tube, fragmentation, length_distribution
+from vcshard.layout import ERRORS_PATH, VIDEO_STATS_PATH
+from vcshard.manifest import load_manifest, read_jsonl
+from vcshard.schema import FORMAT_VERSION, hf_features
 
 if TYPE_CHECKING:
     from vcprep.core.config import PipelineConfig
