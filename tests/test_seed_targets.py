@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from vcprep.core.geometry import box_iou_matrix
-from vcprep.dataset.shards import shard_paths
+from vcprep.dataset.reader import shard_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests/fixtures/vidstg_bikes"
