@@ -130,3 +130,20 @@ def test_each_sources_data_card_shows_its_routing_table(source: str) -> None:
         pytest.skip(f"{source}: no data card of its own (JSON Lines is the project's generic format)")
     text = (Path(__file__).resolve().parents[1] / "data_cards" / cards[source]).read_text()
     assert routing_table(source) in text, f"data_cards/{cards[source]}: regenerate its class routing section"
+
+
+def test_a_seeded_track_replaces_the_boxes_it_duplicates_and_ids_stay_compact() -> None:
+    from vcprep.track.seeding import add_seeded_tracks, ground_truth_at
+
+    base = Tracks(np.array([0, 0, 5, 5], np.int64), np.array([0, 0, 0.5, 0.5]), np.array([5, 2, 5, 2], np.int64),
+                  np.array([[0, 0, 10, 10], [50, 50, 60, 60]] * 2, np.float32), np.ones(4, np.float32),
+                  np.zeros(4, np.int32), frame_indices_tracked=np.array([0, 5, 10]))
+    seed = {0: (1.0, 0.0, 11.0, 10.0), 5: (1.0, 0.0, 11.0, 10.0), 10: (2.0, 0.0, 12.0, 10.0)}
+    made = add_seeded_tracks(base, [("s", seed)])
+    # [1, 0, 11, 10] against track 5's [0, 0, 10, 10]: 90 / 110 = 0.82 >= 0.5, so track 5's boxes go;
+    # on frame 0 the seeded box (x 1) is left of track 2 (x 50): IDs 1 (seeded) and 2
+    assert made.target_of == {"s": 1}
+    assert sorted(zip(made.tracks.frame_index.tolist(), made.tracks.track_id.tolist())) == [
+        (0, 1), (0, 2), (5, 1), (5, 2), (10, 1)]
+    # between annotated frames the ground truth is linear: frame 3 of boxes on 0 and 6
+    assert ground_truth_at({0: (0, 0, 10, 10), 6: (6, 0, 16, 10)}, 3) == pytest.approx((3, 0, 13, 10))

@@ -39,6 +39,7 @@ from vcprep.render.rows import (
     SamplePlan,
     UnansweredSampleError,
     clip_ground_truth,
+    clip_span_of,
     match_tolerance,
     needs_target_id,
     plan_sample,
@@ -121,7 +122,7 @@ def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Tracke
     seeded: dict[str, int] = {}
     if config.postprocess.seed_targets:
         try:
-            tracks, seeded = seed_unmatched(plans, tracks, info, config, video_file)
+            tracks, seeded = seed_unmatched(job.samples, tracks, info, config, video_file)
         except (DecodeError, cv2.error) as exc:
             fail("track", [p.sample for p in plans], f"seeding targets: {exc}")
             return TrackedVideo(job.video_path, [], None, errors, stats)
@@ -138,28 +139,31 @@ def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Tracke
     return TrackedVideo(job.video_path, plans, ctx, errors, stats)
 
 
-def seed_unmatched(plans: list[SamplePlan], tracks: Tracks, info: VideoInfo, config: PipelineConfig,
+def seed_unmatched(samples: list[Sample], tracks: Tracks, info: VideoInfo, config: PipelineConfig,
                    video_file: Path) -> tuple[Tracks, dict[str, int]]:
-    """Tracks with a seeded track for every planned ID sample whose target no track matches under the
-    recipe's rule (`vcprep.track.seeding`), and the seeded track of each such sample. Only the tracked
-    frames of those samples' clips are decoded again."""
+    """Tracks with a seeded track for every ID sample of the video whose target no track matches under the
+    recipe's rule (`vcprep.track.seeding`), and the seeded track of each such sample. Decided from *all*
+    the video's samples, like tracking, so a resumed run (fewer samples pending) gets the same IDs. Only
+    the tracked frames of those samples' clips are decoded again."""
     step = max(1, math.ceil(info.fps / min(config.decode.track_fps, info.fps)))
-    todo: list[tuple[SamplePlan, dict[int, tuple[float, float, float, float]]]] = []
-    for plan in plans:
-        gt = clip_ground_truth(plan, info)
-        if gt and needs_target_id(plan.sample) and match_target(
-                tracks, gt, config.match, tolerance_frames=match_tolerance(step)).target_id is None:
-            todo.append((plan, gt))
-    if not todo:
-        return tracks, {}
-    grid = tracks.frame_indices_tracked
     seeds = []
-    for plan, gt in todo:
-        start, end = plan.clip_span_seconds
-        wanted = [int(f) for f in grid if start - 1e-6 <= f / info.fps <= end + 1e-6]
+    for sample in samples:
+        try:
+            if not needs_target_id(sample):
+                continue
+        except ValueError:  # an unknown task: recorded when its rows are planned
+            continue
+        gt = clip_ground_truth(sample, info)
+        if not gt or match_target(tracks, gt, config.match,
+                                  tolerance_frames=match_tolerance(step)).target_id is not None:
+            continue
+        start, end = clip_span_of(sample, info)
+        wanted = [int(f) for f in tracks.frame_indices_tracked if start - 1e-6 <= f / info.fps <= end + 1e-6]
         frames = list(read_frames(video_file, wanted, backend=config.decode.backend))
         if frames:
-            seeds.append((plan.sample.sample_id, seeded_boxes(frames, gt)))
+            seeds.append((sample.sample_id, seeded_boxes(frames, gt)))
+    if not seeds:
+        return tracks, {}
     made = add_seeded_tracks(tracks, seeds)
     return made.tracks, made.target_of
 

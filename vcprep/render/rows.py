@@ -105,10 +105,15 @@ class UnansweredSampleError(InputError):
         self.reason = reason
 
 
-def clip_ground_truth(plan: SamplePlan, info: VideoInfo) -> dict[int, tuple[float, float, float, float]]:
+def clip_span_of(sample: Sample, info: VideoInfo) -> tuple[float, float]:
+    """The part of the video the sample is about, in seconds (the whole video when it names none)."""
+    return sample.clip_span_seconds or (0.0, info.duration_seconds)
+
+
+def clip_ground_truth(sample: Sample, info: VideoInfo) -> dict[int, tuple[float, float, float, float]]:
     """The sample's ground-truth boxes on frames inside its clip, in frame order (what the target is matched on)."""
-    start, end = plan.clip_span_seconds
-    return {f: b for f, b in sorted(plan.sample.gt_boxes.items()) if start - 1e-6 <= f / info.fps <= end + 1e-6}
+    start, end = clip_span_of(sample, info)
+    return {f: b for f, b in sorted(sample.gt_boxes.items()) if start - 1e-6 <= f / info.fps <= end + 1e-6}
 
 
 def match_tolerance(step: int) -> int:
@@ -144,7 +149,7 @@ def plan_sample(sample: Sample, info: VideoInfo, sampling: SamplingConfig,
                 chains: dict[str, list[Renderer]]) -> SamplePlan:
     """Validate the sample against the video and pick each variant's frames (raises InputError)."""
     validate_sample(sample, info)
-    clip_span = sample.clip_span_seconds or (0.0, info.duration_seconds)
+    clip_span = clip_span_of(sample, info)
     variants = []
     for name, chain in chains.items():
         span = clip_span
@@ -164,7 +169,7 @@ def sample_rows(plan: SamplePlan, ctx: VideoContext, *, output: OutputConfig, ma
     sample, info, clip_span = plan.sample, ctx.info, plan.clip_span_seconds
     scale = ctx.scale
     in_clip = lambda f: clip_span[0] - 1e-6 <= f / info.fps <= clip_span[1] + 1e-6  # noqa: E731
-    gt_boxes = clip_ground_truth(plan, info)
+    gt_boxes = clip_ground_truth(sample, info)
     tolerance = match_tolerance(ctx.step)
     match = match_target(ctx.tracks, gt_boxes, match_rule, tolerance_frames=tolerance)
     if sample.sample_id in ctx.seeded_targets:
