@@ -65,9 +65,9 @@ test: install-all install-verl media lint
 
 # ruff (with a complexity limit), the one-way layout (import-linter contracts in pyproject.toml), types
 lint: install-all
-	$(BIN)/ruff check vcprep vctrain tests bench
+	$(BIN)/ruff check vcconfig vcprep vctrain tests bench
 	$(BIN)/lint-imports
-	$(BIN)/mypy vcprep vctrain
+	$(BIN)/mypy vcconfig vcprep vctrain
 
 clean:
 	rm -rf out .pytest_cache

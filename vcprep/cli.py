@@ -61,8 +61,8 @@ def _load_recipe(pipeline: Path, *, data_root: Path | None, annotations: Path | 
 def render(
     pipeline: Path = typer.Argument(..., help="Pipeline recipe (YAML), e.g. pipelines/demo.yaml."),
     out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to create or resume."),
-    workers: int = typer.Option(None, help="Videos processed in parallel (default: the recipe's)."),
-    limit: int = typer.Option(None, help="Only the first N videos still to do (for quick trials)."),
+    workers: int = typer.Option(None, min=1, help="Videos processed in parallel (default: the recipe's)."),
+    limit: int = typer.Option(None, min=0, help="Only the first N videos still to do (for quick trials)."),
     data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
     annotations: Path = typer.Option(None, help="Override the recipe's source.annotations (upstream file)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
@@ -114,7 +114,7 @@ def render(
 def track(
     pipeline: Path = typer.Argument(..., help="Pipeline recipe (YAML); its source, decode, detector and tracker."),
     out: Path = typer.Option(..., "--out", "-o", help="Tracks cache folder (a Parquet file per tracked segment)."),
-    limit: int = typer.Option(None, help="Only the first N videos."),
+    limit: int = typer.Option(None, min=0, help="Only the first N videos."),
     data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
     annotations: Path = typer.Option(None, help="Override the recipe's source.annotations (upstream file)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
@@ -166,10 +166,11 @@ def preview(
     dataset: Path = typer.Argument(..., help="Dataset folder written by `vcprep render`."),
     out: Path = typer.Option(None, "--out", "-o", help="PNG to write (default: DATASET/preview.png)."),
     sample: str = typer.Option(None, help="Sample id (default: the first sample)."),
-    frames: int = typer.Option(6, help="Frames per variant."),
-    width: int = typer.Option(320, help="Width of each tile in pixels."),
+    frames: int = typer.Option(6, min=1, max=1000, help="Frames per variant."),
+    width: int = typer.Option(320, min=16, max=4096, help="Width of each tile in pixels."),
     mp4: str = typer.Option(None, "--mp4", help="Also write this variant of the sample as H.264 MP4 beside the PNG."),
-    mp4_fps: float = typer.Option(None, help="Frame rate of the MP4 (default: the rate the frames were sampled at)."),
+    mp4_fps: float = typer.Option(None, min=0.1, max=1000.0,
+                                  help="Frame rate of the MP4 (default: the rate the frames were sampled at)."),
 ) -> None:
     """Write a contact sheet (variants by frames) of one sample as PNG, and optionally one variant as MP4."""
     from vcprep.dataset.preview import write_contact_sheet, write_variant_mp4

@@ -81,7 +81,7 @@ def resolve_aux(annotations: Path, path: str | None) -> Path | None:
 def number(value: Any, what: str) -> float:
     try:
         out = float(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: an integer beyond any float
         raise RecordError(f"{what} is not a number: {value!r}") from exc
     if not math.isfinite(out):
         raise RecordError(f"{what} is not finite: {value!r}")
@@ -151,7 +151,8 @@ def guarded(file: Path, key: str, parse: Callable[..., Sample | list[Sample]], *
     ErrorRecord, never an exception."""
     try:
         made = parse(*args)
-    except (RecordError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+    except (RecordError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
+            ArithmeticError) as exc:  # ArithmeticError: 1e400 read as inf, then int(inf) overflows
         yield ErrorRecord("source", str(file), key, f"malformed record: {exc}")
         return
     yield from (made if isinstance(made, list) else [made])

@@ -91,7 +91,8 @@ class VidStgSource:
                 f"need 0 <= used_segment.begin <= temporal_gt.begin < temporal_gt.end <= used_segment.end, "
                 f"got segment [{seg_begin}, {seg_end}) and gt [{begin}, {end})"
             )
-        categories = {int(o["tid"]): str(o["category"]) for o in rec.get("subject/objects", [])}
+        categories = {int(number(o["tid"], "subject/objects tid")): str(o["category"])
+                      for o in rec.get("subject/objects", [])}
         vidor = self._vidor(vid)
         trajectories = vidor.get("trajectories")
         if not isinstance(trajectories, list) or len(trajectories) < end:
@@ -104,7 +105,7 @@ class VidStgSource:
                 boxes = {}
                 for f in range(begin, end):
                     for obj in trajectories[f]:
-                        if int(obj["tid"]) == target:
+                        if int(number(obj["tid"], f"trajectory tid on frame {f}")) == target:
                             boxes[f] = xyxy_from_mapping(obj["bbox"], f"trajectory of tid {target} on frame {f}")
                 if not boxes:
                     raise RecordError(f"target tid {target} has no box inside temporal_gt [{begin}, {end})")
