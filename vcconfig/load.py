@@ -21,13 +21,22 @@ MAX_CONFIG_BYTES = 1_000_000
 """A recipe or training config is a few kB; a larger file is refused before it is read."""
 MAX_CONFIG_NODES = 100_000
 """Values in the document once every alias is expanded (the shipped configs hold a few hundred)."""
+MAX_CONFIG_DEPTH = 64
+"""Collections nested in one another (the shipped configs nest four deep)."""
 
 
 class _Loader(yaml.SafeLoader):
-    """The safe loader, reading `1e-6` as a number as YAML 1.2 does (YAML 1.1 wants `1.0e-6`, and reads
-    `1e-6` as the string "1e-6", which a typed key would then refuse)."""
+    """The safe loader with YAML 1.2's plain scalars where YAML 1.1 surprises: `1e-6` is a number (1.1 wants
+    `1.0e-6` and reads "1e-6" as text), and only true/false are booleans (1.1 also reads yes, no, on, off,
+    so a `no` meant as text became False); a bool key given `yes` is then refused by name."""
 
 
+_BOOL = "tag:yaml.org,2002:bool"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
@@ -73,13 +82,33 @@ def expanded_nodes(root: yaml.Node, where: str, limit: int = MAX_CONFIG_NODES) -
     return sizes[id(root)]
 
 
+def check_depth(text: str, where: str, limit: int = MAX_CONFIG_DEPTH) -> None:
+    """ConfigError when collections nest deeper than `limit`. Read from the parser's events, which PyYAML
+    produces without recursion, before the composer, which recurses once per level."""
+    loader = _Loader(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > limit:
+                    raise ConfigError(f"{where}: line {event.start_mark.line + 1}: nested too deeply "
+                                      f"(more than {limit} levels)")
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
 def load_yaml_text(text: str, where: str) -> Any:
-    """The document's value, or ConfigError naming `where`: not YAML, too large, too deep, or expanding past
-    MAX_CONFIG_NODES values."""
+    """The document's value, or ConfigError naming `where`: not YAML, larger than MAX_CONFIG_BYTES, nested deeper
+    than MAX_CONFIG_DEPTH, or expanding past MAX_CONFIG_NODES values (a recursive alias never ends: refused)."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{where}: larger than {MAX_CONFIG_BYTES} bytes; a config is a few kB")
     loader = _Loader(text)
     try:
+        check_depth(text, where)
         node = loader.get_single_node()
         if node is None:
             return None

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from vcconfig import ConfigError
 from vctrain.config import EvalConfig, TrainConfig, config_to_dict
 from vctrain.data import index_rows, load_sample
 from vctrain.model import encode_prompt, load_model, load_processor, resolve_device, vision_token_ids
@@ -63,9 +64,9 @@ def stvg_eval_config(ev: EvalConfig, top_level: str = "default"):
         ("eval.tiou_unit", ev.tiou_unit, ("seconds", "frames")),
     ):
         if value not in allowed:
-            raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+            raise ConfigError(f"{name} must be one of {allowed}, got {value!r}")
     if ev.grid == "fps" and ev.eval_fps <= 0:
-        raise ValueError("eval.grid=fps needs eval.eval_fps > 0 (TubeDETR: 5)")
+        raise ConfigError("eval.grid=fps needs eval.eval_fps > 0 (TubeDETR: 5)")
     given, unset = _metric_keys(ev), _metric_keys(EvalConfig())
     chosen: dict[str, Any] = dict(EVAL_CONVENTIONS[eval_convention(ev, top_level)])
     for key, value in given.items():

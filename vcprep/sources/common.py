@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from vcprep.core.config import MAX_FPS
 from vcprep.core.errors import ErrorRecord
 from vcprep.core.types import Sample
 
@@ -86,6 +87,15 @@ def number(value: Any, what: str) -> float:
     if not math.isfinite(out):
         raise RecordError(f"{what} is not finite: {value!r}")
     return out
+
+
+def frame_rate(value: Any, what: str = "fps") -> float:
+    """A video's frames per second: a number in (0, MAX_FPS]; a rate of 1e308 would overflow the first frame
+    index computed from it."""
+    fps = number(value, what)
+    if not 0 < fps <= MAX_FPS:
+        raise RecordError(f"{what} must be in (0, {MAX_FPS:g}], got {value!r}")
+    return fps
 
 
 def check_span(start: float, end: float, what: str = "span") -> tuple[float, float]:

@@ -29,6 +29,7 @@ from vcprep.core.errors import ErrorRecord
 from vcprep.core.types import Sample
 from vcprep.sources.common import (
     RecordError,
+    frame_rate,
     guarded,
     load_json,
     load_top_level,
@@ -80,9 +81,7 @@ class VidStgSource:
         since one VidOR video can carry several records)."""
         require(rec, "vid", "fps", "temporal_gt", "used_segment")
         vid = str(rec["vid"])
-        fps = number(rec["fps"], "fps")
-        if fps <= 0:
-            raise RecordError(f"fps must be positive, got {fps}")
+        fps = frame_rate(rec["fps"])
         fid = lambda part, k: int(number(rec[part][k], f"{part}.{k}"))  # noqa: E731
         begin, end = fid("temporal_gt", "begin_fid"), fid("temporal_gt", "end_fid")
         seg_begin, seg_end = fid("used_segment", "begin_fid"), fid("used_segment", "end_fid")
