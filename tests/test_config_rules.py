@@ -20,18 +20,17 @@ from vcprep.core.config import PipelineConfig, load_pipeline
 from vctrain.config import TrainConfig, load_config
 from vctrain.selector.config import SelectorConfig, load_selector_config
 
-RECIPE_HEAD = "name: t\nsource: {name: jsonl, annotations: ann.jsonl}\n"
+RECIPE_HEAD = "name: t\n"
 
-# 9 levels of 9 aliases each: 9**9 = 387 million strings once expanded, from a file of under 1 kB
-LAUGHS = 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
-    f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10)
-)
-RECURSIVE = "a: &a [1, *a]\n"
-
-
+# 9 levels of 9 aliases each: 9**9 = 387 million strings once expanded, from a list of under 1 kB, placed under
+# keys that take any list or mapping (`source.params`, `data.tasks`), so no unknown-key check stops it first
+LAUGHS = "[" + ", ".join(['&a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'] + [
+    f"&a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]) + "]"
+RECURSIVE = "&a [1, *a]"
 def _recipe(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "recipe.yaml"
-    path.write_text(RECIPE_HEAD + body)
+    source = "" if body.startswith("source:") else "source: {name: jsonl, annotations: ann.jsonl}\n"
+    path.write_text(RECIPE_HEAD + source + body)
     return path
 
 
@@ -54,16 +53,21 @@ def _selector(tmp_path: Path, body: str) -> None:
 
 
 LOADERS = {"vcprep": _vcprep, "vctrain": _vctrain}
+PAYLOAD_KEY = {"vcprep": "source: {{name: jsonl, annotations: ann.jsonl, params: {{x: {}}}}}\n",
+               "vctrain": "data: {{tasks: {}}}\n"}
 
 
 @pytest.mark.parametrize("package", sorted(LOADERS))
-@pytest.mark.parametrize(("body", "words"), [
+@pytest.mark.parametrize(("payload", "words"), [
     (LAUGHS, "more than 100000 values once its aliases are expanded"),
     (RECURSIVE, "an alias refers to the anchor it is inside"),
-    ("x: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
-    ("x: [1, 2\n", "not valid YAML"),
+    ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    ("[1, 2", "not valid YAML"),
 ])
-def test_hostile_yaml_is_refused_quickly_in_both_packages(tmp_path: Path, package: str, body: str, words: str) -> None:
+def test_hostile_yaml_is_refused_quickly_in_both_packages(tmp_path: Path, package: str, payload: str,
+                                                          words: str) -> None:
+    body = PAYLOAD_KEY[package].format(payload)
+    assert len(body) < 5000 or "nested" in words
     t0 = time.perf_counter()
     with pytest.raises(ConfigError, match=words):
         LOADERS[package](tmp_path, body)
@@ -186,13 +190,14 @@ def test_one_shard_folder_given_as_text_is_a_list_of_one(tmp_path: Path) -> None
     assert cfg.data.shards == [str((tmp_path / "out/demo").resolve())]
 
 
+@pytest.mark.slow  # two fresh interpreters, one importing torch: 10-50 s on a shared 2-core machine
 def test_cli_config_mistakes_exit_2_naming_the_key_without_a_traceback(tmp_path: Path) -> None:
-    recipe = _recipe(tmp_path, LAUGHS)
+    recipe = tmp_path / "laughs.yaml"
+    recipe.write_text("name: t\n" + PAYLOAD_KEY["vcprep"].format(LAUGHS))
     config = _train_config(tmp_path, "model: {path: no-model-here}\ndata: {shards: [no-shards-here]}\n")
     commands = {  # run side by side: each pays its own interpreter start
         "aliases are expanded": ["-m", "vcprep.cli", "render", str(recipe), "--out", str(tmp_path / "out")],
         "loss.algorithm: 'gpo'": ["-m", "vctrain", "grpo", str(config), "loss.algorithm=gpo"],
-        "rollout.group_size: 0": ["-m", "vctrain", "eval", str(config), "--checkpoint", ".", "rollout.group_size=0"],
     }
     running = {words: subprocess.Popen([sys.executable, *args], cwd=tmp_path, stdout=subprocess.PIPE,
                                        stderr=subprocess.PIPE, text=True) for words, args in commands.items()}
@@ -201,6 +206,17 @@ def test_cli_config_mistakes_exit_2_naming_the_key_without_a_traceback(tmp_path:
         assert proc.returncode == 2, stderr
         assert words in stderr and "Traceback" not in stderr, stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "runs").exists()  # refused before anything ran
+
+
+@pytest.mark.parametrize("command", [["eval", "--checkpoint", "."], ["plan"], ["grpo"]])
+def test_every_vctrain_command_refuses_a_config_mistake_with_exit_2(tmp_path: Path, command: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from vctrain.cli import app
+
+    config = _train_config(tmp_path, "model: {path: no-model-here}\n")
+    result = CliRunner().invoke(app, [command[0], str(config), *command[1:], "rollout.group_size=0"])
+    assert result.exit_code == 2 and "rollout.group_size: 0 is not allowed" in result.output, result.output
 
 
 def test_vctrain_grpo_lets_a_bug_show_its_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
