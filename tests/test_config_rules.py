@@ -131,7 +131,6 @@ SAME_RULES = [
     ("vctrain", "rewards: {tiuo: 1.0}", "rewards", "unknown name(s) ['tiuo']"),
     ("vctrain", "reward_params: {tiou: {grammar: papr}}", "reward_params.tiou.grammar", "must be one of lenient"),
     ("vctrain", "reward_params: {tiou: {both_required: 'yes'}}", "reward_params.tiou.both_required", "expected bool"),
-    ("vctrain", "rollout: {engine: vllm}", "rollout.engine", "must be one of hf"),
     ("vctrain", "data: {min_pixels_per_frame: 9000, max_pixels_per_frame: 4000}", "data.min_pixels_per_frame",
      "is above"),
     ("vctrain", "adaptive: {enabled: true, variant_source: learned:x}", "adaptive.variant_source", "fixed:NAME"),
@@ -145,6 +144,15 @@ def test_wrong_types_choices_and_ranges_fail_at_load_naming_the_key(
     with pytest.raises(ConfigError) as info:
         LOADERS[package](tmp_path, body + "\n")
     assert f"{key}:" in str(info.value) and words in str(info.value), str(info.value)
+
+
+def test_an_unknown_rollout_engine_stops_training_before_anything_loads(tmp_path: Path) -> None:
+    from vctrain.train import train
+
+    config = _train_config(tmp_path, f"rollout: {{engine: vllm}}\noutput_dir: {tmp_path / 'run'}\n")
+    with pytest.raises(ConfigError, match=r"rollout\.engine: 'vllm' is not allowed; must be one of hf"):
+        train(load_config(config))  # no model.path, no shards: reaching either would raise something else
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize(("body", "key", "words"), [
