@@ -285,9 +285,6 @@ def check_rewards(cfg: TrainConfig) -> None:
                     raise ConfigError(f"{where}: {exc}") from exc
             else:
                 check_value(value, hints.get(key, Any), where)
-    unknown = sorted(set(cfg.adaptive.answer_rewards) - set(REWARDS))
-    if unknown:
-        raise ConfigError(f"adaptive.answer_rewards: unknown name(s) {unknown}; known: {sorted(REWARDS)}")
 
 
 def check_config(cfg: TrainConfig) -> None:
