@@ -147,7 +147,7 @@ def test_wrong_types_choices_and_ranges_fail_at_load_naming_the_key(
 
 
 def test_an_unknown_rollout_engine_stops_training_before_anything_loads(tmp_path: Path) -> None:
-    from vctrain.train import train
+    from vctrain.rl.train import train
 
     config = _train_config(tmp_path, f"rollout: {{engine: vllm}}\noutput_dir: {tmp_path / 'run'}\n")
     with pytest.raises(ConfigError, match=r"rollout\.engine: 'vllm' is not allowed; must be one of hf"):
@@ -232,13 +232,13 @@ def test_vctrain_grpo_lets_a_bug_show_its_traceback(tmp_path: Path, monkeypatch:
     (the CLI once caught ValueError around the whole run). The run is replaced by one that fails that way."""
     from typer.testing import CliRunner
 
-    import vctrain.train
+    import vctrain.rl.train
     from vctrain.cli import app
 
     def broken_run(cfg: TrainConfig) -> None:
         raise ValueError("a bug deep inside the run")
 
-    monkeypatch.setattr(vctrain.train, "train", broken_run)
+    monkeypatch.setattr(vctrain.rl.train, "train", broken_run)
     config = _train_config(tmp_path, "steps: 1\n")
     result = CliRunner().invoke(app, ["grpo", str(config)])
     assert isinstance(result.exception, ValueError) and "a bug deep inside the run" in str(result.exception)

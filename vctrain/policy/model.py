@@ -15,7 +15,7 @@ import torch
 
 from vcconfig import ConfigError
 from vctrain.config import DataConfig, ModelConfig
-from vctrain.data import VideoSample
+from vctrain.data.reader import VideoSample
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
