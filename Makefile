@@ -23,7 +23,7 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# torch/torchvision: the matched PyPI pair (never +cpu; see ../shared/ENVIRONMENT.md)
+# torch/torchvision: the matched PyPI pair (never +cpu: torchvision on PyPI is CUDA-linked and fails to import beside a +cpu torch)
 $(VENV)/.prep: pyproject.toml $(VENV)/.weights | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[prep]'
 	touch $@

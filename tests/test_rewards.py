@@ -1,4 +1,4 @@
-"""Rewards against values computed by hand, including the sources' pitfalls (SPEC section 9)."""
+"""Rewards against values computed by hand, including the sources' pitfalls (data_cards/CONVENTIONS.md)."""
 
 from __future__ import annotations
 

@@ -65,7 +65,7 @@ def write_config(tmp_path: Path, model_dir: Path, shards: list[Path], name: str,
 
 def stvg_answer(row: dict, bracketed: bool) -> str:
     """The row's own ground truth as an answer; `bracketed` writes the span as `[s to e]`, which STVG-R1's reward
-    grammar does not parse (SPEC section 9) while vctrain's lenient grammar does."""
+    grammar does not parse (data_cards/CONVENTIONS.md) while vctrain's lenient grammar does."""
     start, end = row["gt_span_seconds"]
     span = f"[{start} to {end}]" if bracketed else f"{start} to {end}"
     return f"<think>the walker</think><answer>Target ID: {int(row['target_id'])}, Time range: {span}</answer>"

@@ -1,4 +1,4 @@
-"""Post-processing of tracks as explicit steps, and ground-truth target matching (SPEC section 1)."""
+"""Post-processing of tracks as explicit steps, and ground-truth target matching (STVG-R1: majority vote of per-frame IoU)."""
 
 from __future__ import annotations
 
