@@ -1,4 +1,4 @@
-"""Evaluation metrics (tIoU, vIoU, vIoU@R, Charades-STA R@1, V-STaR When/Where/AM/LGM) with every convention a parameter.
+"""Evaluation metrics (tIoU, vIoU, vIoU@R, Charades-STA R@1, V-STaR When/Where/AM/LGM), every convention a parameter.
 
 Conventions and the sources' pitfalls we deliberately avoid (each listed in data_cards/CONVENTIONS.md):
 - Degenerate input scores 0 and the sample stays in the mean: a zero-length union, a zero-area box or an

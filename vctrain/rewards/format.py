@@ -1,4 +1,4 @@
-"""Format rewards: does the completion have the shape the method asks for (STVG-R1's think/answer, VisionCoach's grounded tags)?"""
+"""Format rewards: does the completion have the shape the method asks for (think/answer, grounded tags)?"""
 
 from __future__ import annotations
 
