@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from report import write_section
 
 from vcprep.decode.video import probe, read_frames, sample_frame_indices
 
@@ -68,21 +69,6 @@ Decision: `cv2` stays the default (`decode.backend`), as it is the fastest for t
 reads that dominate tracking. `av` (PyAV) is the choice when exact container timestamps
 matter (variable frame rate); `decord` is kept as a selectable option from the design card.
 """
-
-
-def write_section(title: str, body: str) -> None:
-    """Replace (or append) `## title` in BENCHMARKS.md, leaving other sections alone."""
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    head = f"## {title}\n"
-    start = text.find(head)
-    block = head + "\n" + body.strip() + "\n\n"
-    if start < 0:
-        text = text.rstrip() + "\n\n" + block
-    else:
-        nxt = text.find("\n## ", start + len(head))
-        text = text[:start] + block + (text[nxt + 1:] if nxt >= 0 else "")
-    path.write_text(text)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from bench_decode import write_section
+from report import write_section
 from shard_recipes import good_records, render_small
 
 from vcprep.dataset.shards import ShardWriter, arrow_schema, iter_rows
