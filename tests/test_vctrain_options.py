@@ -1,4 +1,4 @@
-"""Trainer options of issue 7 checked end to end on real demo shards with the tiny Qwen2.5-VL (CPU):
+"""Trainer options checked end to end on real demo shards with the tiny Qwen2.5-VL (CPU):
 
 - the rollout-engine seam: an engine registered by name replaces `generate`, and the loop scores its tokens;
 - `reward_params` from the YAML reach the rewards in training and in evaluation (STVG-R1's paper grammar), and a
