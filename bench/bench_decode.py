@@ -11,6 +11,7 @@ Baseline: OpenCV's VideoCapture (opencv-python is on the design card). Writes th
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def timed(path: Path, indices: np.ndarray, backend: str, repeats: int = 3) -> fl
 
 def main() -> str:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--media", type=Path, default=ROOT / ".cache" / "media")
+    ap.add_argument("--media", type=Path, default=Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache" / "media")))
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = ap.parse_args()
     lines = ["| video | pattern | frames | cv2 ms/frame | av ms/frame (x cv2) | decord ms/frame (x cv2) |",

@@ -45,7 +45,7 @@ INTRO = """`vctrain plan CONFIG --gpus N --gpu-memory-gb M` per rank, for Qwen2.
 (8.29 B), each built on the meta device from its config.json in `configs/models/` (no weights). Workload of the
 papers: 16 frames of 128·28·28 px (4,096 vision patches, 1,024 video tokens), 200 prompt text tokens, G = {g}
 sequences of 256 completion tokens in one micro-batch, bf16 compute, fp32 master weights and AdamW, KL reference
-in bf16. "fits" = total within 90% of a {gb:.0f} GB card. Host column: GiB per rank kept in CPU memory by offload.
+in bf16. "fits" = total within 90% of a card of {gb:.0f} GB. Host column: GiB per rank kept in CPU memory by offload.
 Arithmetic on exact parameter counts: no GPU is used.
 
 """

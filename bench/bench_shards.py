@@ -19,6 +19,7 @@ Writes the "## Shards" section of BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -105,7 +106,7 @@ def read_datasets(root: Path, cache: Path, *, load_only: bool = False):
 
 def main() -> str:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--media", type=Path, default=ROOT / ".cache" / "media")
+    ap.add_argument("--media", type=Path, default=Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache" / "media")))
     ap.add_argument("--copies", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")

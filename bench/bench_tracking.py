@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -162,7 +163,7 @@ def overhead_rows(media: Path, frames: int, repeats: int = 2) -> list[str]:
 
 def main() -> str:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--media", type=Path, default=ROOT / ".cache" / "media")
+    ap.add_argument("--media", type=Path, default=Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache" / "media")))
     ap.add_argument("--frames", type=int, default=200, help="frames of the short memory run")
     ap.add_argument("--overhead-frames", type=int, default=100, help="frames of the overhead timing")
     ap.add_argument("--detector", choices=sorted(LABEL), default="ssdlite", help="ssdlite (the default) or hog")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 from pathlib import Path
 
 from report import write_section
@@ -69,7 +70,7 @@ def detector_ms(media: str, rounds: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--media", default=str(ROOT / ".cache" / "media"))
+    parser.add_argument("--media", default=os.environ.get("VCPREP_MEDIA", str(ROOT / ".cache" / "media")))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args()
