@@ -152,3 +152,16 @@ def test_stgr_spotlight_lights_the_key_objects(rendered: dict) -> None:
     a, b = (cv2.imdecode(np.frombuffer(r["frames"][k]["bytes"], np.uint8), cv2.IMREAD_GRAYSCALE).astype(float)
             for r in (raw, lit))
     assert b[:60, :200].mean() < 0.5 * a[:60, :200].mean()  # top-left corner: far from any key object
+
+
+def test_recipes_tracking_the_same_clip_alike_detect_it_once(rendered: dict) -> None:
+    """The renders share one tracks cache (`--tracks`): HC-STVG v1 and v2, V-STaR and STGR track the whole clip at
+    `videos/vtest_clip.mp4` with the same ssdlite + ByteTrack settings at 5 fps, so one segment file serves all
+    four; VidSTG (another folder) and Charades-STA (2 fps) have their own."""
+    tracks = rendered["tracks"][0]
+    files = sorted(p.name for p in tracks.rglob("*.parquet"))
+    videos = [f for f in files if f.startswith("videos__vtest_clip")]
+    assert len(videos) == 1, files
+    assert len(files) == 3, files
+    for name in ("hcstvg_v1", "hcstvg_v2", "vstar", "stgr", "vidstg", "charades_sta"):
+        assert rendered[name][1] in (0, 1), rendered[name][2]  # every render completed

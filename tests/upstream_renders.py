@@ -42,12 +42,18 @@ def write_clip(vtest_path: Path, out: Path) -> Path:
 
 
 def render_all(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> dict[str, tuple[Path, int, str]]:
-    """Every dataset recipe rendered through the CLI: name -> (dataset dir, exit code, output)."""
+    """Every dataset recipe rendered through the CLI: name -> (dataset dir, exit code, output); the tracks cache
+    folder is under the key `"tracks"` (dataset dir, 0, "").
+
+    The renders share one tracks cache (`--tracks`), as a user preparing several datasets from the same videos
+    would: the recipes that track the same clip at the same path with the same detector and tracker settings
+    detect it once (detection is nearly all of a render's time), and the others compute their own."""
     from typer.testing import CliRunner
 
     from vcprep.cli import app
 
     runner = CliRunner()
+    tracks = tmp_path_factory.mktemp("tracks")
     results = {}
     for name, (ann, folder) in CASES.items():
         data_root = tmp_path_factory.mktemp(f"{name}_root")
@@ -55,6 +61,8 @@ def render_all(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> dict[str
         (data_root / folder / clip.name).write_bytes(clip.read_bytes())
         out = tmp_path_factory.mktemp(name) / "ds"
         res = runner.invoke(app, ["render", str(ROOT / "pipelines" / f"{name}.yaml"), "--out", str(out),
-                                  "--data-root", str(data_root), "--annotations", str(FIX / ann), "-q"])
+                                  "--data-root", str(data_root), "--annotations", str(FIX / ann), "-q",
+                                  "--tracks", str(tracks)])
         results[name] = (out, res.exit_code, res.output)
+    results["tracks"] = (tracks, 0, "")
     return results
