@@ -11,7 +11,7 @@ from pathlib import Path
 
 from report import write_section
 
-from vctrain.plan import GIB, Workload, model_shape, plans_for
+from vctrain.scale.plan import GIB, Workload, model_shape, plans_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
