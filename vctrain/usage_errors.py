@@ -9,7 +9,7 @@ def usage_errors() -> tuple[type[Exception], ...]:
     is a bug and keeps its traceback, however far into a run it happens (imported when a command runs: the
     checkpoint and data modules load torch)."""
     from vcconfig import ConfigError
-    from vctrain.scale.checkpoint import UnsafeCheckpointError
     from vctrain.data.reader import ShardCheckError
+    from vctrain.scale.checkpoint import UnsafeCheckpointError
 
     return (ConfigError, ShardCheckError, UnsafeCheckpointError, FileNotFoundError)
