@@ -17,7 +17,7 @@ export VCPREP_MEDIA := $(CURDIR)/$(MEDIA)
 VERL_VENV ?= .venv-verl
 export VCPREP_VERL_PYTHON := $(CURDIR)/$(VERL_VENV)/bin/python
 
-.PHONY: demo test lint media install-prep install-all install-verl clean
+.PHONY: demo test lint media install-prep install-all install-verl browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -59,8 +59,15 @@ demo: install-prep media
 	$(BIN)/vcprep render pipelines/demo.yaml --out $(OUT)
 	$(BIN)/vcprep preview $(OUT) --out $(OUT)/preview.png
 	@echo "demo dataset: $(OUT)  (data card: $(OUT)/README.md, contact sheet: $(OUT)/preview.png)"
+	@echo "look at it in the browser:  $(BIN)/vcprep view $(OUT)   (then open the address it prints)"
 
-test: install-all install-verl media lint
+# The `vcprep view` browser tests drive Debian's chromium through its chromedriver (Selenium)
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) || \
+	  (sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver)
+
+test: install-all install-verl media browser lint
 	$(BIN)/python -m pytest -q -x --durations=15
 
 # ruff (with a complexity limit), the one-way layout (import-linter contracts in pyproject.toml), types

@@ -98,8 +98,14 @@ def score_answers(
     temporal-grounding rows get Charades-STA R@1 / mIoU; every row gets the configured rewards' means.
     """
     from vctrain.groundtruth import ground_truth_from_row
-    from vctrain.metrics import evaluate_stvg_row, moment_retrieval, stvg_prediction_from_text, summarize_stvg
-    from vctrain.rewards.parse import answer_text, parse_span
+    from vctrain.metrics import (
+        evaluate_stvg_row,
+        moment_retrieval,
+        stvg_prediction_from_text,
+        summarize_stvg,
+        tube_boxes_for_id,
+    )
+    from vctrain.rewards.parse import answer_text, parse_claims, parse_span, think_text
     from vctrain.scoring import default_rewards
 
     ev = cfg.eval
@@ -113,6 +119,10 @@ def score_answers(
         task = row.get("task", "")
         record: dict[str, Any] = {"sample_id": row.get("sample_id"), "variant": row.get("variant"), "task": task}
         record["text"] = text
+        record["claims"] = [
+            {"name": c.name, "boxes": [list(b) for b in c.boxes or ()], "time_seconds": c.time_seconds}
+            for c in parse_claims(think_text(text) or "")
+        ]
         if task == "stvg":
             pred_id, pred_span = stvg_prediction_from_text(text, grammar=stvg_grammar)
             result = evaluate_stvg_row(row, pred_id, pred_span, stvg_cfg)
@@ -120,6 +130,9 @@ def score_answers(
             oracle_t.append(row.get("oracle_tiou"))
             oracle_v.append(row.get("oracle_viou"))
             record |= {"pred_id": pred_id, "pred_span_seconds": pred_span, "tiou": result.tiou, "viou": result.viou}
+            # the boxes the answer stands for (the predicted ID's tube inside the predicted span), for viewers
+            boxes = tube_boxes_for_id(row, pred_id, pred_span) if pred_span is not None else {}
+            record["pred_boxes"] = {str(f): [float(v) for v in box] for f, box in sorted(boxes.items())}
         elif task in TEMPORAL_TASKS:
             span = parse_span(answer_text(text, span_tag) or "", span_grammar)
             moment_preds.append(span)
@@ -143,6 +156,8 @@ def score_answers(
         reward_fn = default_rewards(cfg.rewards, cfg.reward_params)  # the training rewards, same switches
         total, parts = reward_fn(texts, [ground_truth_from_row(r) for r in rows], 0.0)
         metrics["rewards"] = {"total": float(total.mean())} | {k: float(v.mean()) for k, v in parts.items()}
+        for i, record in enumerate(records):  # each sample's own rewards, so a viewer can sort worst first
+            record["rewards"] = {"total": float(total[i])} | {k: float(v[i]) for k, v in parts.items()}
     return metrics, records
 
 
