@@ -190,22 +190,30 @@ def generate_answers(cfg: TrainConfig, model_dir: Path) -> tuple[list[dict[str, 
     return rows, texts
 
 
-def evaluate(cfg: TrainConfig, checkpoint: str | Path) -> dict[str, Any]:
-    """Generate on the evaluation shards, score, write the JSON report and return it."""
-    stvg_eval_config(cfg.eval, cfg.convention)  # fail on a bad convention before loading anything
-    model_dir = _model_dir(Path(checkpoint))
-    rows, texts = generate_answers(cfg, model_dir)
+def build_report(
+    rows: list[dict[str, Any]], texts: list[str], cfg: TrainConfig, *, checkpoint: str, model: str
+) -> dict[str, Any]:
+    """The JSON report of `vctrain eval` for answers already generated (what `vcprep view --eval` reads)."""
     metrics, records = score_answers(rows, texts, cfg)
     ev = cfg.eval
-    report = {
-        "checkpoint": str(checkpoint),
-        "model": str(model_dir),
+    return {
+        "checkpoint": checkpoint,
+        "model": model,
         "shards": ev.shards or cfg.data.shards,
         "variant": ev.variant,
         "conventions": config_to_dict(ev),
         "metrics": metrics,
         "samples": records,
     }
+
+
+def evaluate(cfg: TrainConfig, checkpoint: str | Path) -> dict[str, Any]:
+    """Generate on the evaluation shards, score, write the JSON report and return it."""
+    stvg_eval_config(cfg.eval, cfg.convention)  # fail on a bad convention before loading anything
+    model_dir = _model_dir(Path(checkpoint))
+    rows, texts = generate_answers(cfg, model_dir)
+    report = build_report(rows, texts, cfg, checkpoint=str(checkpoint), model=str(model_dir))
+    ev = cfg.eval
     out_path = Path(ev.output) if ev.output else Path(checkpoint) / "eval.json"
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(report, indent=2, default=str))

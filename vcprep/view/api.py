@@ -90,7 +90,8 @@ class ViewApp:
         return app
 
     def __post_init__(self) -> None:
-        self.routes = {"/api/state": self.state, "/api/overview": self.overview, "/api/samples": self.samples,
+        self.routes = {"/api/state": self.state, "/api/overview": self.overview, "/api/figures": self.figures,
+                       "/api/samples": self.samples,
                        "/api/sample": self.sample, "/api/frame": self.frame, "/api/eval": self.eval,
                        "/api/compare": self.compare}  # fmt: skip
 
@@ -163,6 +164,11 @@ class ViewApp:
         opened = self._dataset(query)
         assert opened.catalog is not None and opened.figures is not None
         return _json(overview(opened.catalog, opened.figures))
+
+    def figures(self, query: dict[str, str]) -> Response:
+        opened = self._dataset(query)
+        assert opened.figures is not None
+        return _json(opened.figures.get())
 
     def _eval_value(self, sample_id: str, key: str) -> float | None:
         row = self.eval_run.row(sample_id) if self.eval_run else None

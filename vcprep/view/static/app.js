@@ -91,6 +91,19 @@ function table(headers, rows, attrs) {
   return el("table", attrs || {}, el("tr", {}, headers.map((h) => el("th", {}, h))), rows);
 }
 
+// the answer ceilings and IDs per video read every tube: the server computes them once, in the background
+function fillFigures(ds, box, f) {
+  const progress = box.querySelector("#figures-progress");
+  if (f.ready) {
+    progress.replaceWith(histogram(f.answer_ceiling_hist, "answer ceiling vIoU (best ID + span)"), histogram(f.ids_per_video, "IDs per video", "videos"));
+  } else if (f.error) {
+    progress.textContent = "The tube figures cannot be computed: " + f.error;
+  } else {
+    progress.textContent = `Reading the tubes for the answer ceilings: ${f.samples_read} of ${f.samples} samples…`;
+    setTimeout(async () => { if (box.isConnected) fillFigures(ds, box, await api("/api/figures", { ds })); }, 500);
+  }
+}
+
 async function showOverview(ds) {
   const o = await api("/api/overview", { ds });
   const c = o.card, q = o.quality;
@@ -109,13 +122,13 @@ async function showOverview(ds) {
     else if (e.link.startsWith("video:")) target = link(e.file, "samples", { ds, video: e.link.slice(6) });
     return el("tr", { class: "error-row" }, el("td", {}, e.stage), el("td", {}, target), el("td", {}, e.sample_id), el("td", {}, e.reason));
   }), { id: "errors" }) : el("p", { id: "errors" }, "No failed inputs.");
+  const figures = el("div", { class: "cards", id: "figures" }, histogram(q.oracle_viou_hist, "oracle vIoU (best single track)"),
+    el("p", { id: "figures-progress" }, "Reading the tubes for the answer ceilings…"));
+  fillFigures(ds, figures, o.figures);
   return [
     el("h2", {}, `${o.name} (format ${o.format_version})`),
     el("div", { class: "cards" }, el("div", {}, el("h3", {}, "Data card"), card), el("div", {}, el("h3", {}, "Tracking quality"), quality)),
-    el("div", { class: "cards" },
-      histogram(q.oracle_viou_hist, "oracle vIoU (best single track)"),
-      histogram(q.answer_ceiling_hist, "answer ceiling vIoU (best ID + span)"),
-      histogram(q.ids_per_video, "IDs per video", "videos")),
+    figures,
     el("h3", {}, `Errors (${o.errors.length})`), errors,
   ];
 }
