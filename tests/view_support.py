@@ -54,14 +54,18 @@ def synthetic_fields(i: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _jpeg(colour: tuple[int, int, int]) -> bytes:
-    image = np.zeros((48, 64, 3), np.uint8)
+def _jpeg(colour: tuple[int, int, int], size_px: tuple[int, int] = (64, 48), noise: np.random.Generator | None = None,
+          ) -> bytes:
+    width, height = size_px
+    image = np.zeros((height, width, 3), np.uint8)
     image[:] = colour
+    if noise is not None:  # a frame of its own that compresses like a photograph, not like a flat colour
+        image = noise.integers(0, 256, (height, width, 3), dtype=np.uint8) // 2 + image // 2
     cv2.rectangle(image, (8, 8), (40, 40), (255, 255, 255), 2)
-    return cv2.imencode(".jpg", image)[1].tobytes()
+    return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 
 
-def _row(i: int, variant: str, frame: bytes) -> dict[str, Any]:
+def _row(i: int, variant: str, frames: list[bytes]) -> dict[str, Any]:
     f = synthetic_fields(i)
     boxes = [[4.0 + t, 4.0, 20.0 + t, 30.0] for t in (1, 2, 3)]  # integers and halves: exact in float32
     frame_indices = [0, 10, 20, 30]
@@ -73,7 +77,7 @@ def _row(i: int, variant: str, frame: bytes) -> dict[str, Any]:
         "answer": "Target ID: 1, Time range: 1.00 to 3.00", "target_id": f["target_id"],
         "gt_span_seconds": [1.0, 3.0], "gt_frame_indices": [10, 20], "gt_pts_seconds": [1.0, 2.0],
         "gt_boxes": [[5.0, 4.0, 21.0, 30.0], [6.0, 4.0, 22.0, 30.0]], "object_names": ["thing"], "options": [],
-        "frames": [{"bytes": frame, "path": f"{f['sample_id']}/{variant}/{k:06d}.jpg"} for k in range(4)],
+        "frames": [{"bytes": frame, "path": f"{f['sample_id']}/{variant}/{k:06d}.jpg"} for k, frame in enumerate(frames)],
         "frame_indices": frame_indices, "pts_seconds": [x / 10 for x in frame_indices],
         "key_frame": [False, True, True, False],
         "frame_track_ids": [[1, 2, 3]] * 4, "frame_track_boxes": [boxes] * 4,
@@ -85,11 +89,22 @@ def _row(i: int, variant: str, frame: bytes) -> dict[str, Any]:
 
 
 def write_synthetic_dataset(root: Path, num_samples: int, *, variants: tuple[str, ...] = ("raw", "id_tags"),
-                            samples_per_shard: int = 1000, samples_per_row_group: int = 100) -> Path:
+                            samples_per_shard: int = 1000, samples_per_row_group: int = 100,
+                            unique_frames_px: tuple[int, int] | None = None) -> Path:
     """A dataset folder of `num_samples` synthetic samples that `vcprep verify` accepts (row hashes, manifest
-    sha256, info counts), written column-wise in a few seconds for 10,000 samples."""
+    sha256, info counts), written column-wise in a few seconds for 10,000 samples.
+
+    Four frames a row: one tiny JPEG per variant shared by all rows, or with `unique_frames_px` (width, height)
+    noisy frames of that size, different in every row (a dataset whose frames weigh what real ones do)."""
     schema = arrow_schema()
-    frames = {v: _jpeg((40 * k % 255, 90, 160)) for k, v in enumerate(variants)}
+    shared = {v: [_jpeg((40 * k % 255, 90, 160))] * 4 for k, v in enumerate(variants)}
+    noise = np.random.default_rng(0)
+
+    def frames(v: str) -> list[bytes]:
+        if unique_frames_px is None:
+            return shared[v]
+        return [_jpeg((40 * k % 255, 90, 160), unique_frames_px, noise) for k in range(4)]
+
     (root / "data").mkdir(parents=True, exist_ok=True)
     manifest = []
     for shard_index, first in enumerate(range(0, num_samples, samples_per_shard)):
@@ -98,7 +113,7 @@ def write_synthetic_dataset(root: Path, num_samples: int, *, variants: tuple[str
         groups = 0
         with pq.ParquetWriter(root / rel, schema, compression="zstd", write_page_index=True) as writer:
             for g in range(0, len(ids), samples_per_row_group):
-                rows = [_row(i, v, frames[v]) for i in ids[g : g + samples_per_row_group] for v in variants]
+                rows = [_row(i, v, frames(v)) for i in ids[g : g + samples_per_row_group] for v in variants]
                 for row in rows:
                     row["row_sha256"] = row_content_hash(row)
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))
