@@ -97,6 +97,18 @@ def test_sample_boxes_are_the_rows_boxes(demo_app: ViewApp, demo_rows: dict) -> 
     assert max(r[1] for r in lanes[row["target_id"]]) == max(target_times)
 
 
+def test_claims_land_on_the_nearest_stored_frame() -> None:
+    from vcprep.view.sample import claims_by_frame
+
+    pts = [0.0, 0.5, 1.0, 1.5]
+    claims = [{"name": "man", "boxes": [[1, 2, 3, 4], [5, 6, 7, 8]], "time_seconds": 1.2},  # nearest: 1.0 s
+              {"name": "dog", "boxes": [[9, 9, 10, 10]], "time_seconds": 2.6},  # 1.1 s after 1.5 s: past the gate
+              {"name": "cat", "boxes": [], "time_seconds": 0.1},  # no box: nothing to draw
+              {"name": "bird", "boxes": [[0, 0, 1, 1]], "time_seconds": None}]  # fmt: skip
+    assert claims_by_frame(claims, pts) == {2: [{"name": "man", "box": [1.0, 2.0, 3.0, 4.0]},
+                                               {"name": "man", "box": [5.0, 6.0, 7.0, 8.0]}]}  # fmt: skip
+
+
 def test_frames_are_the_stored_bytes(demo_app: ViewApp, demo_rows: dict) -> None:
     response = demo_app.handle("/api/frame", {"ds": "0", "id": "vtest-walker-0001", "variant": "spotlight", "i": "3"})
     assert response.status == 200 and response.content_type == "image/jpeg"
@@ -135,7 +147,8 @@ def test_ten_thousand_samples_paged_and_filtered(synthetic_10k: Path) -> None:
     _, ranked = get(app, "/api/samples", ds=0, sort="oracle_viou", order="desc", size=3)
     assert [i["oracle_viou"] for i in ranked["items"]] == pytest.approx([0.95, 0.95, 0.95])
     status, sample = get(app, "/api/sample", ds=0, id="syn-005555")
-    assert status == 200 and sample["entry"]["task"] == "temporal_grounding" and len(sample["variants"]) == 2  # 5555 % 4 == 3
+    assert status == 200 and len(sample["variants"]) == 2
+    assert sample["entry"]["task"] == "temporal_grounding"  # 5555 % 4 == 3
     for i in range(0, 10_000, 700):  # samples across many row groups: only a few stay in memory
         assert get(app, "/api/sample", ds=0, id=f"syn-{i:06d}")[0] == 200
     cache = app.datasets[0].rows
@@ -201,6 +214,13 @@ def test_links_and_paths_outside_the_dataset_are_refused(demo_dataset: Path, tmp
     assert any(rel in p and "link" in p for p in state["datasets"][0]["problems"])
     assert get(app, "/api/samples", ds=0)[1]["total"] == 0
     assert get(app, "/api/overview", ds=0)[1]["errors"] == []  # the linked errors file was not read
+
+    linked = tmp_path / "linked-manifest"
+    shutil.copytree(demo_dataset, linked)
+    shutil.move(linked / MANIFEST_PATH, outside / "manifest.jsonl")
+    os.symlink(outside / "manifest.jsonl", linked / MANIFEST_PATH)
+    _, state = get(ViewApp.open([linked]), "/api/state")
+    assert "meta/manifest.jsonl links outside the dataset folder" in state["datasets"][0]["error"]
 
     escaping = tmp_path / "escaping"
     shutil.copytree(demo_dataset, escaping)

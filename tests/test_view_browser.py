@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from view_support import CHROMEDRIVER, CHROMIUM, chromium, derived_dataset, serving
 
 from vcprep.dataset.shards import ERRORS_PATH, append_jsonl, iter_rows, load_manifest
@@ -60,7 +61,8 @@ def eval_run(rows: dict, wrong_id: int, tmp_path_factory: pytest.TempPathFactory
 
     row = rows["id_tags"]
     start, end = row["gt_span_seconds"]
-    texts = [f"<think>the walker</think><answer>Target ID: {wrong_id}, Time range: 5.00 to 9.00</answer>",
+    texts = [f"<think>the <obj>man</obj><box>[500, 180, 530, 280]</box>at<t>7.0</t>s</think>"
+             f"<answer>Target ID: {wrong_id}, Time range: 5.00 to 9.00</answer>",
              f"<think>the walker</think><answer>Target ID: {row['target_id']}, Time range: {start:.2f} to {end:.2f}"
              "</answer>"]  # fmt: skip
     cfg = load_config(None, ["eval.variant=id_tags", "rewards={format_stvg: 1.0, tiou: 1.0, id_match: 1.0}"])
@@ -101,6 +103,12 @@ def css(driver: Any, selector: str) -> list[Any]:
     return driver.find_elements(By.CSS_SELECTOR, selector)
 
 
+def values(driver: Any, table: str) -> dict[str, str]:
+    """A two-column table of the page as {data-key: shown value}."""
+    return {r.get_attribute("data-key"): r.find_element("css selector", ".value").text
+            for r in css(driver, f"{table} tr[data-key]")}  # fmt: skip
+
+
 def box_of(rect: Any) -> list[float]:
     return [float(v) for v in rect.get_attribute("data-box").split(",")]
 
@@ -111,10 +119,10 @@ def drawn_xywh(rect: Any) -> list[float]:
 
 def test_overview_and_errors(browser: Any, base: str) -> None:
     open_page(browser, f"{base}/#/overview?ds=0")
-    card = {r.get_attribute("data-key"): r.find_element("css selector", ".value").text for r in css(browser, "#card tr[data-key]")}
+    card = values(browser, "#card")
     assert card["samples"] == "1" and card["rows"] == "5"
     assert card["variants"] == "boxes: 1, id_tags: 1, raw: 1, spotlight: 1, temporal_crop: 1"
-    quality = {r.get_attribute("data-key"): r.find_element("css selector", ".value").text for r in css(browser, "#quality tr[data-key]")}
+    quality = values(browser, "#quality")
     assert quality["match rate"] == "1"
     wait_for(browser, lambda d: not css(d, "#figures-progress"))  # the tube figures arrive from the background
     charts = {c.get_attribute("data-label"): c for c in css(browser, "svg.hist")}
@@ -184,7 +192,7 @@ def test_sample_page_variants_scrubber_overlay(browser: Any, base: str, rows: di
     css(browser, "a.sample-link")[0].click()
     wait_for(browser, lambda d: css(d, "#sample-page"))
     row = rows["id_tags"]
-    info = {r.get_attribute("data-key"): r.find_element("css selector", ".value").text for r in css(browser, "#sample-info tr[data-key]")}
+    info = values(browser, "#sample-info")
     assert info["question"] == row["question"] and info["answer"] == row["answer"]
     assert css(browser, ".variant-tab.selected")[0].text == "id_tags"  # the first rendered variant
     assert frame_label(browser).startswith(f"frame 1 of {len(row['frames'])} · video frame 0 ")
@@ -200,16 +208,19 @@ def test_sample_page_variants_scrubber_overlay(browser: Any, base: str, rows: di
     assert float(css(browser, "#cursor")[0].get_attribute("data-seconds")) == pts
     rendered = css(browser, "#rendered img")[0]
     assert f"variant=id_tags&i={key}" in rendered.get_attribute("src")
-    wait_for(browser, lambda d: d.execute_script("return arguments[0].naturalWidth", rendered) == row["frame_width"])
+    loaded = "return arguments[0].naturalWidth"
+    wait_for(browser, lambda d: d.execute_script(loaded, rendered) == row["frame_width"])
 
     gt = row["gt_boxes"][row["gt_frame_indices"].index(frame_index)]
     x1, y1, x2, y2 = box_of(css(browser, "#rendered rect.gt")[0])
     assert [x1, y1, x2, y2] == pytest.approx(gt)
-    assert drawn_xywh(css(browser, "#rendered rect.gt")[0]) == pytest.approx([gt[0], gt[1], gt[2] - gt[0], gt[3] - gt[1]])
+    xywh = [gt[0], gt[1], gt[2] - gt[0], gt[3] - gt[1]]  # SVG rect: corner, width, height
+    assert drawn_xywh(css(browser, "#rendered rect.gt")[0]) == pytest.approx(xywh)
     ids = row["frame_track_ids"][key]
     target = row["frame_track_boxes"][key][ids.index(row["target_id"])]
     assert box_of(css(browser, "#rendered rect.target")[0]) == pytest.approx(target)
-    viewbox = browser.execute_script("return arguments[0].getAttribute('viewBox')", css(browser, "#rendered svg.overlay")[0])
+    overlay = css(browser, "#rendered svg.overlay")[0]
+    viewbox = browser.execute_script("return arguments[0].getAttribute('viewBox')", overlay)
     assert viewbox == f"0 0 {row['frame_width']} {row['frame_height']}"  # boxes drawn in stored-frame pixels
     assert css(browser, "#raw img")[0].get_attribute("src").endswith(f"variant=raw&i={key}")  # the raw frame beside
 
@@ -238,11 +249,17 @@ def test_sample_page_variants_scrubber_overlay(browser: Any, base: str, rows: di
     assert int(strip["temporal_crop"].get_attribute("data-frame-index")) == crop["frame_indices"][nearest]
     css(browser, "button.variant-tab[data-variant=id_tags]")[0].click()
 
-    wait_for(browser, lambda d: all(d.execute_script("return arguments[0].complete", i) for i in css(d, "#sample-page img")))
+    done = "return arguments[0].complete"
+    wait_for(browser, lambda d: all(d.execute_script(done, i) for i in css(d, "#sample-page img")))
     shot = os.environ.get("VCPREP_VIEW_SCREENSHOT")
     target_png = Path(shot) if shot else tmp_path / "sample_page.png"
     browser.set_window_size(1400, 1350)
     browser.save_screenshot(str(target_png))
+    with Image.open(target_png) as shot_image:  # the README's copy: 1000 px wide, 256 colours
+        assert shot_image.width >= 1000
+        small = shot_image.convert("RGB")
+        small.thumbnail((1000, 1000))
+        small.quantize(256).save(target_png, optimize=True)
     assert target_png.stat().st_size > 10_000
 
 
@@ -261,7 +278,7 @@ def test_model_answers(browser: Any, base: str, rows: dict, wrong_id: int) -> No
              == ["not-in-dataset", "vtest-walker-0001"])  # fmt: skip
 
     open_page(browser, f"{base}/#/sample?ds=0&id=vtest-walker-0001")
-    parsed = {r.get_attribute("data-key"): r.find_element("css selector", ".value").text for r in css(browser, "#parsed tr[data-key]")}
+    parsed = values(browser, "#parsed")
     assert parsed["target ID"] == str(wrong_id) and parsed["span (s)"] == "5.00 to 9.00"
     pred = css(browser, "#timeline rect.pred-span")[0]
     assert [float(pred.get_attribute("data-start")), float(pred.get_attribute("data-end"))] == [5.0, 9.0]
@@ -270,10 +287,16 @@ def test_model_answers(browser: Any, base: str, rows: dict, wrong_id: int) -> No
     browser.execute_script("const s = document.getElementById('scrubber'); s.value = arguments[0];"
                            "s.dispatchEvent(new Event('input'));", key)  # fmt: skip
     ids = row["frame_track_ids"][key]
-    assert box_of(css(browser, "#rendered rect.pred")[0]) == pytest.approx(row["frame_track_boxes"][key][ids.index(wrong_id)])
+    wrong_box = row["frame_track_boxes"][key][ids.index(wrong_id)]
+    assert box_of(css(browser, "#rendered rect.pred")[0]) == pytest.approx(wrong_box)
+    assert row["pts_seconds"][key] == 7.0  # the claim's <t>7.0</t>: its box is drawn on this frame
+    assert [box_of(r) for r in css(browser, "#rendered rect.claim")] == [[500.0, 180.0, 530.0, 280.0]]
+    claim_lane = css(browser, "#timeline rect.claim-time")[0]
+    assert float(claim_lane.get_attribute("data-start")) == 7.0
     browser.execute_script("const s = document.getElementById('scrubber'); s.value = 0;"
                            "s.dispatchEvent(new Event('input'));")  # fmt: skip
     assert css(browser, "#rendered rect.pred") == []  # 0 s lies outside the predicted span
+    assert css(browser, "#rendered rect.claim") == []  # and 7 s away from the claim
 
 
 def test_compare_two_datasets(browser: Any, base: str) -> None:

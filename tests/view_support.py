@@ -77,7 +77,7 @@ def _row(i: int, variant: str, frames: list[bytes]) -> dict[str, Any]:
         "answer": "Target ID: 1, Time range: 1.00 to 3.00", "target_id": f["target_id"],
         "gt_span_seconds": [1.0, 3.0], "gt_frame_indices": [10, 20], "gt_pts_seconds": [1.0, 2.0],
         "gt_boxes": [[5.0, 4.0, 21.0, 30.0], [6.0, 4.0, 22.0, 30.0]], "object_names": ["thing"], "options": [],
-        "frames": [{"bytes": frame, "path": f"{f['sample_id']}/{variant}/{k:06d}.jpg"} for k, frame in enumerate(frames)],
+        "frames": [{"bytes": b, "path": f"{f['sample_id']}/{variant}/{k:06d}.jpg"} for k, b in enumerate(frames)],
         "frame_indices": frame_indices, "pts_seconds": [x / 10 for x in frame_indices],
         "key_frame": [False, True, True, False],
         "frame_track_ids": [[1, 2, 3]] * 4, "frame_track_boxes": [boxes] * 4,
@@ -118,7 +118,8 @@ def write_synthetic_dataset(root: Path, num_samples: int, *, variants: tuple[str
                     row["row_sha256"] = row_content_hash(row)
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))
                 groups += 1
-        manifest.append({"shard": rel, "sample_ids": [f"syn-{i:06d}" for i in ids], "num_rows": len(ids) * len(variants),
+        manifest.append({"shard": rel, "sample_ids": [f"syn-{i:06d}" for i in ids],
+                         "num_rows": len(ids) * len(variants),
                          "num_row_groups": groups, "sha256": sha256_file(root / rel),
                          "bytes": (root / rel).stat().st_size})  # fmt: skip
     (root / MANIFEST_PATH).parent.mkdir(parents=True, exist_ok=True)

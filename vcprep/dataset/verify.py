@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -88,6 +87,8 @@ def _check_schema(rel: str, schema: pa.Schema, report: VerifyReport) -> bool:
 
 
 def _decode_ok(data: bytes | None, width: int, height: int) -> str | None:
+    import cv2  # here, not at import: `vcprep view` opens datasets through this module and decodes nothing
+
     if not data:
         return "empty frame bytes"
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)

@@ -284,7 +284,7 @@ class SampleFilter:
     matched: str = ""
     """`yes`: the target was matched to a track; `no`: it was not (samples without ground truth drop out)."""
     error: str = ""
-    """`yes`: the errors table names the sample or its video; `no`: it does not."""
+    """`yes`: the errors table names the sample (or its video, in a record without a sample); `no`: it does not."""
     text: str = ""
     """A part of the sample id."""
     quality_min: float | None = None

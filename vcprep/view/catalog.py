@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
-from vcprep.dataset.shards import ERRORS_PATH, DatasetFormatError, DatasetInfo, load_info, read_jsonl
+from vcprep.dataset.shards import ERRORS_PATH, MANIFEST_PATH, DatasetFormatError, DatasetInfo, load_info, read_jsonl
 from vcprep.dataset.verify import VerifyReport, open_shard, trusted_manifest
 
 INDEX_COLUMNS = ["sample_id", "variant", "source", "task", "video_path", "target_id", "oracle_tiou",
@@ -55,7 +53,7 @@ class SampleEntry:
     """Share of the ground-truth frames whose best-overlapping track is the target (the majority vote's
     margin); None without ground truth."""
     has_error: bool = False
-    """The errors table names this sample or its video."""
+    """The errors table names this sample (or, in a record without a sample, its video)."""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -101,6 +99,8 @@ class DatasetCatalog:
             raise NotADatasetError(str(exc)) from None
         except DatasetFormatError as exc:
             raise NotADatasetError(str(exc)) from None
+        if not inside(root, root / MANIFEST_PATH):
+            raise NotADatasetError(f"{root}: {MANIFEST_PATH} links outside the dataset folder")
         report = VerifyReport(str(root))
         manifest = trusted_manifest(root, report)
         if manifest is None:
@@ -109,9 +109,11 @@ class DatasetCatalog:
         catalog = cls(root, info, {}, [], [e for e in errors if isinstance(e, dict)], list(report.problems))
         for entry in manifest:
             catalog._add_shard(entry)
-        failed = {e.get("sample_id") for e in catalog.errors} | {e.get("file") for e in catalog.errors}
+        # a record names its sample when it has one; one without (a whole video failed) concerns the video's samples
+        failed = {e.get("sample_id") for e in catalog.errors if e.get("sample_id")}
+        failed_videos = {e.get("file") for e in catalog.errors if not e.get("sample_id")}
         for sample in catalog.samples.values():
-            sample.has_error = sample.sample_id in failed or sample.video_path in failed
+            sample.has_error = sample.sample_id in failed or sample.video_path in failed_videos
         return catalog
 
     def _add_shard(self, entry: dict[str, Any]) -> None:

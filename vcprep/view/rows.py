@@ -80,11 +80,11 @@ class RowGroupCache:
 
 def thumbnail_jpeg(data: bytes, width_px: int = 160) -> bytes:
     """A small JPEG of a stored frame for the sample list."""
-    with Image.open(BytesIO(data)) as image:
-        image = image.convert("RGB")
-        image.thumbnail((width_px, width_px * 4))
-        out = BytesIO()
-        image.save(out, format="JPEG", quality=80)
+    with Image.open(BytesIO(data)) as stored:
+        image = stored.convert("RGB")
+    image.thumbnail((width_px, width_px * 4))
+    out = BytesIO()
+    image.save(out, format="JPEG", quality=80)
     return out.getvalue()
 
 

@@ -3,7 +3,8 @@
 Every box sent to the page is read from the row itself (stored-frame pixels, xyxy), so what the
 page draws can be checked against the shard: the ground-truth box on annotated frames (linearly
 interpolated between two annotated frames, and flagged so), the target track's box and every
-track's box from `frame_track_ids` / `frame_track_boxes`, and the model's box from the eval run.
+track's box from `frame_track_ids` / `frame_track_boxes`, and the model's boxes from the eval run (its
+answer's ID on the frames inside its span, and the boxes its reasoning claims at a time).
 """
 
 from __future__ import annotations
@@ -52,8 +53,30 @@ def track_lanes(row: dict[str, Any]) -> list[dict[str, Any]]:
     return lanes
 
 
+CLAIM_GATE_SECONDS = 1.0
+"""A reasoning claim (`<obj>..</obj><box>[..]</box>at<t>T</t>s`) is drawn on the stored frame nearest to T when
+that frame lies within this many seconds (the spatial reward's temporal gate)."""
+
+
+def claims_by_frame(claims: list[dict[str, Any]], pts_seconds: list[float]) -> dict[int, list[dict[str, Any]]]:
+    """{stored frame position: [{name, box}]}: each claim's boxes on its nearest stored frame, in stored-frame
+    pixels (the spatial reward's default `box_units`)."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for claim in claims:
+        t = claim.get("time_seconds")
+        if not isinstance(t, (int, float)) or not pts_seconds:
+            continue
+        nearest = min(range(len(pts_seconds)), key=lambda i: abs(pts_seconds[i] - t))
+        if abs(pts_seconds[nearest] - t) <= CLAIM_GATE_SECONDS:
+            for box in claim.get("boxes") or []:
+                out.setdefault(nearest, []).append({"name": claim.get("name", ""), "box": [float(v) for v in box]})
+    return out
+
+
 def _frames(row: dict[str, Any], sample_id: str, run: EvalRun | None) -> list[dict[str, Any]]:
     out = []
+    prediction = run.row(sample_id) if run is not None else None
+    claims = claims_by_frame(prediction["claims"] if prediction else [], list(row.get("pts_seconds") or []))
     target = row.get("target_id")
     for i, (frame_index, pts) in enumerate(zip(row.get("frame_indices") or [], row.get("pts_seconds") or [])):
         ids = (row.get("frame_track_ids") or [])[i] if i < len(row.get("frame_track_ids") or []) else []
@@ -67,6 +90,7 @@ def _frames(row: dict[str, Any], sample_id: str, run: EvalRun | None) -> list[di
             "target_box": [float(v) for v in target_box] if target_box is not None else None,
             "tracks": [{"id": int(t), "box": [float(v) for v in b]} for t, b in zip(ids, boxes)],
             "pred_box": run.pred_box_at(sample_id, float(pts), ids, boxes) if run is not None else None,
+            "claim_boxes": claims.get(i, []),
         })  # fmt: skip
     return out
 

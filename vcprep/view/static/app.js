@@ -196,6 +196,7 @@ function stage(url, v, frame, show, id) {
     if (show.gt && frame.gt_box) overlay.append(boxRect(frame.gt_box, "gt" + (frame.gt_interpolated ? " interpolated" : "")));
     if (show.target && frame.target_box) overlay.append(boxRect(frame.target_box, "target"));
     if (show.pred && frame.pred_box) overlay.append(boxRect(frame.pred_box, "pred"));
+    if (show.pred) for (const c of frame.claim_boxes || []) overlay.append(boxRect(c.box, "claim", c.name));
   }
   return el("div", { class: "stage", id }, el("img", { src: url, alt: v.variant }), overlay);
 }
@@ -214,13 +215,16 @@ function timeline(d, v, frame, onSeek) {
   if (t.gt_span_seconds) lanes.push(["ground truth", "gt-span", [t.gt_span_seconds]]);
   if (d.prediction && d.prediction.pred_span_seconds) lanes.push([`model (ID ${fmt(d.prediction.pred_id)})`, "pred-span", [d.prediction.pred_span_seconds]]);
   const target = v.target_id;
+  const claimTimes = d.prediction ? d.prediction.claims.filter((c) => typeof c.time_seconds === "number").map((c) => [c.time_seconds, c.time_seconds]) : [];
+  if (claimTimes.length) lanes.push(["model's claims", "claim-time", claimTimes]);
   for (const l of t.lanes) lanes.push([`ID ${l.id}`, "run" + (l.id === target ? " target" : ""), l.runs, l.id]);
   const height = (lanes.length + 1) * lane + 16;
   const chart = svg("svg", { id: "timeline", width, height, "data-start": t.start_seconds, "data-end": t.end_seconds });
   lanes.forEach(([label, cls, runs, id], i) => {
     const g = svg("g", { class: "lane", "data-lane": label, "data-id": id });
     g.append(svg("text", { x: 2, y: i * lane + 10 }, label));
-    for (const [s, e] of runs) g.append(svg("rect", { class: cls, x: x(s), y: i * lane + 2, width: Math.max(1.5, x(e) - x(s)), height: lane - 3, "data-start": s, "data-end": e }));
+    const minWidth = cls === "claim-time" ? 5 : 1.5;  // a claim is an instant: a visible mark centred on it
+    for (const [s, e] of runs) g.append(svg("rect", { class: cls, x: x(s) - (e === s ? minWidth / 2 : 0), y: i * lane + 2, width: Math.max(minWidth, x(e) - x(s)), height: lane - 3, "data-start": s, "data-end": e }));
     chart.append(g);
   });
   for (const f of v.frames) chart.append(svg("rect", { class: "tick", x: x(f.pts_seconds), y: height - 14, width: 1, height: 5, fill: f.key_frame ? "#d50000" : "#999" }));
@@ -287,7 +291,7 @@ async function showSample(params) {
       el("h3", {}, "Variants"), tabs, toggles,
       el("div", {}, scrubber, " ", el("span", { id: "frame-label" }, label)),
       main,
-      el("div", { class: "legend" }, el("span", {}, "green: ground truth (dashed: interpolated)"), el("span", {}, "yellow: target track"), el("span", {}, "red dashed: model"), el("span", {}, "cyan: tracks")),
+      el("div", { class: "legend" }, el("span", {}, "green: ground truth (dashed: interpolated)"), el("span", {}, "yellow: target track"), el("span", {}, "red dashed: model's ID"), el("span", {}, "orange: model's claimed boxes"), el("span", {}, "cyan: tracks")),
       timeline(d, v, frame, (s) => { ui.index = nearestFrame(v, { pts_seconds: s }).index; draw(); }),
       el("h3", {}, "All variants at this frame"), strip,
       answerPanel(d.prediction));
