@@ -21,9 +21,6 @@ from view_support import CHROMEDRIVER, CHROMIUM, chromium, derived_dataset, serv
 from vcprep.dataset.shards import ERRORS_PATH, append_jsonl, iter_rows, load_manifest
 from vcprep.view.api import ViewApp
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-                                reason="chromium + chromium-driver missing: run `make browser`")  # fmt: skip
-
 WAIT_S = 20
 
 
@@ -80,6 +77,8 @@ def base(demo_dataset: Path, second: Path, eval_run: Path) -> Any:
 
 @pytest.fixture(scope="module")
 def browser() -> Any:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing: run `make browser` (Debian chromium + chromium-driver)")
     with chromium() as driver:
         yield driver
 
