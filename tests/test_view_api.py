@@ -19,8 +19,12 @@ import pytest
 from PIL import Image
 from view_support import derived_dataset, serving, write_synthetic_dataset
 
-from vcprep.dataset.shards import MANIFEST_PATH, iter_rows, load_info, load_manifest, sha256_file
+from vcprep.dataset.info import load_info
+from vcprep.dataset.reader import iter_rows
 from vcprep.view.api import ViewApp
+from vcshard.hashing import sha256_file
+from vcshard.layout import MANIFEST_PATH
+from vcshard.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -270,7 +274,7 @@ def test_real_vctrain_eval_run_is_read(demo_dataset: Path, tmp_path: Path) -> No
     from typer.testing import CliRunner
 
     from vctrain.cli import app as vctrain_app
-    from vctrain.tiny import build_tiny_qwen25vl
+    from vctrain.tools.tiny import build_tiny_qwen25vl
 
     model = build_tiny_qwen25vl(tmp_path / "tiny")
     cfg = tmp_path / "eval.yaml"

@@ -18,8 +18,11 @@ import pytest
 from PIL import Image
 from view_support import CHROMEDRIVER, CHROMIUM, chromium, derived_dataset, serving
 
-from vcprep.dataset.shards import ERRORS_PATH, append_jsonl, iter_rows, load_manifest
+from vcprep.dataset.files import append_jsonl
+from vcprep.dataset.reader import iter_rows
 from vcprep.view.api import ViewApp
+from vcshard.layout import ERRORS_PATH
+from vcshard.manifest import load_manifest
 
 WAIT_S = 20
 
@@ -54,7 +57,7 @@ def second(demo_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 @pytest.fixture(scope="module")
 def eval_run(rows: dict, wrong_id: int, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from vctrain.config import load_config
-    from vctrain.evaluate import build_report
+    from vctrain.evaluation.evaluate import build_report
 
     row = rows["id_tags"]
     start, end = row["gt_span_seconds"]

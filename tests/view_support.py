@@ -21,18 +21,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vcprep.dataset.card import dataset_stats
-from vcprep.dataset.shards import (
-    MANIFEST_PATH,
-    DatasetInfo,
-    ShardWriter,
-    arrow_schema,
-    iter_rows,
-    load_info,
-    load_manifest,
-    row_content_hash,
-    sha256_file,
-    write_info,
-)
+from vcprep.dataset.info import DatasetInfo, load_info, write_info
+from vcprep.dataset.reader import iter_rows
+from vcprep.dataset.writers import ShardWriter
+from vcshard.hashing import row_content_hash, sha256_file
+from vcshard.layout import MANIFEST_PATH
+from vcshard.manifest import load_manifest
+from vcshard.schema import arrow_schema
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -85,7 +85,7 @@ def render(
     from vcprep.sources.plan import UnusableSourceError
 
     cfg = _load_recipe(pipeline, data_root=data_root, annotations=annotations, tracks=tracks)
-    from vcprep.dataset.shards import DatasetLockedError
+    from vcprep.dataset.lock import DatasetLockedError
 
     try:
         if executor == "ray":
@@ -211,8 +211,8 @@ def stats(
     """Summarise a dataset: samples, frames, duration, variants, IDs, tracking ceiling, errors."""
     import json
 
-    from vcprep.dataset.shards import DatasetFormatError
     from vcprep.dataset.stats import dataset_summary, format_summary
+    from vcshard.schema import DatasetFormatError
 
     try:
         summary = dataset_summary(dataset)
@@ -230,7 +230,7 @@ def export(
 ) -> None:
     """Write the dataset in verl / EasyR1 / TRL row layout (train.parquet + frame files)."""
     from vcprep.dataset.export import FORMATS, export_dataset
-    from vcprep.dataset.shards import DatasetFormatError
+    from vcshard.schema import DatasetFormatError
 
     if to not in FORMATS:
         _fail(f"unknown export format {to!r}; choose one of {', '.join(FORMATS)}")

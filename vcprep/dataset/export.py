@@ -35,7 +35,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vcprep.core.errors import InputError, resolve_under
-from vcprep.dataset.shards import iter_rows, load_info
+from vcprep.dataset.info import load_info
+from vcprep.dataset.reader import iter_rows
 
 FORMATS = ("verl", "easyr1", "trl")
 EXPORT_FILE = "train.parquet"

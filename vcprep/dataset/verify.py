@@ -17,19 +17,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vcprep.dataset.shards import (
-    HASH_COLUMN,
-    INFO_PATH,
-    MANIFEST_PATH,
-    DatasetFormatError,
-    arrow_schema,
-    check_version,
-    load_info,
-    load_manifest,
-    manifest_entry_problem,
-    row_content_hash,
-    sha256_file,
-)
+from vcprep.dataset.info import load_info
+from vcshard.hashing import row_content_hash, sha256_file
+from vcshard.layout import INFO_PATH, MANIFEST_PATH
+from vcshard.manifest import load_manifest, manifest_entry_problem
+from vcshard.schema import HASH_COLUMN, DatasetFormatError, arrow_schema, check_version
 
 # Per-frame lists that must all have one entry per stored frame.
 _PER_FRAME = ("frame_indices", "pts_seconds", "key_frame", "frame_track_ids", "frame_track_boxes")

@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vcprep.dataset.shards import ERRORS_PATH, MANIFEST_PATH, DatasetFormatError, DatasetInfo, load_info, read_jsonl
+from vcprep.dataset.info import DatasetInfo, load_info
 from vcprep.dataset.verify import VerifyReport, open_shard, trusted_manifest
+from vcshard.layout import ERRORS_PATH, MANIFEST_PATH
+from vcshard.manifest import read_jsonl
+from vcshard.schema import DatasetFormatError
 
 INDEX_COLUMNS = ["sample_id", "variant", "source", "task", "video_path", "target_id", "oracle_tiou",
                  "oracle_viou", "meta"]

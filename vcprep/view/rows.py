@@ -16,8 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
-from vcprep.dataset.shards import HASH_COLUMN, row_content_hash
 from vcprep.view.catalog import DatasetCatalog
+from vcshard.hashing import row_content_hash
+from vcshard.schema import HASH_COLUMN
 
 
 class RowReadError(RuntimeError):
