@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from bench_decode import write_section
+from report import write_section
 from view_support import write_synthetic_dataset
 
 ROOT = Path(__file__).resolve().parents[1]

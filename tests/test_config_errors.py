@@ -1,4 +1,4 @@
-"""Issue 18: every recipe mistake is named by its key before any video is read, and the CLI's exit
+"""Every recipe mistake is named by its key before any video is read, and the CLI's exit
 codes tell "bad inputs recorded" (1) from "usage/config" (2) from "could not proceed" (3).
 
 Real recipes loaded by the real loader; the CLI runs as a real subprocess.

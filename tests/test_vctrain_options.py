@@ -1,4 +1,4 @@
-"""Trainer options of issue 7 checked end to end on real demo shards with the tiny Qwen2.5-VL (CPU):
+"""Trainer options checked end to end on real demo shards with the tiny Qwen2.5-VL (CPU):
 
 - the rollout-engine seam: an engine registered by name replaces `generate`, and the loop scores its tokens;
 - `reward_params` from the YAML reach the rewards in training and in evaluation (STVG-R1's paper grammar), and a
@@ -65,7 +65,7 @@ def write_config(tmp_path: Path, model_dir: Path, shards: list[Path], name: str,
 
 def stvg_answer(row: dict, bracketed: bool) -> str:
     """The row's own ground truth as an answer; `bracketed` writes the span as `[s to e]`, which STVG-R1's reward
-    grammar does not parse (SPEC section 9) while vctrain's lenient grammar does."""
+    grammar does not parse (data_cards/CONVENTIONS.md) while vctrain's lenient grammar does."""
     start, end = row["gt_span_seconds"]
     span = f"[{start} to {end}]" if bracketed else f"{start} to {end}"
     return f"<think>the walker</think><answer>Target ID: {int(row['target_id'])}, Time range: {span}</answer>"

@@ -204,6 +204,26 @@ def verify(
 
 
 @app.command()
+def plugins(
+    kind: str = typer.Argument(None, help="detector, tracker, renderer or source (default: all four)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """List every detector, tracker, renderer and source a recipe can name, with the parameters each takes
+    (under `params:`, or beside `name:` for a renderer), their defaults and docs, read from the plug-ins' code."""
+    import json
+
+    from vcprep.core.config import ConfigError
+    from vcprep.core.plugin_docs import format_docs
+    from vcprep.plugins import plugin_docs
+
+    try:
+        docs = plugin_docs(kind)
+    except ConfigError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps([d.to_dict() for d in docs], indent=1) if as_json else format_docs(docs))
+
+
+@app.command()
 def stats(
     dataset: Path = typer.Argument(..., help="Dataset folder written by `vcprep render`."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),

@@ -11,8 +11,11 @@ import time
 from dataclasses import dataclass
 
 from vcprep.core.config import ConfigError, PipelineConfig
+from vcprep.core.plugin_docs import PluginDoc
+from vcprep.core.registry import Registry
 from vcprep.render.renderers import RENDERERS, Renderer
 from vcprep.render.rows import build_chains as render_chains
+from vcprep.sources import SOURCES
 from vcprep.track.detectors import DETECTORS
 from vcprep.track.stage import Trackers
 from vcprep.track.trackers import TRACKERS
@@ -73,3 +76,15 @@ def build_plugins(config: PipelineConfig) -> Plugins:
     MODEL_LOADS.count += 1
     MODEL_LOADS.seconds += time.perf_counter() - t0
     return Plugins(trackers, chains)
+
+
+REGISTRIES: dict[str, Registry] = {"detector": DETECTORS, "tracker": TRACKERS, "renderer": RENDERERS, "source": SOURCES}
+"""Every kind of plug-in a recipe chooses by name, in the order data meets them."""
+
+
+def plugin_docs(kind: str | None = None) -> list[PluginDoc]:
+    """Every registered plug-in of `kind` (None: all kinds) with its parameters and docs (`vcprep plugins`)."""
+    if kind is not None and kind not in REGISTRIES:
+        raise ConfigError(f"unknown plug-in kind {kind!r}; known: {', '.join(REGISTRIES)}")
+    kinds = [kind] if kind else list(REGISTRIES)
+    return [REGISTRIES[k].describe(name) for k in kinds for name in REGISTRIES[k].names()]

@@ -62,7 +62,7 @@ def evaluate_cmd(
         None, help="key.sub=value overrides, e.g. eval.comparison='>=' eval.max_samples=50"
     ),
 ) -> None:
-    """Generate greedy answers on evaluation shards; report SPEC section 7 metrics.
+    """Generate greedy answers on evaluation shards; report the grounding metrics (tIoU, vIoU, vIoU@R, R@1, V-STaR).
 
     Reads eval.shards (default: data.shards) in the prompt variant eval.variant
     (default raw). STVG answers (an ID and a span) become boxes from the tracks

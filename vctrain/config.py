@@ -104,10 +104,11 @@ class OptimConfig:
 
 @dataclass
 class AdaptiveConfig:
-    """VisionCoach's input-adaptive visual prompting with self-distillation (SPEC section 5). Per sample: roll out
-    on the raw input; if the group's mean reward is under `threshold`, roll out again on the chosen variant's
-    pre-rendered row (frames + hint, read from the shards), keep the responses beating the raw mean, take the top
-    `top_n` by answer reward and add `alpha * L_SD` (their length-normalised NLL) to the RL loss of the raw group."""
+    """VisionCoach's input-adaptive visual prompting with self-distillation (arXiv 2603.14659).
+    Per sample: roll out on the raw input; if the group's mean reward is under `threshold`, roll out again on the
+    chosen variant's pre-rendered row (frames + hint, read from the shards), keep the responses beating the raw mean,
+    take the top `top_n` by answer reward and add `alpha * L_SD` (their length-normalised NLL) to the RL loss of the
+    raw group."""
 
     enabled: bool = False
     """Run the hard-sample step at all (off: plain GRPO/GSPO)."""

@@ -60,6 +60,11 @@ def parse_boxes(raw: dict[str, Any]) -> dict[int, tuple[float, float, float, flo
 
 class JsonlSource:
     def __init__(self, *, annotations: str, source_name: str = "jsonl") -> None:
+        """
+        Args:
+            annotations: the JSON-lines file (the recipe's `source.annotations`).
+            source_name: the `source` recorded in each row.
+        """
         self.path = Path(annotations)
         self.source_name = source_name
 

@@ -47,9 +47,14 @@ class VidStgSource:
         self, *, annotations: str, vidor_dir: str = "vidor_annotations", video_dir: str = "",
         sentences: str = "both",
     ) -> None:
-        """`vidor_dir` (relative to the annotation file's folder) holds VidOR's per-video JSON,
-        searched recursively by `<vid>.json`; `video_dir` prefixes VidOR's `video_path` under
-        the data root; `sentences` is `both`, `declarative` or `interrogative`."""
+        """
+        Args:
+            annotations: VidSTG's JSON (`train_annotations.json`...; the recipe's `source.annotations`).
+            vidor_dir: folder of VidOR's per-video JSON (relative to the annotation file's folder), searched
+                recursively by `<vid>.json`.
+            video_dir: prefix of VidOR's `video_path` under the data root.
+            sentences: `both`, `declarative` or `interrogative`: which sentences become samples.
+        """
         if sentences not in ("both", *SENTENCE_KINDS):
             raise ValueError(f"vidstg sentences must be both, declarative or interrogative, got {sentences!r}")
         self.path = Path(annotations)

@@ -1,4 +1,4 @@
-"""`vctrain eval`: greedy answers on an evaluation shard folder, scored with SPEC section 7 metrics.
+"""`vctrain eval`: greedy answers on an evaluation shard folder, scored with `vctrain.evaluation.metrics`.
 
 STVG-R1 answers (an ID and a span) are turned back into boxes from the tube columns stored in each row, as
 STVG-R1's evaluation does with its tracks; every convention (`>` or `>=`, frame grid and rate, frame cap,

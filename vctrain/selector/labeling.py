@@ -1,6 +1,6 @@
 """`selector label`: run a frozen proxy model on every variant of each sample and keep the best variant as the label.
 
-Why this is the label (VisionCoach's Visual Prompt Selector, SPEC section 5): the variant under which a fixed
+Why this is the label (VisionCoach's Visual Prompt Selector): the variant under which a fixed
 reasoner scores best on answer + grounding is the prompt that helps that sample most. Every score is stored, not only
 the argmax, so a later selector can learn from margins or ties.
 """
