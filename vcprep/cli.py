@@ -264,6 +264,49 @@ def export(
     typer.echo(result.summary())
 
 
+@app.command()
+def view(
+    datasets: list[Path] = typer.Argument(..., help="One dataset folder, or two to compare sample by sample."),
+    eval_run: Path = typer.Option(None, "--eval", help="A `vctrain eval` output: checkpoint folder or report JSON."),
+    port: int = typer.Option(8765, help="Port to listen on (0: any free port)."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind; the default keeps the app on this machine."),
+) -> None:
+    """Look at datasets, their tracks and a model's answers in the browser (read-only, offline).
+
+    On a remote machine, forward the port: `ssh -L 8765:localhost:8765 HOST`, then open
+    http://localhost:8765/ on your own machine.
+    """
+    import time
+
+    from vcprep.view.api import ViewApp
+    from vcprep.view.server import make_server
+
+    if len(datasets) > 2:
+        _fail(f"vcprep view takes one or two datasets, got {len(datasets)}")
+    started = time.perf_counter()
+    viewer = ViewApp.open(list(datasets), eval_run)
+    for opened in viewer.datasets:
+        if opened.error:
+            typer.secho(f"warning: {opened.root}: {opened.error}", fg=typer.colors.YELLOW, err=True)
+        for problem in opened.catalog.problems if opened.catalog else []:
+            typer.secho(f"warning: {opened.root}: {problem}", fg=typer.colors.YELLOW, err=True)
+    if viewer.eval_error:
+        typer.secho(f"warning: {viewer.eval_error}", fg=typer.colors.YELLOW, err=True)
+    try:
+        server = make_server(viewer, host, port)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port} ({exc}); choose another --port", EXIT_CANNOT_PROCEED)
+    address = f"http://{host if ':' not in host else f'[{host}]'}:{server.server_address[1]}/"
+    typer.echo(f"vcprep view: {address}  (opened in {time.perf_counter() - started:.2f} s; Ctrl-C stops)", )
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 def main() -> None:  # pragma: no cover
     sys.exit(app())
 
