@@ -5,7 +5,8 @@ The rules, the same for every key of both packages:
   whole float (`2.0`) and refuses `2.7`; a `float` key takes an int;
 - a `bool` key takes only `true`/`false` (never `"yes"` or `1`); a `str` key only a string;
 - a `Literal[...]` key takes only one of its choices;
-- a number is never NaN or infinite, and an `Annotated[..., Range(...)]` key stays inside its range;
+- a number is never NaN or infinite (also inside free-form values such as a plug-in's `params`), and an
+  `Annotated[..., Range(...)]` key stays inside its range;
 - a mapping has only the dataclass's keys (a typo must not silently keep a default);
 - a dataclass with a `from_config(value, where)` classmethod reads its own shorthand (`detector: hog`).
 Every error is a ConfigError naming the dotted key (`rollout.group_size`, `variants[1].renderers[0]`).
@@ -76,9 +77,22 @@ def check_value(value: Any, hint: Any, where: str) -> Any:
         return _check_dict(value, typing.get_args(hint) or (Any, Any), where)
     if hint in (str, bool) and not isinstance(value, hint):
         raise ConfigError(f"{where}: expected {hint.__name__}, got {type(value).__name__} {value!r}")
-    if hint is Any and isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{where}: {value!r} is not allowed; must be finite")
+    if hint is Any:
+        _check_finite(value, where)
     return value
+
+
+def _check_finite(value: Any, where: str) -> None:
+    """No NaN or infinity anywhere inside a free-form value (a plug-in's `params`): no parameter means anything
+    with one, and the plug-in would only fail later, or not at all."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: {value!r} is not allowed; must be finite")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, _join(where, str(k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{where}[{i}]")
 
 
 def _check_union(value: Any, hint: Any, where: str) -> Any:
