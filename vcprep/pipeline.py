@@ -46,7 +46,7 @@ from vcprep.render.rows import (
     resize_to,
     sample_rows,
 )
-from vcprep.sources.plan import VideoJob, plan_jobs
+from vcprep.sources.plan import VideoJob, first_videos, plan_jobs
 from vcprep.sources.routing import undetectable_reason
 from vcprep.track.detectors import detector_class_names
 from vcprep.track.matching import CLASS_NOT_DETECTABLE, match_target
@@ -271,7 +271,8 @@ def run_pipeline(
     errors.jsonl, info.json and the card are written.
     """
     t0 = time.perf_counter()
-    jobs, source_errors = plan_jobs(config)  # first: it may set the detector's classes from the samples
+    first_videos([], limit)  # a bad --limit fails before any plug-in loads
+    jobs, source_errors = plan_jobs(config)  # before the plug-ins: it may set the detector's classes from the samples
     plugins = build_plugins(config)
     out = Path(out_dir)
     summary = RunSummary(str(out))
@@ -299,8 +300,7 @@ def _render_into(
     (out / ERRORS_PATH).unlink(missing_ok=True)
     summary.errors.extend(source_errors)
     todo, summary.samples_skipped = pending_jobs(jobs, writer.done)
-    if limit is not None:
-        todo = todo[:limit]
+    todo = first_videos(todo, limit)
     n_workers = workers if workers is not None else config.output.workers
     bar = tqdm(total=sum(len(j.pending()) for j in todo), desc=f"render {config.name}", unit="sample",
                disable=not progress)

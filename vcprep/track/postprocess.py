@@ -1,4 +1,4 @@
-"""Post-processing of tracks as explicit steps (target matching is in `matching.py`)."""
+"""Post-processing of tracks as explicit steps (ground-truth target matching is in `matching.py`)."""
 
 from __future__ import annotations
 
