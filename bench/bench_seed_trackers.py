@@ -5,13 +5,15 @@ followed forward and backward every 5 frames (5 fps) to the ends of its boxes; e
 compared with the drawn one (IoU). Template matching: normalised cross-correlation of the seed crop
 within a window of half the box around the last position (lost below 0.3).
 
-    PYTHONPATH=. python bench/bench_seed_trackers.py
+    PYTHONPATH=. python bench/bench_seed_trackers.py [--write]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from vcprep.decode.video import read_frames
 from vcprep.track.seeding import MILFollower
 
 ROOT = Path(__file__).resolve().parents[1]
+SECTION = "Seeding a target"
 CASES = {1: ("grey van", 100), 2: ("parked bicycle", 205), 3: ("cyclist", 118)}
 
 
@@ -49,11 +52,15 @@ class TemplateFollower:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    args = ap.parse_args()
     vidor = json.loads((ROOT / "tests/fixtures/vidstg_bikes/vidor_annotations/0000/bikes.json").read_text())
     drawn = {tid: {f: [o["bbox"][k] for k in ("xmin", "ymin", "xmax", "ymax")]
                    for f, objs in enumerate(vidor["trajectories"]) for o in objs if o["tid"] == tid} for tid in CASES}
     media = Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache/media"))
     frames = {fr.frame_index: fr.image for fr in read_frames(media / "bikes.mp4", list(range(250)))}
+    results: dict[tuple[str, int], tuple[list[float], float]] = {}
     for make in (MILFollower, TemplateFollower):
         for tid, (name, seed) in CASES.items():
             lo, hi = min(drawn[tid]), max(drawn[tid])
@@ -66,9 +73,26 @@ def main() -> None:
                     ious.append((f, 0.0 if box is None else float(
                         box_iou_matrix(np.array([box], np.float32), np.array([drawn[tid][f]], np.float32))[0, 0])))
             ms = (time.perf_counter() - t0) / max(n, 1) * 1000
+            results[(make.__name__, tid)] = ([i for _, i in sorted(ious)], ms)
             per_frame = " ".join(f"{f}:{i:.2f}" for f, i in sorted(ious))
             print(f"{make.__name__:16s} {name:15s} seed {seed}: IoU {min(i for _, i in ious):.2f}-"
                   f"{max(i for _, i in ious):.2f}, {ms:.0f} ms/frame; {per_frame}")
+    lines = ["Each hand-boxed object of `tests/fixtures/vidstg_bikes` seeded with its drawn box on one frame and "
+             "followed forward and backward every 5 frames (5 fps) to the ends of its drawn boxes; box IoU with "
+             "the drawn box on each frame, and the time a frame.", "",
+             "| target (seed frame) | MIL IoU min / mean | MIL ms a frame | template IoU min / mean | template ms |",
+             "|---|---|---|---|---|"]
+    for tid, (name, seed) in CASES.items():
+        (mil, mil_ms), (tpl, tpl_ms) = results[("MILFollower", tid)], results[("TemplateFollower", tid)]
+        lines.append(f"| {name} ({seed}) | {min(mil):.2f} / {np.mean(mil):.2f} | {mil_ms:.0f} | "
+                     f"{min(tpl):.2f} / {np.mean(tpl):.2f} | {tpl_ms:.0f} |")
+    body = "\n".join(lines)
+    print(body)
+    if args.write:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from report import write_section
+
+        write_section(SECTION, body)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,14 @@ winner is *right* is known independently of the vote:
 - bikes.mp4 (tests/fixtures/vidstg_bikes, boxes drawn by hand: a van, a parked bicycle, a cyclist): the
   winner is right only when the detector can see the class (a person detector's box on a van is wrong).
 
-    PYTHONPATH=. python bench/bench_target_match.py [--detector NAME]
+    PYTHONPATH=. python bench/bench_target_match.py [--detector NAME] [--write]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -37,6 +38,7 @@ from vcprep.track.matching import frame_votes, match_target
 from vcprep.track.stage import Trackers, plan_tracking, postprocess, probe_video, run_tracking
 
 ROOT = Path(__file__).resolve().parents[1]
+SECTION = "Target matching"
 
 
 def tracks_of(config: PipelineConfig, video: str, samples: list[Sample]) -> tuple[Tracks, int]:
@@ -82,7 +84,7 @@ def mot_cases(config: PipelineConfig) -> list[tuple[str, bool, float, float]]:
     identity: dict[int, int] = {}
     for tid in tracks.ids():
         own = tracks.select(tracks.track_id == tid)
-        seen = Counter()
+        seen: Counter[int] = Counter()
         for f in np.unique(gt.frame_index):
             near = own.frame_index[np.abs(own.frame_index - f) <= tol]
             if near.size == 0:
@@ -96,7 +98,8 @@ def mot_cases(config: PipelineConfig) -> list[tuple[str, bool, float, float]]:
     cases = []
     for person in np.unique(gt.track_id):
         rows = gt.track_id == person
-        boxes = {int(f): tuple(map(float, b)) for f, b in zip(gt.frame_index[rows], gt.xyxy[rows])}
+        boxes = {int(f): (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
+                 for f, b in zip(gt.frame_index[rows], gt.xyxy[rows])}
         winner, share, iou = describe(tracks, boxes, tol, f"vtest person {person}")
         if winner is not None:
             cases.append((f"vtest person {person}", bool(identity.get(winner) == person), share, iou))
@@ -143,6 +146,7 @@ def bikes_cases(config: PipelineConfig, detectable: set[str]) -> list[tuple[str,
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--detector", default="", help="detector name to use instead of the recipes' own")
+    ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = ap.parse_args()
     walkers = load_pipeline(ROOT / "pipelines/vtest_walkers.yaml")
     walkers.source.data_root = os.environ.get("VCPREP_MEDIA", str(ROOT / ".cache/media"))
@@ -153,30 +157,52 @@ def main() -> None:
     link.mkdir()
     (link / "bikes.mp4").symlink_to(Path(walkers.source.data_root) / "bikes.mp4")
     vidstg.source.data_root = str(link.parent)
-    detectable = {"adult"} if vidstg.detector.name in ("ssdlite", "hog") else {"adult", "car", "bicycle"}
+    person_only = vidstg.detector.name in ("ssdlite", "hog")
+    detectable = {"adult"} if person_only else {"adult", "car", "bicycle"}
     cases = mot_cases(walkers) + walker_cases(walkers) + bikes_cases(vidstg, detectable)
     print(f"detector {walkers.detector.name} / {vidstg.detector.name}")
     print(f"{'case':55s} {'right':>6s} {'share':>6s} {'IoU':>5s}  stvg_r1 strict")
     for name, right, share, iou in cases:
-        strict = STRICT_ACCEPTED[name]
-        print(f"{name:55s} {right!s:>6s} {share:6.2f} {iou:5.2f}  {'yes':>7s} {'yes' if strict else 'no':>6s}")
-    print("\nstrict rule over a grid: right accepted / wrong accepted / unknown (walkers) accepted")
+        strict = "yes" if STRICT_ACCEPTED[name] else "no"
+        print(f"{name:55s} {right!s:>6s} {share:6.2f} {iou:5.2f}  {'yes':>7s} {strict:>6s}")
+    body = section(cases, walkers.detector.name)
+    print(body)
+    if args.write:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from report import write_section
+
+        write_section(SECTION, body)
+
+
+def section(cases: list[tuple[str, bool | None, float, float]], detector: str) -> str:
+    """The right/wrong summary and the strict rule over a grid of thresholds, as Markdown."""
+    lines = [f"Detector `{detector}`, trackers of `pipelines/vtest_walkers.yaml` and `pipelines/vidstg.yaml`; "
+             "see the notes below for how right and wrong are known.", "",
+             "| group | cases | share of annotated frames (min / median / max) | mean IoU (min / median / max) |",
+             "|---|---|---|---|"]
+    for label, want in (("right (vtest people, bikes targets the detector can see)", True),
+                        ("wrong (vtest people with their tracks removed, bikes targets it cannot see)", False)):
+        sel = np.array([(s, i) for _, r, s, i in cases if r is want]).reshape(-1, 2)
+        if len(sel):
+            (s_lo, s_md, s_hi), (i_lo, i_md, i_hi) = (np.percentile(sel[:, k], [0, 50, 100]) for k in (0, 1))
+            lines.append(f"| {label} | {len(sel)} | {s_lo:.2f} / {s_md:.2f} / {s_hi:.2f} | "
+                         f"{i_lo:.2f} / {i_md:.2f} / {i_hi:.2f} |")
+    totals = [sum(1 for _, r, _, _ in cases if r is want) for want in (True, False, None)]
+    shares = (0.3, 0.4, 0.5, 0.6)
+    lines += ["", f"`stvg_r1` accepts all {len(cases)}. `strict` over a grid: right accepted / wrong accepted / "
+              "walker cases accepted (winners and runner-ups):", "",
+              "| min IoU \\ min share | " + " | ".join(str(x) for x in shares) + " |",
+              "|---|" + "---|" * len(shares)]
     for min_iou in (0.3, 0.4, 0.5, 0.6):
-        line = []
-        for share in (0.3, 0.4, 0.5, 0.6):
+        cells = []
+        for share in shares:
             rule = MatchConfig("strict", min_iou, share)
-            ok = {name: match_target(*INPUTS[name][:2], rule, tolerance_frames=INPUTS[name][2]).target_id is not None
-                  for name, _, _, _ in cases}
-            tally = [sum(ok[n] for n, r, _, _ in cases if r is want) for want in (True, False, None)]
-            totals = [sum(1 for _, r, _, _ in cases if r is want) for want in (True, False, None)]
-            line.append(f"share {share}: {tally[0]}/{totals[0]} {tally[1]}/{totals[1]} {tally[2]}/{totals[2]}")
-        print(f"IoU {min_iou}: " + " | ".join(line))
-    for label, want in (("right", True), ("wrong", False)):
-        sel = [(s, i) for _, r, s, i in cases if r is want]
-        if sel:
-            shares, ious = np.array(sel).T
-            print(f"{label}: {len(sel)} cases, share min {shares.min():.2f} median {np.median(shares):.2f} max "
-                  f"{shares.max():.2f}; IoU min {ious.min():.2f} median {np.median(ious):.2f} max {ious.max():.2f}")
+            ok = {n: match_target(*INPUTS[n][:2], rule, tolerance_frames=INPUTS[n][2]).target_id is not None
+                  for n, _, _, _ in cases}
+            got = [sum(ok[n] for n, r, _, _ in cases if r is want) for want in (True, False, None)]
+            cells.append(", ".join(f"{g}/{t}" for g, t in zip(got, totals)))
+        lines.append(f"| {min_iou} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

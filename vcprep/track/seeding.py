@@ -9,7 +9,7 @@ opencv-python ships without extra model files), until that tracker loses the obj
 
 Measured on bikes.mp4 against boxes drawn by hand (`bench/bench_seed_trackers.py`, BENCHMARKS.md): MIL
 keeps box IoU 0.66-0.98 over up to 1.4 s at 5 fps, through a passer-by hiding half of a parked bicycle,
-where plain template matching loses it (IoU 0.00-0.46 on the hidden frames), at 5-7x its time a frame.
+where plain template matching loses it (IoU 0.00-0.46 on the hidden frames), at 4-7x its time a frame.
 """
 
 from __future__ import annotations
