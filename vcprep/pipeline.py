@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 from tqdm.auto import tqdm
 
 from vcprep.core.config import PipelineConfig
@@ -45,6 +44,7 @@ from vcprep.render.rows import (
     plan_sample,
     resize_to,
     sample_rows,
+    validate_sample,
 )
 from vcprep.sources.plan import VideoJob, first_videos, plan_jobs
 from vcprep.sources.routing import undetectable_reason
@@ -123,7 +123,7 @@ def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Tracke
     if config.postprocess.seed_targets:
         try:
             tracks, seeded = seed_unmatched(job.samples, tracks, info, config, video_file)
-        except (DecodeError, cv2.error) as exc:
+        except DecodeError as exc:
             fail("track", [p.sample for p in plans], f"seeding targets: {exc}")
             return TrackedVideo(job.video_path, [], None, errors, stats)
     ctx = VideoContext.build(info, tracks, kept, decode=config.decode, output=config.output,
@@ -149,9 +149,10 @@ def seed_unmatched(samples: list[Sample], tracks: Tracks, info: VideoInfo, confi
     seeds = []
     for sample in samples:
         try:
+            validate_sample(sample, info)
             if not needs_target_id(sample):
                 continue
-        except ValueError:  # an unknown task: recorded when its rows are planned
+        except ValueError:  # a sample that does not fit the video, or an unknown task: recorded when planned
             continue
         gt = clip_ground_truth(sample, info)
         if not gt or match_target(tracks, gt, config.match,

@@ -61,10 +61,16 @@ def seeded_boxes(frames: Sequence[Frame], gt_boxes: dict[int, Box]) -> dict[int,
         out[frames[nearest].frame_index] = ground_truth_at(gt_boxes, frames[nearest].frame_index)
         inside = [nearest]
     for start, step in ((inside[-1], 1), (inside[0], -1)):
-        follower = MILFollower(frames[start].image, out[frames[start].frame_index])
+        try:
+            follower = MILFollower(frames[start].image, out[frames[start].frame_index])
+        except cv2.error:  # a box MIL cannot learn from (too small, or mostly outside the frame): no following
+            continue
         k = start + step
         while 0 <= k < len(frames) and frames[k].frame_index not in out:
-            box = follower.update(frames[k].image)
+            try:
+                box = follower.update(frames[k].image)
+            except cv2.error:  # the object left the frame in a way MIL cannot follow
+                box = None
             if box is None:
                 break
             out[frames[k].frame_index] = box
