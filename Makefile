@@ -20,7 +20,7 @@ export VCPREP_MODELS := $(CURDIR)/$(MODELS)
 VERL_VENV ?= .venv-verl
 export VCPREP_VERL_PYTHON := $(CURDIR)/$(VERL_VENV)/bin/python
 
-.PHONY: demo test test-quick lint bench media models install-prep install-all install-verl clean
+.PHONY: demo test test-quick lint bench media models install-prep install-all install-verl browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -66,12 +66,19 @@ demo: install-prep media models
 	$(BIN)/vcprep render pipelines/demo.yaml --out $(OUT)
 	$(BIN)/vcprep preview $(OUT) --out $(OUT)/preview.png
 	@echo "demo dataset: $(OUT)  (data card: $(OUT)/README.md, contact sheet: $(OUT)/preview.png)"
+	@echo "look at it in the browser:  $(BIN)/vcprep view $(OUT)   (then open the address it prints)"
 
-test: install-all install-verl media models lint
+# The `vcprep view` browser tests drive Debian's chromium through its chromedriver (Selenium)
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) || \
+	  (sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver)
+
+test: install-all install-verl media models browser lint
 	$(BIN)/python -m pytest -q -x --durations=15
 
 # the day-to-day lane: everything but the end-to-end runs marked `slow` (pyproject.toml), no lint
-test-quick: install-all install-verl media models
+test-quick: install-all install-verl media models browser
 	$(BIN)/python -m pytest -q -x -m "not slow" --durations=15
 
 # rerun benchmarks and rewrite their sections of BENCHMARKS.md (date, commit, machine, versions in each):
@@ -83,9 +90,9 @@ bench: install-all media models
 
 # ruff (with a complexity limit), the one-way layout (import-linter contracts in pyproject.toml), types
 lint: install-all
-	$(BIN)/ruff check vcprep vctrain vcshard tests bench
+	$(BIN)/ruff check vcprep vctrain vcshard vcconfig tests bench
 	$(BIN)/lint-imports
-	$(BIN)/mypy vcprep vctrain vcshard
+	$(BIN)/mypy vcprep vctrain vcshard vcconfig
 
 clean:
 	rm -rf out .pytest_cache

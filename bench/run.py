@@ -48,6 +48,7 @@ BENCHES = (
     Bench("adaptive", "Adaptive prompting", "exp_adaptive.py", (), 30),
     Bench("selector", "Visual Prompt Selector", "bench_selector.py", (), 10),
     Bench("executors", "Executors", "bench_executors.py", (), 15),
+    Bench("view", "Dataset viewer", "bench_view.py", (), 6),
 )
 BY_KEY = {b.key: b for b in BENCHES}
 

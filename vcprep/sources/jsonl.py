@@ -83,7 +83,7 @@ class JsonlSource:
                 rec = parse_json_line(line)
                 key = str(rec.get("id", key))
                 yield self.parse(rec)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
                 yield ErrorRecord("source", f"{self.path}:{lineno}", key, f"malformed record: {exc}")
 
     def parse(self, rec: dict[str, Any]) -> Sample:

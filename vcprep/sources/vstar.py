@@ -30,6 +30,7 @@ from vcprep.core.types import KeyItem, Sample
 from vcprep.sources.common import (
     RecordError,
     check_span,
+    frame_rate,
     guarded,
     load_top_level,
     number,
@@ -99,9 +100,7 @@ class VStarSource:
 
     def parse(self, rec: Any, index: int) -> list[Sample]:
         require(rec, "vid", "fps")
-        fps = number(rec["fps"], "fps")
-        if fps <= 0:
-            raise RecordError(f"fps must be positive, got {fps}")
+        fps = frame_rate(rec["fps"])
         name = str(rec.get("object") or self.object_name)
         span = None
         if rec.get("timestamps") is not None:
