@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from vcprep.core.types import Tracks
 from vcprep.track.evaluate import MotGroundTruth, evaluate_tracks
@@ -181,6 +182,7 @@ def test_stats_and_card_report_both_ceilings(demo_dataset: Path) -> None:
     assert "ID + span answer vIoU" in (demo_dataset / "README.md").read_text()
 
 
+@pytest.mark.slow  # the whole walkers recipe (22 queries over vtest.avi) with the real detector
 def test_walkers_target_is_boxed_on_every_in_span_frame(tmp_path: Path, media_dir: Path) -> None:
     """The walkers recipe as shipped (its `raw` variant only, to save time): no box taller than the prior
     allows; on every rendered frame inside a query's span a tracked box covers the hand-checked target
