@@ -84,6 +84,7 @@ def _assert_same_dataset(out: Path, reference: list) -> None:
     assert report.ok, report.problems
 
 
+@pytest.mark.slow  # a killed and a resumed render
 def test_gt_detector_kill_after_three_shards_then_resume_gives_the_uninterrupted_rows(
     gt_recipe: Path, gt_reference: list,
 ) -> None:
@@ -117,6 +118,7 @@ def test_gt_detector_resume_of_a_half_done_video_gives_the_uninterrupted_rows(
     _assert_same_dataset(out, gt_reference)
 
 
+@pytest.mark.slow  # three renders
 def test_a_changed_recipe_is_refused_then_redone_with_overwrite(gt_recipe: Path, gt_reference: list) -> None:
     out = gt_recipe.parent / "changed"
     shutil.copytree(gt_recipe.parent / "reference", out)
