@@ -203,6 +203,7 @@ def _mount_tmpfs(path: Path, size: str) -> None:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
 
 
+@pytest.mark.slow  # a failed and a full render
 def test_disk_full_exits_3_commits_nothing_half_written_and_a_rerun_completes(
     gt_recipe: Path, gt_reference: list, tmp_path: Path,
 ) -> None:
