@@ -4,9 +4,11 @@ for `ssdlite`, `nanodet` (OpenCV DNN and onnxruntime, two score thresholds) and 
 hand-checked multi-class ground truth (tests/fixtures/multiclass_mot: Megamind.avi, bikes.mp4) and the
 person ground truth of the vtest recipe (tests/fixtures/vtest_mot, with demo.yaml as bench_tracking_quality
 runs it). Times: `--rounds` rounds over every setting in turn on the same decoded frames, median per setting
-(the machine is shared: a burst of load then hits every setting alike), ratio to `ssdlite`.
+(the machine is shared: a burst of load then hits every setting alike), ratio to `ssdlite`. The quality
+figures do not depend on load, so `--settings` / `--rounds 0` / `--no-quality` split them over runs;
+the times always come from one run of every setting.
 
-    PYTHONPATH=. python bench/bench_multiclass.py [--media .cache/media] [--rounds 3]
+    PYTHONPATH=. python bench/bench_multiclass.py [--media .cache/media] [--rounds 3] [--settings 0,1] [--no-quality]
 """
 
 from __future__ import annotations
@@ -43,15 +45,13 @@ SETTINGS: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
 ]
 
 
-def detection_recall(detector: Any, images: list[np.ndarray], frames: np.ndarray, gt: MotGroundTruth,
-                     class_id: int) -> tuple[int, int]:
-    """(matched, total) ground-truth boxes of one class, matched one-to-one at IoU >= 0.5 by boxes of that class."""
+def detection_recall(found: list[Any], frames: np.ndarray, gt: MotGroundTruth, class_id: int) -> tuple[int, int]:
+    """(matched, total) ground-truth boxes of one class, matched one-to-one at IoU >= 0.5 by the detections
+    (`found`, one `sv.Detections` per frame of `frames`) of that class."""
     hits = total = 0
-    for image, frame in zip(images, frames):
-        here = (gt.frame_index == frame) & (gt.class_id == class_id if gt.class_id is not None else True)
-        truth = gt.xyxy[here]
-        found = detector.detect(image)
-        boxes = found.xyxy[np.asarray(found.class_id) == class_id]
+    for detections, frame in zip(found, frames):
+        truth = gt.of_class(class_id).xyxy[gt.of_class(class_id).frame_index == frame]
+        boxes = detections.xyxy[np.asarray(detections.class_id) == class_id]
         total += len(truth)
         if len(truth) and len(boxes):
             iou = box_iou_matrix(truth, boxes)
@@ -67,61 +67,86 @@ def recipe(path: Path, media: str, name: str, params: dict[str, Any]) -> Pipelin
     return cfg
 
 
+def quality(setting: tuple[str, str, dict[str, Any], dict[str, Any]], media: str,
+            images: dict[str, list[np.ndarray]], classes: list[tuple[str, int]]) -> tuple[dict, Any]:
+    """One setting: {(clip, class): [detection recall, HOTA, IDF1]}, and its vtest person report."""
+    from vcprep.track.detectors import build_detector
+
+    _, name, params, vtest_params = setting
+    detector = build_detector(name, params)
+    per_class: dict[tuple[str, int], list[float]] = {}
+    for video, path in CLIPS:
+        gt = MotGroundTruth.load(path)
+        found = [detector.detect(image) for image in images[video]]
+        run = evaluate_recipe(recipe(ROOT / "pipelines" / "vidstg.yaml", media, name, params), video, path)
+        assert run.tracks is not None
+        for clip, c in classes:
+            if clip != video:
+                continue
+            hits, total = detection_recall(found, gt.frames(), gt, c)
+            report = evaluate_tracks(tracks_of_class(run.tracks, c), gt.of_class(c), max_gap_frames=10)
+            per_class[(video, c)] = [hits / total, report.hota, report.idf1]
+    people = evaluate_recipe(recipe(ROOT / "pipelines" / "demo.yaml", media, name, vtest_params), *VTEST)
+    assert people.tracks is not None
+    # vtest is 10 fps tracked at 5: boxes interpolate over 2 track steps, as evaluate_recipe scores them
+    return per_class, evaluate_tracks(tracks_of_class(people.tracks, 0), MotGroundTruth.load(VTEST[1]),
+                                      max_gap_frames=4)
+
+
+def timing(images: list[np.ndarray], rounds: int) -> list[float]:
+    """Median ms a frame of every setting's detector, interleaved over `rounds` rounds."""
+    from vcprep.track.detectors import build_detector
+
+    detectors = [build_detector(name, params) for _, name, params, _ in SETTINGS]
+    times: list[list[float]] = [[] for _ in SETTINGS]
+    for _ in range(rounds):
+        for k, det in enumerate(detectors):
+            t0 = time.perf_counter()
+            for image in images:
+                det.detect(image)
+            times[k].append((time.perf_counter() - t0) * 1000 / len(images))
+    return [float(np.median(t)) for t in times]
+
+
 def main() -> None:
     from vcprep.decode.video import read_frames
-    from vcprep.track.detectors import build_detector
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--media", default=str(ROOT / ".cache" / "media"))
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds over every setting; 0: no timing")
+    parser.add_argument("--settings", default=",".join(str(k) for k in range(len(SETTINGS))),
+                        help="indices of SETTINGS whose quality is measured")
+    parser.add_argument("--no-quality", action="store_true")
+    parser.add_argument("--time-frames", type=int, default=0, help="time on this many frames, evenly spread; 0: all")
     args = parser.parse_args()
+    chosen = [] if args.no_quality else [int(k) for k in args.settings.split(",")]
     clips = [(video, MotGroundTruth.load(path)) for video, path in [*CLIPS, VTEST]]
     images = {video: [f.image for f in read_frames(Path(args.media) / video, gt.frames())] for video, gt in clips}
     classes = [(video, int(c)) for video, gt in clips[:-1] for c in np.unique(np.asarray(gt.class_id))]
-
-    # quality: detection recall per class, tracking per class, vtest people
     rows = []
-    for row, name, params, vtest_params in SETTINGS:
-        detector = build_detector(name, params)
-        per_class = {}
-        for video, c in classes:
-            gt = dict(clips)[video]
-            hits, total = detection_recall(detector, images[video], gt.frames(), gt, c)
-            per_class[(video, c)] = [hits / total]
-        for video, path in CLIPS:
-            gt = MotGroundTruth.load(path)
-            run = evaluate_recipe(recipe(ROOT / "pipelines" / "vidstg.yaml", args.media, name, params), video, path)
-            assert run.tracks is not None
-            for c in np.unique(np.asarray(gt.class_id)):
-                report = evaluate_tracks(tracks_of_class(run.tracks, int(c)), gt.of_class(int(c)), max_gap_frames=10)
-                per_class[(video, int(c))] += [report.hota, report.idf1]
-        people = evaluate_recipe(recipe(ROOT / "pipelines" / "demo.yaml", args.media, name, vtest_params), *VTEST)
-        assert people.tracks is not None
-        # vtest is 10 fps tracked at 5: boxes interpolate over 2 track steps, as evaluate_recipe scores them
-        vtest = evaluate_tracks(tracks_of_class(people.tracks, 0), MotGroundTruth.load(VTEST[1]), max_gap_frames=4)
-        rows.append((row, per_class, vtest))
-        print(f"done: {row}", flush=True)
+    for k in chosen:
+        rows.append((SETTINGS[k][0], *quality(SETTINGS[k], args.media, images, classes)))
+        print(f"done: {SETTINGS[k][0]}", flush=True)
+    if args.rounds:
+        all_images = [im for video, _ in clips for im in images[video]]
+        if args.time_frames:
+            all_images = [all_images[k] for k in np.linspace(0, len(all_images) - 1, args.time_frames).astype(int)]
+        ms = timing(all_images, args.rounds)
+        print(f"\nDetection time on {len(all_images)} frames of the three clips, median of {args.rounds} rounds")
+        print("| setting | ms / frame | vs ssdlite |\n|---|---|---|")
+        for (row, *_), t in zip(SETTINGS, ms):
+            print(f"| {row} | {t:.0f} | {t / ms[0]:.2f}x |")
+    if rows:
+        report(rows, classes)
 
-    # time: every setting in turn, `rounds` times, on the same decoded frames of the three clips
-    detectors = [build_detector(name, params) for _, name, params, _ in SETTINGS]
-    all_images = [im for video, _ in clips for im in images[video]]
-    times: list[list[float]] = [[] for _ in SETTINGS]
-    for _ in range(args.rounds):
-        for k, det in enumerate(detectors):
-            t0 = time.perf_counter()
-            for image in all_images:
-                det.detect(image)
-            times[k].append((time.perf_counter() - t0) * 1000 / len(all_images))
-    ms = [float(np.median(t)) for t in times]
 
-    print(f"\nDetection time on {len(all_images)} frames (median of {args.rounds} rounds); vtest people (demo recipe);"
-          " multi-class means over the classes below")
-    print("| setting | ms / frame | vs ssdlite | vtest HOTA | vtest IDF1 | vtest recall@0.5 "
-          "| mean recall@0.5 | mean HOTA | mean IDF1 |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for (row, per_class, vtest), t in zip(rows, ms):
-        means = np.mean(np.array(list(per_class.values())), axis=0)
-        print(f"| {row} | {t:.0f} | {t / ms[0]:.2f}x | {vtest.hota:.3f} | {vtest.idf1:.3f} | {vtest.recall:.3f} "
+def report(rows: list[tuple[str, dict, Any]], classes: list[tuple[str, int]]) -> None:
+    print("\nvtest people (demo recipe); multi-class: means over the classes below")
+    print("| setting | vtest HOTA | vtest IDF1 | vtest recall@0.5 | mean recall@0.5 | mean HOTA | mean IDF1 |")
+    print("|---|---|---|---|---|---|---|")
+    for row, per_class, vtest in rows:
+        means = np.mean(np.array([per_class[key] for key in classes]), axis=0)
+        print(f"| {row} | {vtest.hota:.3f} | {vtest.idf1:.3f} | {vtest.recall:.3f} "
               f"| {means[0]:.3f} | {means[1]:.3f} | {means[2]:.3f} |")
     for k, label in enumerate(("Detection recall at IoU 0.5", "HOTA (tracked)", "IDF1 (tracked)")):
         print(f"\n{label}, per class")
