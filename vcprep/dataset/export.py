@@ -1,4 +1,4 @@
-"""`vcprep export`: rewrite a dataset into the row layout of an RL framework (SPEC section 6).
+"""`vcprep export`: rewrite a dataset into the row layout of an RL framework (verl, EasyR1, TRL).
 
 Teams on verl, EasyR1 or TRL train on our shards with their framework's own dataset classes and
 reward loaders, so each layout is what that framework reads without glue code:
@@ -35,7 +35,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vcprep.core.errors import InputError, resolve_under
-from vcprep.dataset.shards import iter_rows, load_info
+from vcprep.dataset.info import load_info
+from vcprep.dataset.reader import iter_rows
 
 FORMATS = ("verl", "easyr1", "trl")
 EXPORT_FILE = "train.parquet"
