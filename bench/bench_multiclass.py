@@ -34,15 +34,16 @@ FIXTURES = ROOT / "tests" / "fixtures"
 CLIPS = [("Megamind.avi", FIXTURES / "multiclass_mot" / "Megamind.txt"),
          ("bikes.mp4", FIXTURES / "multiclass_mot" / "bikes.txt")]
 VTEST = ("vtest.avi", FIXTURES / "vtest_mot" / "gt.txt")
-LOW = {"min_confidence": 0.25}
+LOW, HIGH = {"min_confidence": 0.25}, {"min_confidence": 0.35}  # nanodet's default, and upstream demo's
 # (row, detector name, params on the multi-class clips, params on vtest: the person recipe's)
 DEMO_SSDLITE = {"priors": {"max_height_fraction": 0.4}}
 SETTINGS: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("ssdlite (baseline, people only)", "ssdlite", {}, DEMO_SSDLITE),
-    ("nanodet, OpenCV DNN, score >= 0.35", "nanodet", {}, {}),
-    ("nanodet, onnxruntime, score >= 0.35", "nanodet", {"runtime": "onnxruntime"}, {"runtime": "onnxruntime"}),
-    ("nanodet, OpenCV DNN, score >= 0.25", "nanodet", LOW, LOW),
-    ("ssdlite_nanodet (0.35)", "ssdlite_nanodet", {}, {"ssdlite": DEMO_SSDLITE}),
+    ("nanodet, OpenCV DNN, score >= 0.35", "nanodet", HIGH, HIGH),
+    ("nanodet, onnxruntime, score >= 0.35", "nanodet", {**HIGH, "runtime": "onnxruntime"},
+     {**HIGH, "runtime": "onnxruntime"}),
+    ("nanodet, OpenCV DNN, score >= 0.25 (default)", "nanodet", LOW, LOW),
+    ("ssdlite_nanodet (0.35)", "ssdlite_nanodet", {"nanodet": HIGH}, {"ssdlite": DEMO_SSDLITE, "nanodet": HIGH}),
     ("ssdlite_nanodet (0.25)", "ssdlite_nanodet", {"nanodet": LOW}, {"ssdlite": DEMO_SSDLITE, "nanodet": LOW}),
 ]
 
