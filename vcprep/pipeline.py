@@ -199,7 +199,7 @@ def claim_folder(out: Path, config: PipelineConfig, writer: ShardWriter, *, over
 
 def run_pipeline(
     config: PipelineConfig, out_dir: str | Path, *, workers: int | None = None,
-    progress: bool = True, limit: int | None = None, executor: str = "local", overwrite: bool = False,
+    progress: bool = True, limit: int | None = None, overwrite: bool = False,
 ) -> RunSummary:
     """Render every sample of the pipeline into `out_dir`, resuming what a previous run finished.
 
@@ -218,7 +218,7 @@ def run_pipeline(
                          max_row_group_bytes=config.output.max_row_group_bytes)
     try:
         _render_into(writer, out, config, plugins, jobs, source_errors, summary, overwrite=overwrite,
-                     workers=workers, progress=progress, limit=limit, executor=executor)
+                     workers=workers, progress=progress, limit=limit)
     except BaseException:  # disk full, permissions, Ctrl-C: commit nothing half written
         writer.abort()
         raise
@@ -230,7 +230,7 @@ def run_pipeline(
 def _render_into(
     writer: ShardWriter, out: Path, config: PipelineConfig, plugins: Plugins, jobs: list[VideoJob],
     source_errors: list[ErrorRecord], summary: RunSummary, *, overwrite: bool, workers: int | None,
-    progress: bool, limit: int | None, executor: str,
+    progress: bool, limit: int | None,
 ) -> None:
     claim_folder(out, config, writer, overwrite=overwrite)
     # errors of earlier attempts are superseded by this run's
@@ -242,8 +242,7 @@ def _render_into(
     n_workers = workers if workers is not None else config.output.workers
     bar = tqdm(total=sum(len(j.pending()) for j in todo), desc=f"render {config.name}", unit="sample",
                disable=not progress)
-    results: Iterator[VideoResult] = iter_results(process_video, todo, config, plugins, executor=executor,
-                                                  workers=n_workers)
+    results: Iterator[VideoResult] = iter_results(process_video, todo, config, plugins, workers=n_workers)
     for result in results:
         if result.stats:  # before the rows: every video with written samples has its stats on disk
             append_jsonl(out / VIDEO_STATS_PATH, result.stats.to_dict())
