@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from vcprep.dataset.writers import ShardWriter, sample_table
-from vcshard.schema import COLUMN_NAMES, HASH_COLUMN, RowSchemaError, arrow_schema, check_row_columns
+from vcshard.schema import COLUMN_NAMES, FORMAT_VERSION, HASH_COLUMN, RowSchemaError, arrow_schema, check_row_columns
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,6 +38,7 @@ def _documented_columns() -> list[tuple[str, str]]:
 
 def test_schema_md_lists_every_column_in_order_with_its_type() -> None:
     schema = arrow_schema()
+    assert f"version {FORMAT_VERSION}" in (ROOT / "data_cards/SCHEMA.md").read_text().splitlines()[0]
     # the deciding line: SCHEMA.md's table, expanded, equals the schema's (name, type) list exactly
     assert _documented_columns() == [(f.name, _doc_type(f.type)) for f in schema]
 
