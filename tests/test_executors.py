@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from vcprep.core.config import load_pipeline
 from vcprep.pipeline import run_pipeline
@@ -34,15 +35,23 @@ def _content(out: Path) -> list[dict]:
     return sorted(rows, key=lambda r: (r["sample_id"], r["variant"]))
 
 
-def test_a_process_pool_agrees_with_a_serial_run(tmp_path: Path, media_dir: Path) -> None:
-    cfg = load_pipeline(_recipe(tmp_path, media_dir))
-    serial = run_pipeline(cfg, tmp_path / "serial", workers=1, progress=False)
-    other = run_pipeline(cfg, tmp_path / "pool", workers=2, progress=False)
-    assert serial.failed == other.failed == 0
-    assert serial.samples_written == other.samples_written == 2
-    a, b = _content(tmp_path / "serial"), _content(tmp_path / "pool")
-    assert len(a) == 4
-    assert a == b
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> tuple[Path, list[dict]]:
+    """The serial run the pool is compared with, rendered once for the module: (recipe, rows)."""
+    tmp = tmp_path_factory.mktemp("serial")
+    recipe = _recipe(tmp, media_dir)
+    summary = run_pipeline(load_pipeline(recipe), tmp / "serial", workers=1, progress=False)
+    assert summary.failed == 0 and summary.samples_written == 2
+    rows = _content(tmp / "serial")
+    assert len(rows) == 4
+    return recipe, rows
+
+
+def test_a_process_pool_agrees_with_a_serial_run(tmp_path: Path, serial: tuple) -> None:
+    recipe, expected = serial
+    other = run_pipeline(load_pipeline(recipe), tmp_path / "pool", workers=2, progress=False)
+    assert other.failed == 0 and other.samples_written == 2
+    assert _content(tmp_path / "pool") == expected
 
 
 def test_render_refuses_an_unknown_executor_before_reading_the_recipe(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from vcconfig import ConfigError
 from vcshard.hashing import row_content_hash
 from vcshard.layout import INFO_PATH
 from vcshard.manifest import check_manifest, shard_file_problems
@@ -116,7 +117,7 @@ def _shard_positions(pf: Any, shard: Path, variant: str, column: str, tasks: Seq
     cols = list(_INDEX_COLUMNS) + ([column] if column else [])
     absent = [c for c in cols if c not in pf.schema_arrow.names]
     if absent:
-        raise ValueError(f"{shard}: column(s) {absent} not found (variant={variant!r})")
+        raise ConfigError(f"data.variant: {variant!r}: {shard} has no column(s) {absent}")
     by_sample: dict[str, dict[str, tuple[int, int]]] = {}
     wanted: dict[str, str] = {}
     for rg in range(pf.num_row_groups):
@@ -141,7 +142,7 @@ def index_rows(
     import pyarrow.parquet as pq
 
     if not shard_folders:
-        raise ValueError("data.shards is empty: give at least one vcprep shard folder")
+        raise ConfigError("data.shards is empty: give at least one vcprep shard folder")
     column = variant.split(":", 1)[1] if variant.startswith("column:") else ""
     refs: list[RowRef] = []
     missing: list[str] = []
@@ -158,7 +159,7 @@ def index_rows(
     if missing:
         warnings.warn(f"skipped {len(missing)} sample(s): {', '.join(missing[:5])}", stacklevel=2)
     if not refs:
-        raise ValueError(f"no rows with variant {variant!r} in {shard_folders}")
+        raise ConfigError(f"data.variant: no rows with variant {variant!r} in {shard_folders}")
     return refs
 
 
