@@ -11,6 +11,8 @@ import pytest
 from vcprep.core.config import load_pipeline
 from vcprep.pipeline import run_pipeline
 
+pytestmark = pytest.mark.slow  # renders with the real detector in a process pool and on a local Ray
+
 
 def _recipe(tmp: Path, media: Path) -> Path:
     ann = tmp / "ann.jsonl"

@@ -3,6 +3,7 @@
 `data_cards/SCHEMA.md` documents every column; `FORMAT_VERSION` is bumped on any change
 (minor: columns added; major: anything a reader relies on changed or removed).
 1.1 added `row_sha256`, a content hash of each row that `vcprep verify` recomputes.
+1.2 added `target_match`, `target_votes`, `target_frames_annotated`, `target_mean_iou`: how the target was matched.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-FORMAT_VERSION = "1.1"
+FORMAT_VERSION = "1.2"
 
 _IMAGE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 _BOX = pa.list_(pa.float32())
@@ -53,6 +54,10 @@ _COLUMNS: list[tuple[str, pa.DataType, Any]] = [
     ("tube_pts_seconds", pa.list_(pa.float64()), ["float64"]),
     ("tube_track_ids", pa.list_(pa.int32()), ["int32"]),
     ("tube_boxes", pa.list_(_BOX), [["float32"]]),
+    ("target_match", pa.string(), "string"),
+    ("target_votes", pa.int32(), "int32"),
+    ("target_frames_annotated", pa.int32(), "int32"),
+    ("target_mean_iou", pa.float64(), "float64"),
     ("oracle_tiou", pa.float64(), "float64"),
     ("oracle_viou", pa.float64(), "float64"),
     ("meta", pa.string(), "string"),
