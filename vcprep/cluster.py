@@ -182,8 +182,12 @@ def run_cluster(config: PipelineConfig, out_dir: str | Path, *, workers: int | N
     # the driver's writer holds the folder lock, merges parts of a killed run and drops uncommitted files
     writer = ShardWriter(out, max_shard_bytes=config.output.max_shard_bytes,
                          samples_per_shard=config.output.samples_per_shard,
-                         max_row_group_bytes=config.output.max_row_group_bytes)
-    claim_folder(out, config, writer, overwrite=overwrite)
+                         max_row_group_bytes=config.output.max_row_group_bytes, recover=False)
+    try:
+        claim_folder(out, config, writer, overwrite=overwrite)
+    except BaseException:
+        writer.abort()  # release the lock: nothing was changed
+        raise
     (out / ERRORS_PATH).unlink(missing_ok=True)
     jobs, source_errors = plan_jobs(config)
     summary.errors.extend(source_errors)

@@ -34,6 +34,7 @@ from vcprep.dataset.shards import (
     SampleTooLargeError,
     ShardWriter,
     append_jsonl,
+    write_text_atomic,
 )
 from vcprep.decode.frame_pass import FramePass
 from vcprep.decode.video import DecodeError
@@ -174,7 +175,8 @@ def claim_folder(out: Path, config: PipelineConfig, writer: ShardWriter, *, over
     The recipe's hash is written to meta/recipe.json before the first shard, so even a run killed
     before info.json exists is recognised (a folder written before recipe.json existed is judged by
     info.json's config_hash). A folder holding another recipe's rows is refused, or emptied first
-    with `overwrite`.
+    with `overwrite`. Nothing in the folder changes before this check: the writer (opened with
+    `recover=False`) merges parts and deletes leftovers only at the end, once the folder is claimed.
     """
     want = recipe_hash(config)
     path = out / RECIPE_PATH
@@ -198,9 +200,8 @@ def claim_folder(out: Path, config: PipelineConfig, writer: ShardWriter, *, over
             )
         writer.discard_all()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"recipe_hash": want, "name": config.name}, sort_keys=True))
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps({"recipe_hash": want, "name": config.name}, sort_keys=True))
+    writer.recover()  # only now, the folder being this recipe's: merge parts, drop leftovers
 
 
 def run_pipeline(
@@ -221,7 +222,7 @@ def run_pipeline(
     jobs, source_errors = plan_jobs(config)
     writer = ShardWriter(out, max_shard_bytes=config.output.max_shard_bytes,
                          samples_per_shard=config.output.samples_per_shard,
-                         max_row_group_bytes=config.output.max_row_group_bytes)
+                         max_row_group_bytes=config.output.max_row_group_bytes, recover=False)
     try:
         _render_into(writer, out, config, plugins, jobs, source_errors, summary, overwrite=overwrite,
                      workers=workers, progress=progress, limit=limit, executor=executor)

@@ -28,6 +28,7 @@ from vcprep.dataset.shards import (
     load_manifest,
     shard_paths,
     write_info,
+    write_text_atomic,
 )
 from vcprep.track.quality import answer_ceiling_of_tube, fragmentation, length_distribution
 
@@ -151,7 +152,7 @@ def finalize_dataset(root: Path, config: PipelineConfig, summary: RunSummary | N
         provenance=provenance(config),
     )
     write_info(root, info)
-    (root / "README.md").write_text(render_card(info, config, root))
+    write_text_atomic(root / "README.md", render_card(info, config, root))  # a planted link is replaced, not followed
     return info
 
 

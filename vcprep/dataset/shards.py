@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -148,14 +149,32 @@ def _lock_folder(root: Path) -> Any:
         import fcntl
     except ImportError:  # not POSIX: no lock, as before
         return None
+    check_folder_layout(root)
     (root / "meta").mkdir(parents=True, exist_ok=True)
-    handle = open(root / "meta" / ".lock", "w")  # noqa: SIM115 - held until close()
+    fd = os.open(root / "meta" / ".lock", os.O_WRONLY | os.O_CREAT | _NOFOLLOW, 0o644)  # never through a link
+    handle = os.fdopen(fd, "w")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
         raise DatasetLockedError(f"{root}: another `vcprep render` is writing this folder") from None
     return handle
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+_FOLDERS = ("data", "meta", MANIFEST_PARTS_DIR, VIDEO_STATS_PARTS_DIR)
+"""The dataset's own folders: a writer creates, lists and deletes files in them, so none may be a link."""
+
+
+def check_folder_layout(root: Path) -> None:
+    """Refuse a dataset folder whose data/ or meta/ folders are symbolic links (DatasetFormatError).
+
+    A writer deletes unlisted shards in data/ and rewrites files in meta/: through a link it would
+    delete or overwrite files of another folder. Checked before anything in the folder changes."""
+    for rel in _FOLDERS:
+        if (Path(root) / rel).is_symlink():
+            raise DatasetFormatError(f"{Path(root) / rel}: is a symbolic link; a dataset's folders must be its own")
 
 
 class SampleTooLargeError(ValueError):
@@ -229,7 +248,7 @@ def check_version(version: str) -> None:
 def write_info(root: Path, info: DatasetInfo) -> None:
     data = asdict(info)
     data.update(data.pop("extra"))
-    _atomic_write_text(Path(root) / INFO_PATH, json.dumps(data, indent=2, sort_keys=True))
+    write_text_atomic(Path(root) / INFO_PATH, json.dumps(data, indent=2, sort_keys=True))
 
 
 def load_info(root: str | Path) -> DatasetInfo:
@@ -284,11 +303,40 @@ def manifest_entry_problem(entry: Any) -> str | None:
     return None
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def shard_file_problem(root: Path, entry: Any) -> str | None:
+    """Why a manifest entry's shard cannot be opened as the dataset's own file, or None.
+
+    The one check every reader makes before opening a shard (verify, export, preview, the card, a
+    resume, merging workers' parts): the entry is well formed (`manifest_entry_problem`), data/ is
+    the folder's own directory, and the shard is a regular file there, not a link to anywhere else."""
+    problem = manifest_entry_problem(entry)
+    if problem:
+        return problem
+    rel = entry["shard"]
+    if (Path(root) / "data").is_symlink():
+        return f"{rel}: data/ is a symbolic link, not a folder of the dataset"
+    path = Path(root) / rel
+    if path.is_symlink():  # it could point anywhere; a dataset's shards are its own files
+        return f"{rel}: is a symbolic link, not a file of the dataset"
+    if not path.is_file():
+        return f"{rel}: listed in the manifest but missing"
+    return None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write via a fresh O_EXCL temp file beside `path` (a planted link at a temp name is never
+    followed), then rename over `path` (which replaces a link there, never its target)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def sha256_file(path: Path) -> str:
@@ -327,7 +375,8 @@ def _json_default(value: Any) -> Any:
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:
     """Append one JSON line and fsync, so a completed line survives a kill or power loss."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o644)  # a planted link is refused
+    with os.fdopen(fd, "a") as fh:
         fh.write(json.dumps(record, default=_json_default) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
@@ -353,10 +402,10 @@ def repair_manifest(root: Path) -> list[dict[str, Any]]:
     A kill during an append leaves a torn last line without a newline; the next append would
     glue onto it and be lost, so the manifest is rewritten clean before anything is added.
     """
-    entries = [e for e in load_manifest(root) if manifest_entry_problem(e) is None and (root / e["shard"]).is_file()]
+    entries = [e for e in load_manifest(root) if shard_file_problem(root, e) is None]
     path = root / MANIFEST_PATH
     # written even when empty: an empty manifest is a valid (empty) dataset
-    _atomic_write_text(path, "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
+    write_text_atomic(path, "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
     return entries
 
 
@@ -366,15 +415,18 @@ class ShardWriter:
     Samples are gathered into row groups of at most `max_row_group_bytes` (a single larger
     sample gets a row group of its own) and shards are closed before they would pass
     `max_shard_bytes` or `samples_per_shard`. A shard is written under a `.tmp` name, fsynced,
-    renamed, and only then listed in the manifest. On open, leftovers of an interrupted run
-    (tmp files, shards missing from the manifest, a torn manifest line) are removed, and `done`
-    lists samples already written, so a resumed run neither duplicates nor loses a sample.
+    renamed, and only then listed in the manifest. `recover` (on open, unless `recover=False`)
+    removes the leftovers of an interrupted run (tmp files, shards missing from the manifest, a torn
+    manifest line) and merges workers' parts, and `done` lists samples already written, so a resumed
+    run neither duplicates nor loses a sample. A render opens with `recover=False`, checks the
+    folder is its recipe's (`claim_folder`), and only then recovers: nothing in a folder changes
+    before it is claimed.
     """
 
     def __init__(
         self, root: str | Path, *, max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
         samples_per_shard: int = 1000, max_row_group_bytes: int = DEFAULT_MAX_ROW_GROUP_BYTES,
-        max_row_bytes: int = MAX_ROW_BYTES,
+        max_row_bytes: int = MAX_ROW_BYTES, recover: bool = True,
     ) -> None:
         self.root = Path(root)
         self.max_shard_bytes = max_shard_bytes
@@ -382,17 +434,11 @@ class ShardWriter:
         self.max_row_group_bytes = max_row_group_bytes
         self.max_row_bytes = max_row_bytes
         self.schema = arrow_schema()
-        (self.root / "data").mkdir(parents=True, exist_ok=True)
-        self._lock = _lock_folder(self.root)
-        merge_parts(self.root)  # a killed distributed run's committed shards count as done
-        manifest = repair_manifest(self.root)
-        listed = {e["shard"] for e in manifest}
-        for stray in (self.root / "data").iterdir():
-            rel = f"data/{stray.name}"
-            if stray.name.endswith(".tmp") or (stray.suffix == ".parquet" and rel not in listed):
-                stray.unlink()
-        self.done: set[str] = {s for e in manifest for s in e["sample_ids"]}
-        self._next_index = 1 + max((_shard_number(e["shard"]) for e in manifest), default=-1)
+        self._lock = _lock_folder(self.root)  # refuses linked data/ or meta/ folders before creating anything
+        self.done: set[str] = set()
+        self._next_index = 0
+        if recover:
+            self.recover()
         self.manifest_path = self.root / MANIFEST_PATH
         self._writer: pq.ParquetWriter | None = None
         self._tmp: Path | None = None
@@ -403,6 +449,21 @@ class ShardWriter:
         self._bytes = 0
         self._group: list[pa.Table] = []
         self._group_bytes = 0
+
+    def recover(self) -> None:
+        """Merge workers' parts, repair the manifest, delete unlisted shards and temp files; fill `done`.
+
+        Only for the folder's owner, under the lock, after the folder was claimed (see the class)."""
+        (self.root / "data").mkdir(parents=True, exist_ok=True)
+        merge_parts(self.root)  # a killed distributed run's committed shards count as done
+        manifest = repair_manifest(self.root)
+        listed = {e["shard"] for e in manifest}
+        for stray in (self.root / "data").iterdir():
+            rel = f"data/{stray.name}"
+            if stray.name.endswith(".tmp") or (stray.suffix == ".parquet" and rel not in listed):
+                stray.unlink()  # a link is removed itself, never its target
+        self.done = {s for e in manifest for s in e["sample_ids"]}
+        self._next_index = 1 + max((_shard_number(e["shard"]) for e in manifest), default=-1)
 
     def write_sample(self, sample_id: str, rows: list[dict[str, Any]]) -> None:
         """Add one sample (all its variant rows). Raises SampleTooLargeError for an oversized row."""
@@ -464,11 +525,15 @@ class ShardWriter:
     def discard_all(self) -> None:
         """Remove every shard and the per-run metadata, keeping the lock: the folder is redone from scratch
         (`vcprep render --overwrite` on a folder that holds another recipe's dataset)."""
+        check_folder_layout(self.root)
         for entry in load_manifest(self.root):
             if manifest_entry_problem(entry) is None:
                 (self.root / entry["shard"]).unlink(missing_ok=True)
         for rel in (MANIFEST_PATH, INFO_PATH, ERRORS_PATH, VIDEO_STATS_PATH, RECIPE_PATH, "README.md"):
             (self.root / rel).unlink(missing_ok=True)
+        for folder in (MANIFEST_PARTS_DIR, VIDEO_STATS_PARTS_DIR):  # the other recipe's workers' parts
+            for part in (self.root / folder).glob("*.jsonl"):
+                part.unlink()
         repair_manifest(self.root)
         self.done = set()
         self._next_index = 0
@@ -531,9 +596,11 @@ class PartShardWriter(ShardWriter):
         self.schema = arrow_schema()
         self._lock = None
         self.manifest_path = self.root / MANIFEST_PARTS_DIR / f"{worker}.jsonl"
+        check_folder_layout(self.root)
         (self.root / "data").mkdir(parents=True, exist_ok=True)
-        mine = [e for e in _load_jsonl(self.manifest_path) if (self.root / e["shard"]).is_file()]
-        _atomic_write_text(self.manifest_path, "".join(json.dumps(e, sort_keys=True) + "\n" for e in mine))
+        mine = [e for e in _load_jsonl(self.manifest_path)
+                if _part_entry_problem(self.root, worker, e) is None]
+        write_text_atomic(self.manifest_path, "".join(json.dumps(e, sort_keys=True) + "\n" for e in mine))
         for stray in (self.root / "data").glob(f"shard-{worker}-*.parquet.tmp"):
             stray.unlink()
         self.done = set(done) | {s for e in mine for s in e["sample_ids"]}
@@ -564,16 +631,34 @@ def _load_jsonl(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def _part_entry_problem(root: Path, worker: str, entry: Any) -> str | None:
+    """Why a line of worker `worker`'s manifest part cannot be merged: the checks of a manifest entry
+    (`shard_file_problem`), and the shard must be one of that worker's own (`data/shard-<worker>-N.parquet`)."""
+    problem = shard_file_problem(root, entry)
+    if problem:
+        return problem
+    name = entry["shard"][len("data/"):]
+    prefix = f"shard-{worker}-"
+    if not (name.startswith(prefix) and name[len(prefix):-len(".parquet")].isdigit()):
+        return f"shard {entry['shard']!r} is not a shard of worker {worker!r}"
+    if "bytes" not in entry:
+        return "bytes is missing"
+    return None
+
+
 def merge_parts(root: str | Path) -> int:
     """Fold the workers' manifest and video-stats parts into the dataset's own files; returns the
     number of shards added. Call it only while holding the folder lock (the driver).
 
-    A part entry is added when its shard exists at the listed size and none of its samples is
-    listed yet; a shard whose samples are already listed is a duplicate and is deleted. The
+    A part entry is added when it passes the checks of a manifest entry and names a shard of its
+    own worker (`_part_entry_problem`; any other line is ignored and its file left alone), the shard
+    exists at the listed size and none of its samples is listed yet; a shard whose samples are
+    already listed is a duplicate and is deleted. The
     manifest is rewritten atomically before any part is removed, so a kill at any point leaves
     either the part or the merged entry, never neither, and merging twice adds nothing.
     """
     root = Path(root)
+    check_folder_layout(root)
     parts = sorted((root / MANIFEST_PARTS_DIR).glob("*.jsonl"))
     stats_parts = sorted((root / VIDEO_STATS_PARTS_DIR).glob("*.jsonl"))
     if not parts and not stats_parts:
@@ -584,8 +669,10 @@ def merge_parts(root: str | Path) -> int:
     added = 0
     for part in parts:
         for entry in _load_jsonl(part):
+            if _part_entry_problem(root, part.stem, entry) is not None:
+                continue
             path = root / entry["shard"]
-            if entry["shard"] in shards or not path.is_file() or path.stat().st_size != entry["bytes"]:
+            if entry["shard"] in shards or path.stat().st_size != entry["bytes"]:
                 continue
             if samples.intersection(entry["sample_ids"]):
                 path.unlink()
@@ -595,7 +682,7 @@ def merge_parts(root: str | Path) -> int:
             samples.update(entry["sample_ids"])
             added += 1
     if added:
-        _atomic_write_text(root / MANIFEST_PATH, "".join(json.dumps(e, sort_keys=True) + "\n" for e in manifest))
+        write_text_atomic(root / MANIFEST_PATH, "".join(json.dumps(e, sort_keys=True) + "\n" for e in manifest))
         _fsync_dir(root / "meta")
     for part in parts:
         part.unlink()
@@ -607,7 +694,17 @@ def merge_parts(root: str | Path) -> int:
 
 
 def shard_paths(root: str | Path) -> list[Path]:
-    return [Path(root) / e["shard"] for e in load_manifest(root)]
+    """The dataset's shard files, after `shard_file_problem` on every manifest entry (before any is opened).
+
+    Raises DatasetFormatError naming the first entry `vcprep verify` would reject, so export, preview
+    and the card never read a file outside the folder."""
+    root = Path(root)
+    entries = load_manifest(root)
+    for n, entry in enumerate(entries, 1):
+        problem = shard_file_problem(root, entry)
+        if problem:
+            raise DatasetFormatError(f"{root / MANIFEST_PATH}: entry {n}: {problem}")
+    return [root / e["shard"] for e in entries]
 
 
 def iter_rows(

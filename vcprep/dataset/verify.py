@@ -18,6 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from vcprep.dataset.frame_check import FORMATS as FRAME_FORMATS
+from vcprep.dataset.frame_check import frame_problem
 from vcprep.dataset.shards import (
     HASH_COLUMN,
     INFO_PATH,
@@ -30,6 +32,7 @@ from vcprep.dataset.shards import (
     manifest_entry_problem,
     row_content_hash,
     sha256_file,
+    shard_file_problem,
 )
 
 # Per-frame lists that must all have one entry per stored frame.
@@ -87,9 +90,8 @@ def _check_schema(rel: str, schema: pa.Schema, report: VerifyReport) -> bool:
     return ok
 
 
-def _decode_ok(data: bytes | None, width: int, height: int) -> str | None:
-    if not data:
-        return "empty frame bytes"
+def _decode_ok(data: bytes, width: int, height: int) -> str | None:
+    """Decode a frame whose header `frame_problem` accepted (so at most the row's size, under the cap)."""
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         return "frame bytes do not decode as an image"
@@ -98,7 +100,8 @@ def _decode_ok(data: bytes | None, width: int, height: int) -> str | None:
     return None
 
 
-def _check_row(where: str, row: dict[str, Any], report: VerifyReport, decode_frames: bool) -> None:
+def _check_row(where: str, row: dict[str, Any], report: VerifyReport, decode_frames: bool,
+               image_format: str | None) -> None:
     if row.get(HASH_COLUMN) != row_content_hash(row):
         report.problems.append(f"{where}: content does not match row_sha256 (the row was changed after writing)")
     n = len(row["frames"] or [])
@@ -111,13 +114,15 @@ def _check_row(where: str, row: dict[str, Any], report: VerifyReport, decode_fra
             report.problems.append(f"{where}: {name} has {len(row[name] or [])} entries, tube has {m}")
     if len(row["gt_boxes"] or []) != len(row["gt_frame_indices"] or []):
         report.problems.append(f"{where}: gt_boxes and gt_frame_indices differ in length")
-    if decode_frames:
-        for i, frame in enumerate(row["frames"] or []):
+    for i, frame in enumerate(row["frames"] or []):
+        # the header first, always: format and declared size, before any decoder sees the bytes
+        reason = frame_problem(frame["bytes"], row["frame_width"], row["frame_height"], image_format)
+        if reason is None and decode_frames:
             reason = _decode_ok(frame["bytes"], row["frame_width"], row["frame_height"])
-            if reason:
-                report.problems.append(f"{where}: frame {i}: {reason}")
-            else:
-                report.frames_decoded += 1
+        if reason:
+            report.problems.append(f"{where}: frame {i}: {reason}")
+        elif decode_frames:
+            report.frames_decoded += 1
 
 
 def _open_shard(root: Path, entry: dict[str, Any], report: VerifyReport) -> pq.ParquetFile | None:
@@ -125,11 +130,9 @@ def _open_shard(root: Path, entry: dict[str, Any], report: VerifyReport) -> pq.P
     None when its rows cannot be checked."""
     rel = entry.get("shard", "?")
     path = root / rel
-    if not path.is_file():
-        report.problems.append(f"{rel}: listed in the manifest but missing")
-        return None
-    if path.is_symlink():  # it could point anywhere; a dataset's shards are its own files
-        report.problems.append(f"{rel}: is a symbolic link, not a file of the dataset")
+    problem = shard_file_problem(root, entry)  # the check export, preview and a resume make too
+    if problem:
+        report.problems.append(problem)
         return None
     if "bytes" in entry and path.stat().st_size != entry["bytes"]:
         report.problems.append(f"{rel}: {path.stat().st_size} bytes, manifest says {entry['bytes']} (truncated?)")
@@ -148,7 +151,7 @@ def _open_shard(root: Path, entry: dict[str, Any], report: VerifyReport) -> pq.P
 
 
 def _check_shard(root: Path, entry: dict[str, Any], report: VerifyReport, decode_frames: bool,
-                 seen_rows: Counter, sample_shard: dict[str, str]) -> None:
+                 seen_rows: Counter, sample_shard: dict[str, str], image_format: str | None) -> None:
     rel = entry.get("shard", "?")
     pf = _open_shard(root, entry, report)
     if pf is None:
@@ -172,7 +175,7 @@ def _check_shard(root: Path, entry: dict[str, Any], report: VerifyReport, decode
             if not ids_in_shard or ids_in_shard[-1] != row["sample_id"]:
                 ids_in_shard.append(row["sample_id"])
             report.rows += 1
-            _check_row(where, row, report, decode_frames)
+            _check_row(where, row, report, decode_frames, image_format)
     if sorted(set(ids_in_shard)) != sorted(entry.get("sample_ids", [])):
         missing = sorted(set(entry.get("sample_ids", [])) - set(ids_in_shard))
         extra = sorted(set(ids_in_shard) - set(entry.get("sample_ids", [])))
@@ -204,11 +207,19 @@ def verify_dataset(root: str | Path, *, decode_frames: bool = True) -> VerifyRep
     for sample_id, n in manifest_samples.items():
         if n > 1:
             report.problems.append(f"{MANIFEST_PATH}: sample {sample_id} is listed in {n} shards")
+    image_format = _recipe_image_format(info.config)
     for entry in manifest:
-        _check_shard(root, entry, report, decode_frames, seen_rows, sample_shard)
+        _check_shard(root, entry, report, decode_frames, seen_rows, sample_shard, image_format)
     report.samples = len(sample_shard)
     _check_counts(info, manifest, manifest_samples, report)
     return report
+
+
+def _recipe_image_format(config: dict[str, Any]) -> str | None:
+    """The frame encoding the recipe in info.json chose (`output.image_format`), when it names one."""
+    output = config.get("output") if isinstance(config, dict) else None
+    value = output.get("image_format") if isinstance(output, dict) else None
+    return value if value in FRAME_FORMATS else None
 
 
 def _trusted_manifest(root: Path, report: VerifyReport) -> list[dict[str, Any]] | None:
