@@ -182,3 +182,30 @@ def _rows(ds: Path) -> list[dict]:
     from vcprep.dataset.shards import iter_rows
 
     return list(iter_rows(ds, columns=["sample_id", "frames"]))
+
+
+def test_the_data_root_contract_links_inside_are_followed_paths_out_are_refused(tmp_path: Path,
+                                                                                media_dir: Path) -> None:
+    """The contract (README, "Folders, caches and recipes from someone else"): whoever can write the data
+    root is trusted, so a link placed in it is followed wherever it points; an annotation file is not, so a
+    path in it that climbs out of the root or is absolute is refused and recorded, and the rest completes."""
+    from shard_recipes import write_recipe
+
+    from vcprep.core.config import load_pipeline
+    from vcprep.pipeline import run_pipeline
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    shutil.copyfile(media_dir / "bikes.mp4", outside / "street.mp4")
+    base = good_records()[4]
+    records = [{**base, "id": "linked", "video": "linked/street.mp4"},
+               {**base, "id": "climbs", "video": "../elsewhere/street.mp4"},
+               {**base, "id": "absolute", "video": str(outside / "street.mp4")}]
+    recipe = write_recipe(tmp_path, media_dir, records, variants=["raw"])
+    (tmp_path / "data_root" / "linked").symlink_to(outside, target_is_directory=True)
+    summary = run_pipeline(load_pipeline(recipe), tmp_path / "out", progress=False)
+    assert summary.samples_written == 1
+    refused = {e.sample_id: e.reason for e in summary.errors}
+    assert set(refused) == {"climbs", "absolute"}, refused
+    assert "escapes the data root" in refused["climbs"] and "absolute" in refused["absolute"]
+    assert verify_dataset(tmp_path / "out").ok

@@ -5,9 +5,11 @@ with `--workers 2` (the `gt` recipe of the fault tests), processes found through
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -67,5 +69,50 @@ def test_an_interrupted_render_leaves_no_process_and_resumes(gt_recipe: Path, gt
             proc.wait()
     assert not [p for p in (out / "data").iterdir() if p.name.endswith(".tmp")]
     done = _render(gt_recipe, out, "--workers", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    _assert_same_dataset(out, gt_reference)
+
+
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_sigterm_to_a_ray_render_ends_ray_and_resumes(gt_recipe: Path, gt_reference: list,  # noqa: F811
+                                                      tmp_path: Path) -> None:
+    """`--executor ray` with a Ray started by the render (no RAY_ADDRESS): SIGTERM ends the driver, the
+    actors and Ray's own processes (GCS, raylet, workers); a re-run completes the dataset."""
+    pytest.importorskip("ray")
+    out = tmp_path / "ds"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    # a Ray of its own: its temp folder (sessions, sockets, the "current cluster" file) apart from any other
+    # Ray on the machine, so ray.init neither joins nor disturbs another's cluster
+    ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    env.update(RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_TMPDIR=ray_tmp)
+    proc = subprocess.Popen([*CLI, "render", str(gt_recipe), "--out", str(out), "-q", "--workers", "2",
+                             "--executor", "ray"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env=env)
+    try:
+        deadline = time.monotonic() + 180
+        parts = out / "meta" / "manifest.parts"
+        while proc.poll() is None and time.monotonic() < deadline and not (
+                parts.is_dir() and any(p.stat().st_size for p in parts.iterdir())):
+            time.sleep(0.1)  # until a worker committed a shard: actors up, the run in full swing
+        started = _session(proc.pid)
+        assert any("raylet" in name for _, name in started) and proc.poll() is None, started
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 143 and "Traceback" not in stderr, stderr
+        deadline = time.monotonic() + 30
+        while _session(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _session(proc.pid) == [], f"left running: {_session(proc.pid)} (started: {started})"
+    finally:
+        for pid, _ in _session(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    done = _render(gt_recipe, out)
     assert done.returncode == 0, done.stdout + done.stderr
     _assert_same_dataset(out, gt_reference)
