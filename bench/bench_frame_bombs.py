@@ -43,7 +43,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_decode import write_section  # noqa: E402
 from shard_recipes import good_records, render_small  # noqa: E402
 
-from vcprep.dataset.shards import arrow_schema, load_manifest, row_content_hash, sha256_file  # noqa: E402
+from vcshard.hashing import row_content_hash, sha256_file  # noqa: E402
+from vcshard.manifest import load_manifest  # noqa: E402
+from vcshard.schema import arrow_schema  # noqa: E402
 
 VERIFY = """
 import resource, sys
@@ -53,7 +55,7 @@ print(len(report.problems), report.frames_decoded, resource.getrusage(resource.R
 """
 VCTRAIN = """
 import resource, sys
-from vctrain.data import index_rows, load_sample
+from vctrain.data.reader import index_rows, load_sample
 refused = loaded = 0
 for ref in index_rows([sys.argv[1]], "raw", full_check=True):
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vctrain.plan import GIB, Workload, model_shape, plans_for
+from vctrain.scale.plan import GIB, Workload, model_shape, plans_for
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -75,8 +75,8 @@ def warm_up_proxy(base: Path, shards: Path, out: Path, steps: int, max_frames: i
     import torch
 
     from vctrain.config import DataConfig, ModelConfig
-    from vctrain.data import index_variants, load_sample
-    from vctrain.model import completion_logprobs, encode_prompt, load_model, load_processor
+    from vctrain.data.reader import index_variants, load_sample
+    from vctrain.policy.model import completion_logprobs, encode_prompt, load_model, load_processor
     from vctrain.selector.features import split_of
 
     torch.manual_seed(seed)

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from vcprep.core.geometry import box_iou_matrix
 from vcprep.core.types import Tracks
-from vcprep.dataset.shards import shard_paths
+from vcprep.dataset.reader import shard_paths
 from vcprep.track.quality import answer_ceiling
 
 COLUMNS = ["sample_id", "video_fps", "gt_span_seconds", "gt_frame_indices", "gt_boxes", "oracle_viou",

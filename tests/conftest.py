@@ -14,6 +14,7 @@ MEDIA = Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache" / "media"))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_CONFIG_DIR", str(ROOT / ".cache" / "ultralytics"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("VCPREP_MODELS", str(ROOT / ".cache" / "models"))  # the nanodet weights (make models)
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 

@@ -23,9 +23,9 @@ import pytest
 from shard_recipes import DEMO_BOXES, render_small
 
 from vcprep.dataset.export import export_dataset
-from vcprep.dataset.shards import iter_rows
+from vcprep.dataset.reader import iter_rows
 from vctrain.adapters import default_weights, make_trl_reward
-from vctrain.groundtruth import ground_truth_from_row
+from vctrain.data.groundtruth import ground_truth_from_row
 from vctrain.rewards import REWARDS, compute_rewards
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +114,7 @@ def _expected(row: dict, completion: str) -> float:
 def test_verl_dataset_timing_and_reward_managers_on_a_mixed_batch(
     sources: list[Path], shard_rows: dict[str, dict], tmp_path: Path
 ) -> None:
-    from vctrain.tiny import build_tiny_qwen25vl
+    from vctrain.tools.tiny import build_tiny_qwen25vl
 
     export = _export(sources, tmp_path / "verl", "verl")
     moved = tmp_path / "elsewhere" / "verl"  # the folder moves as it is
@@ -179,7 +179,7 @@ def test_easyr1_contract_columns_answer_key_reward_file_and_timing(
         inputs.append({"response": completion, "response_length": len(completion), "ground_truth": ex["answer"]})
         expected.append(_expected(row, completion))
     loaded = []
-    for file in (ROOT / "vctrain" / "adapters.py", ROOT / "vctrain" / "easyr1_sequential.py"):
+    for file in (ROOT / "vctrain" / "adapters" / "__init__.py", ROOT / "vctrain" / "adapters" / "easyr1_sequential.py"):
         spec = importlib.util.spec_from_file_location("custom_reward_fn", file)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -222,7 +222,7 @@ def test_trl_grpo_trainer_trains_two_steps_with_pixels_in_the_training_forward(
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from trl import GRPOConfig, GRPOTrainer
 
-    from vctrain.tiny import build_tiny_qwen25vl
+    from vctrain.tools.tiny import build_tiny_qwen25vl
 
     export = _export(sources[1:], tmp_path / "trl", "trl")
     ds = datasets.load_dataset("parquet", data_files=str(export / "train.parquet"), split="train")

@@ -17,9 +17,11 @@ from shard_recipes import good_records, render_small
 
 from vcprep.dataset.export import export_dataset
 from vcprep.dataset.preview import contact_sheet
-from vcprep.dataset.shards import MANIFEST_PARTS_DIR, MANIFEST_PATH, DatasetFormatError, load_manifest
 from vcprep.dataset.verify import verify_dataset
-from vctrain.data import ShardCheckError, index_rows
+from vcshard.layout import MANIFEST_PARTS_DIR, MANIFEST_PATH
+from vcshard.manifest import load_manifest
+from vcshard.schema import DatasetFormatError
+from vctrain.data.reader import ShardCheckError, index_rows
 
 CLI = [sys.executable, "-m", "vcprep.cli"]
 
@@ -74,7 +76,7 @@ def test_a_manifest_part_naming_a_file_outside_never_deletes_it(ds: Path, small:
 
 
 def test_a_part_line_naming_another_workers_or_a_listed_shard_deletes_nothing(ds: Path) -> None:
-    from vcprep.dataset.shards import merge_parts
+    from vcprep.dataset.manifest import merge_parts
 
     entries = load_manifest(ds)
     part = ds / MANIFEST_PARTS_DIR / "w0.jsonl"
@@ -179,7 +181,7 @@ def test_export_gives_every_sample_id_its_own_safe_frame_files(tmp_path: Path, m
 
 
 def _rows(ds: Path) -> list[dict]:
-    from vcprep.dataset.shards import iter_rows
+    from vcprep.dataset.reader import iter_rows
 
     return list(iter_rows(ds, columns=["sample_id", "frames"]))
 

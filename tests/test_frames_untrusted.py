@@ -22,8 +22,10 @@ from PIL import Image
 from shard_recipes import good_records, render_small
 from test_tampering import _write_manifest
 
-from vcprep.dataset.shards import arrow_schema, load_manifest, row_content_hash, sha256_file
 from vcprep.dataset.verify import verify_dataset
+from vcshard.hashing import row_content_hash, sha256_file
+from vcshard.manifest import load_manifest
+from vcshard.schema import arrow_schema
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +80,7 @@ def _problems(ds: Path) -> list[str]:
 
 
 def _vctrain_refuses(ds: Path, words: str) -> None:
-    from vctrain.data import ShardCheckError, index_rows, load_sample
+    from vctrain.data.reader import ShardCheckError, index_rows, load_sample
 
     refs = [r for r in index_rows([str(ds)], "raw", full_check=True) if r.shard_path.endswith("00000.parquet")]
     with pytest.raises(ShardCheckError, match=words):
@@ -119,8 +121,38 @@ def test_a_row_claiming_a_huge_frame_size_is_refused_by_the_cap(ds: Path) -> Non
 
 
 def test_the_untouched_frames_pass_both(small: Path) -> None:
-    from vctrain.data import index_rows, load_sample
+    from vctrain.data.reader import index_rows, load_sample
 
     assert verify_dataset(small).ok
     sample = load_sample(index_rows([str(small)], "raw")[0], 4)
     assert sample.frames.shape[1:] == (sample.row["frame_height"], sample.row["frame_width"], 3)
+
+
+@pytest.mark.parametrize(("column", "arrow_type", "words"), [
+    ("sample_id", pa.int64(), "column 'sample_id' is int64, expected string"),
+    ("frame_width", pa.string(), "column 'frame_width' is string, expected int32"),
+    ("pts_seconds", pa.list_(pa.float32()), "column 'pts_seconds' is list<element: float> not null"),
+])
+def test_a_column_of_another_type_is_refused_by_verify_and_vctrain(ds: Path, column: str, arrow_type: pa.DataType,
+                                                                    words: str) -> None:
+    from vctrain.data.reader import ShardCheckError, index_rows
+
+    entries = load_manifest(ds)
+    path = ds / entries[0]["shard"]
+    table = pq.read_table(path)
+    rows = table.to_pylist()
+    if column == "sample_id":
+        for k, row in enumerate(rows):
+            row["sample_id"] = 7 + k // 2  # an integer id, as a hand-made shard might hold
+    elif column == "frame_width":
+        for row in rows:
+            row["frame_width"] = str(row["frame_width"])
+    i = table.schema.get_field_index(column)
+    schema = table.schema.set(i, pa.field(column, arrow_type))
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+    entries[0].update(sha256=sha256_file(path), bytes=path.stat().st_size)
+    _write_manifest(ds, entries)
+    problems = verify_dataset(ds, decode_frames=False).problems
+    assert any(words.split(" not null")[0] in p for p in problems), problems
+    with pytest.raises(ShardCheckError, match=f"column '{column}' is "):
+        index_rows([str(ds)], "raw")

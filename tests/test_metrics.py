@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from vctrain.metrics import (
+from vctrain.evaluation.metrics import (
     STVGEvalConfig,
     STVGResult,
     evaluate_stvg_row,

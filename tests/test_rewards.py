@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from vctrain.groundtruth import GroundTruth, KeyFrame, ground_truth_from_row
+from vctrain.data.groundtruth import GroundTruth, KeyFrame, ground_truth_from_row
 from vctrain.rewards import REWARDS, compute_rewards
 from vctrain.rewards.parse import mcq_letter, parse_claims, parse_stvg_answer
 from vctrain.rewards.spatial import names_match

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from vctrain.cli import app
 from vctrain.config import load_config
-from vctrain.data import index_rows, load_sample
-from vctrain.evaluate import score_answers
-from vctrain.tiny import build_tiny_qwen25vl
+from vctrain.data.reader import index_rows, load_sample
+from vctrain.evaluation.evaluate import score_answers
+from vctrain.tools.tiny import build_tiny_qwen25vl
 
 
 def iou(a: list[float], b: list[float]) -> float:

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from vctrain.losses import (
+from vctrain.rl.losses import (
     group_advantages,
     grpo_token_objective,
     gspo_sequence_ratio,

@@ -22,12 +22,12 @@ import torch
 import yaml
 
 from vctrain.config import load_config
-from vctrain.data import index_rows, load_sample
-from vctrain.evaluate import score_answers
-from vctrain.rollout import ENGINES, Rollout
-from vctrain.runlog import read_metrics
-from vctrain.tiny import build_tiny_qwen25vl
-from vctrain.train import train
+from vctrain.data.reader import index_rows, load_sample
+from vctrain.evaluation.evaluate import score_answers
+from vctrain.rl.rollout import ENGINES, Rollout
+from vctrain.rl.runlog import read_metrics
+from vctrain.rl.train import train
+from vctrain.tools.tiny import build_tiny_qwen25vl
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_gradient_checkpointing_gives_the_same_step(tiny_model: Path, demo_datas
     from safetensors.torch import load_file
 
     from vctrain.config import ModelConfig
-    from vctrain.model import load_model
+    from vctrain.policy.model import load_model
 
     model = load_model(str(tiny_model), ModelConfig(gradient_checkpointing=True), torch.device("cpu"), trainable=True)
     assert getattr(model, "is_activation_checkpointing", None) or model.is_gradient_checkpointing
@@ -163,7 +163,9 @@ def with_variant_column(src: Path, dst: Path, choice: str) -> Path:
     """A copy of a shard folder whose rows carry `x_variant` = `choice` (the per-sample variant column); row groups
     (one per sample, which the reader relies on) are kept, and the row hashes and the manifest follow the new
     column, as any tool that adds a column must do (vctrain refuses folders that `vcprep verify` would reject)."""
-    from vcprep.dataset.shards import MANIFEST_PATH, load_manifest, row_content_hash, sha256_file
+    from vcshard.hashing import row_content_hash, sha256_file
+    from vcshard.layout import MANIFEST_PATH
+    from vcshard.manifest import load_manifest
 
     shutil.copytree(src, dst)
     for shard in (dst / "data").glob("*.parquet"):
@@ -201,7 +203,7 @@ def test_variant_from_a_column_over_several_folders(tiny_model: Path, demo_datas
 
 
 def test_cosine_schedule_by_hand() -> None:
-    from vctrain.train import cosine_schedule
+    from vctrain.rl.train import cosine_schedule
 
     optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=2.0)
     scheduler = cosine_schedule(optimizer, total_steps=10, warmup_steps=2, min_ratio=0.1)
@@ -218,7 +220,7 @@ def test_cosine_schedule_by_hand() -> None:
 
 
 def test_bf16_only_where_the_device_has_it() -> None:
-    from vctrain.model import use_bf16
+    from vctrain.policy.model import use_bf16
 
     cpu = torch.device("cpu")
     assert use_bf16("auto", cpu) is False and use_bf16("fp32", cpu) is False  # fp32 on CPU (bf16 is slower there)

@@ -120,7 +120,8 @@ def render(
     from vcprep.sources.plan import UnusableSourceError
 
     cfg = _load_recipe(pipeline, data_root=data_root, annotations=annotations, tracks=tracks)
-    from vcprep.dataset.shards import DatasetFormatError, DatasetLockedError
+    from vcprep.dataset.lock import DatasetLockedError
+    from vcshard.schema import DatasetFormatError
 
     with _terminate_as_interrupt():
         try:
@@ -211,7 +212,7 @@ def preview(
 ) -> None:
     """Write a contact sheet (variants by frames) of one sample as PNG, and optionally one variant as MP4."""
     from vcprep.dataset.preview import write_contact_sheet, write_variant_mp4
-    from vcprep.dataset.shards import DatasetFormatError
+    from vcshard.schema import DatasetFormatError
 
     target = out or dataset / "preview.png"
     try:
@@ -250,8 +251,8 @@ def stats(
     """Summarise a dataset: samples, frames, duration, variants, IDs, tracking ceiling, errors."""
     import json
 
-    from vcprep.dataset.shards import DatasetFormatError
     from vcprep.dataset.stats import dataset_summary, format_summary
+    from vcshard.schema import DatasetFormatError
 
     try:
         summary = dataset_summary(dataset)
@@ -269,7 +270,7 @@ def export(
 ) -> None:
     """Write the dataset in verl / EasyR1 / TRL row layout (train.parquet + frame files)."""
     from vcprep.dataset.export import FORMATS, export_dataset
-    from vcprep.dataset.shards import DatasetFormatError
+    from vcshard.schema import DatasetFormatError
 
     if to not in FORMATS:
         _fail(f"unknown export format {to!r}; choose one of {', '.join(FORMATS)}")

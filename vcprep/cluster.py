@@ -32,18 +32,13 @@ from vcprep.core.config import ConfigError, PipelineConfig
 from vcprep.core.errors import ErrorRecord
 from vcprep.core.records import RunSummary, VideoStats
 from vcprep.dataset.card import finalize_dataset
-from vcprep.dataset.shards import (
-    ERRORS_PATH,
-    VIDEO_STATS_PARTS_DIR,
-    PartShardWriter,
-    SampleTooLargeError,
-    ShardWriter,
-    append_jsonl,
-    merge_parts,
-)
+from vcprep.dataset.files import append_jsonl
+from vcprep.dataset.manifest import merge_parts
+from vcprep.dataset.writers import PartShardWriter, SampleTooLargeError, ShardWriter
 from vcprep.pipeline import TrackedVideo, claim_folder, pending_jobs, render_tracked, track_job
 from vcprep.plugins import MODEL_LOADS, ModelLoads, build_plugins, check_names
 from vcprep.sources.plan import VideoJob, plan_jobs
+from vcshard.layout import ERRORS_PATH, VIDEO_STATS_PARTS_DIR
 
 
 @dataclass

@@ -26,16 +26,8 @@ from vcprep.core.errors import ErrorRecord, InputError
 from vcprep.core.records import RunSummary, VideoStats
 from vcprep.core.types import Frame, Sample
 from vcprep.dataset.card import finalize_dataset
-from vcprep.dataset.shards import (
-    ERRORS_PATH,
-    INFO_PATH,
-    RECIPE_PATH,
-    VIDEO_STATS_PATH,
-    SampleTooLargeError,
-    ShardWriter,
-    append_jsonl,
-    write_text_atomic,
-)
+from vcprep.dataset.files import append_jsonl, atomic_write_text
+from vcprep.dataset.writers import SampleTooLargeError, ShardWriter
 from vcprep.decode.frame_pass import FramePass
 from vcprep.decode.video import DecodeError
 from vcprep.executors import iter_results
@@ -45,6 +37,7 @@ from vcprep.render.rows import SamplePlan, plan_sample, resize_to, sample_rows
 from vcprep.sources.plan import VideoJob, plan_jobs
 from vcprep.track.quality import quality_line, run_quality, track_stats
 from vcprep.track.stage import plan_tracking, postprocess, probe_video, run_tracking
+from vcshard.layout import ERRORS_PATH, INFO_PATH, RECIPE_PATH, VIDEO_STATS_PATH
 
 
 @dataclass
@@ -200,7 +193,7 @@ def claim_folder(out: Path, config: PipelineConfig, writer: ShardWriter, *, over
             )
         writer.discard_all()
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps({"recipe_hash": want, "name": config.name}, sort_keys=True))
+    atomic_write_text(path, json.dumps({"recipe_hash": want, "name": config.name}, sort_keys=True))
     writer.recover()  # only now, the folder being this recipe's: merge parts, drop leftovers
 
 

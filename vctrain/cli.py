@@ -39,7 +39,7 @@ def grpo(
     `vctrain plan CONFIG --gpus N --gpu-memory-gb M` says which fits.
     """
     from vctrain.config import load_config
-    from vctrain.train import train
+    from vctrain.rl.train import train
 
     try:
         result = train(load_config(config, overrides or []))
@@ -78,7 +78,7 @@ def evaluate_cmd(
     table is printed.
     """
     from vctrain.config import load_config
-    from vctrain.evaluate import evaluate, format_table
+    from vctrain.evaluation.evaluate import evaluate, format_table
 
     try:
         report = evaluate(load_config(config, overrides or []), checkpoint)
@@ -103,10 +103,10 @@ def plan_cmd(
     states, the frozen reference, FSDP's gathered working set and the
     activations of one group (data.max_frames x data.max_pixels_per_frame,
     rollout.group_size x rollout.max_new_tokens, model.gradient_checkpointing),
-    then the strategy that fits. Formulas: vctrain/plan.py.
+    then the strategy that fits. Formulas: vctrain/scale/plan.py.
     """
     from vctrain.config import load_config
-    from vctrain.plan import format_plans, model_shape, plans_for, workload_from_config
+    from vctrain.scale.plan import format_plans, model_shape, plans_for, workload_from_config
 
     try:
         cfg = load_config(config, overrides or [])
@@ -125,7 +125,7 @@ def build_tiny(
     seed: int = typer.Option(0, help="Initialisation seed."),
 ) -> None:
     """Build a tiny randomly initialised Qwen2.5-VL (about 0.2 M parameters) for tests and dry runs."""
-    from vctrain.tiny import build_tiny_qwen25vl
+    from vctrain.tools.tiny import build_tiny_qwen25vl
 
     typer.echo(str(build_tiny_qwen25vl(out, seed=seed)))
 

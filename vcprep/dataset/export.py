@@ -38,7 +38,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vcprep.dataset.shards import DatasetFormatError, iter_rows, load_info
+from vcprep.dataset.info import load_info
+from vcprep.dataset.reader import iter_rows
+from vcshard.schema import DatasetFormatError
 
 FORMATS = ("verl", "easyr1", "trl")
 EXPORT_FILE = "train.parquet"

@@ -18,22 +18,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vcprep.dataset.frame_check import FORMATS as FRAME_FORMATS
-from vcprep.dataset.frame_check import frame_problem
-from vcprep.dataset.shards import (
-    HASH_COLUMN,
-    INFO_PATH,
-    MANIFEST_PATH,
-    DatasetFormatError,
-    arrow_schema,
-    check_version,
-    load_info,
-    load_manifest,
-    manifest_entry_problem,
-    row_content_hash,
-    sha256_file,
-    shard_file_problem,
-)
+from vcprep.dataset.info import load_info
+from vcshard.frames import frame_problem, recipe_image_format
+from vcshard.hashing import row_content_hash, sha256_file
+from vcshard.layout import INFO_PATH, MANIFEST_PATH
+from vcshard.manifest import load_manifest, manifest_entry_problem, shard_file_problem
+from vcshard.schema import HASH_COLUMN, DatasetFormatError, check_version, column_problems
 
 # Per-frame lists that must all have one entry per stored frame.
 _PER_FRAME = ("frame_indices", "pts_seconds", "key_frame", "frame_track_ids", "frame_track_boxes")
@@ -67,7 +57,6 @@ class VerifyReport:
 
 
 def _check_schema(rel: str, schema: pa.Schema, report: VerifyReport) -> bool:
-    expected = arrow_schema()
     meta = schema.metadata or {}
     version = meta.get(b"vcprep_format_version", b"").decode()
     if not version:
@@ -78,16 +67,9 @@ def _check_schema(rel: str, schema: pa.Schema, report: VerifyReport) -> bool:
         except DatasetFormatError as exc:
             report.problems.append(f"{rel}: {exc}")
             return False
-    ok = True
-    for f in expected:
-        idx = schema.get_field_index(f.name)
-        if idx < 0:
-            report.problems.append(f"{rel}: column {f.name!r} is missing")
-            ok = False
-        elif not schema.field(idx).type.equals(f.type):
-            report.problems.append(f"{rel}: column {f.name!r} is {schema.field(idx).type}, expected {f.type}")
-            ok = False
-    return ok
+    problems = column_problems(schema)  # the check vctrain makes too
+    report.problems.extend(f"{rel}: {p}" for p in problems)
+    return not problems
 
 
 def _decode_ok(data: bytes, width: int, height: int) -> str | None:
@@ -207,19 +189,12 @@ def verify_dataset(root: str | Path, *, decode_frames: bool = True) -> VerifyRep
     for sample_id, n in manifest_samples.items():
         if n > 1:
             report.problems.append(f"{MANIFEST_PATH}: sample {sample_id} is listed in {n} shards")
-    image_format = _recipe_image_format(info.config)
+    image_format = recipe_image_format(info.config)
     for entry in manifest:
         _check_shard(root, entry, report, decode_frames, seen_rows, sample_shard, image_format)
     report.samples = len(sample_shard)
     _check_counts(info, manifest, manifest_samples, report)
     return report
-
-
-def _recipe_image_format(config: dict[str, Any]) -> str | None:
-    """The frame encoding the recipe in info.json chose (`output.image_format`), when it names one."""
-    output = config.get("output") if isinstance(config, dict) else None
-    value = output.get("image_format") if isinstance(output, dict) else None
-    return value if value in FRAME_FORMATS else None
 
 
 def _trusted_manifest(root: Path, report: VerifyReport) -> list[dict[str, Any]] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from vctrain.groundtruth import GroundTruth
+from vctrain.data.groundtruth import GroundTruth
 from vctrain.rewards.conventions import check_convention
 from vctrain.rewards.parse import answer_text, think_text
 from vctrain.rewards.tasks import GENERAL_TASKS, IMAGE_TASKS, TEMPORAL_TASKS

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from vctrain.groundtruth import Box, GroundTruth, KeyFrame
+from vctrain.data.groundtruth import Box, GroundTruth, KeyFrame
 from vctrain.rewards.boxes import as_box, reasoning_box_iou
 from vctrain.rewards.conventions import resolve_options
 from vctrain.rewards.geometry import box_iou

@@ -179,7 +179,7 @@ def _counts(labels: list[str], classes: list[str]) -> dict[str, int]:
 
 def train_selector(cfg: TrainSelectorConfig) -> dict[str, Any]:
     """Train on the labels, evaluate on the held-out split against the baselines, write the model and the report."""
-    from vctrain.model import resolve_device
+    from vctrain.policy.model import resolve_device
 
     data = read_labels(cfg.labels)
     classes = data.classes

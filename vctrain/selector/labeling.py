@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vctrain.data import RowRef, index_variants, load_sample
+from vctrain.data.reader import RowRef, index_variants, load_sample
 from vctrain.selector.config import LabelConfig
 from vctrain.selector.features import VISUAL_FEATURES, key_items_of, split_of, visual_features_of_row
 
@@ -76,8 +76,8 @@ class Proxy:
 def load_proxy(path: str, device_name: str) -> Proxy:
     """Load the proxy VLM frozen (eval mode, no grads); a vctrain checkpoint's `model/` folder is used as is."""
     from vctrain.config import ModelConfig
-    from vctrain.evaluate import _model_dir
-    from vctrain.model import load_model, load_processor, resolve_device, vision_token_ids
+    from vctrain.evaluation.evaluate import _model_dir
+    from vctrain.policy.model import load_model, load_processor, resolve_device, vision_token_ids
 
     if not path:
         raise ValueError("label.model is empty: give a local model folder (e.g. one from `vctrain build-tiny`)")
@@ -96,8 +96,8 @@ def load_proxy(path: str, device_name: str) -> Proxy:
 def answer_row(proxy: Proxy, ref: RowRef, cfg: LabelConfig) -> tuple[dict[str, Any], list[str]]:
     """The row (without frames) and the proxy's answers to it: one greedy, or `cfg.samples` seeded samples."""
     from vctrain.config import DataConfig, RolloutConfig
-    from vctrain.model import encode_prompt
-    from vctrain.rollout import HFGenerateEngine
+    from vctrain.policy.model import encode_prompt
+    from vctrain.rl.rollout import HFGenerateEngine
 
     sample = load_sample(ref, cfg.max_frames)
     data = DataConfig(max_pixels_per_frame=cfg.max_pixels_per_frame, min_pixels_per_frame=cfg.min_pixels_per_frame)
@@ -118,7 +118,7 @@ def answer_row(proxy: Proxy, ref: RowRef, cfg: LabelConfig) -> tuple[dict[str, A
 
 def score_texts(row: Mapping[str, Any], texts: list[str], cfg: LabelConfig) -> tuple[float, float]:
     """(answer reward, grounding reward) of a row's answers: each the weighted reward sum, averaged over answers."""
-    from vctrain.groundtruth import ground_truth_from_row
+    from vctrain.data.groundtruth import ground_truth_from_row
     from vctrain.rewards import compute_rewards
 
     task = str(row.get("task") or "")

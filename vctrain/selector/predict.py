@@ -25,7 +25,7 @@ def samples_from_shards(shards: list[str]) -> tuple[list[str], list[str], np.nda
     """(sample ids, texts, visual features [N, V], available variants) from shard rows (no frames read)."""
     import pyarrow.parquet as pq
 
-    from vctrain.data import _check_folder
+    from vctrain.data.reader import _check_folder
 
     rows: dict[str, dict[str, Any]] = {}
     variants: dict[str, list[str]] = {}
@@ -58,7 +58,7 @@ def predict(cfg: PredictConfig) -> dict[str, Any]:
     """Predict every sample of the shards (or of a labels file), write the Parquet, return a summary."""
     import pyarrow.parquet as pq
 
-    from vctrain.model import resolve_device
+    from vctrain.policy.model import resolve_device
 
     device = resolve_device(cfg.device)
     model, meta = load_selector(cfg.model_dir, device)

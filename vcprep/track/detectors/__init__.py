@@ -1,5 +1,5 @@
-"""Detectors, chosen by name: `ssdlite` (default: a pretrained person SSD run by OpenCV), `hog`
-(OpenCV's own people detector), `yolo`, `gt`.
+"""Detectors, chosen by name: `ssdlite` (a pretrained person SSD run by OpenCV), `nanodet` (80 COCO
+classes, npm-packaged weights run by OpenCV), `hog` (OpenCV's own people detector), `yolo`, `gt`.
 
 Each implements one declared interface from `base.py` (`Detector.detect(image)`, or
 `FrameIndexedDetector.detect_at(image, frame_index)` for annotation-backed boxes). Each factory
@@ -31,6 +31,13 @@ def _ssdlite(**params: Any) -> AnyDetector:
     from vcprep.track.detectors.ssdlite import SSDLitePersonDetector
 
     return SSDLitePersonDetector(**params)
+
+
+@DETECTORS.register("nanodet")
+def _nanodet(**params: Any) -> AnyDetector:
+    from vcprep.track.detectors.nanodet import NanoDetDetector
+
+    return NanoDetDetector(**params)
 
 
 @DETECTORS.register("yolo")

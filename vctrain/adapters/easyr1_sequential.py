@@ -1,7 +1,7 @@
 """EasyR1's sequential reward type: `worker.reward.reward_function=<this file>:compute_score`.
 
 EasyR1 reads the reward type from the file's `REWARD_TYPE`, so the one-input-at-a-time form needs its own file;
-the scores are those of `vctrain.adapters.easyr1_compute_score` (batch: vctrain/adapters.py:compute_score).
+the scores are those of `vctrain.adapters.easyr1_compute_score` (batch: vctrain/adapters/__init__.py:compute_score).
 """
 
 from vctrain.adapters import easyr1_compute_score as compute_score

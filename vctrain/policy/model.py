@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from vctrain.config import DataConfig, ModelConfig
-from vctrain.data import VideoSample
+from vctrain.data.reader import VideoSample
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from vctrain.config import EvalConfig, TrainConfig, config_to_dict
-from vctrain.data import index_rows, load_sample
-from vctrain.model import encode_prompt, load_model, load_processor, resolve_device, vision_token_ids
+from vctrain.data.reader import index_rows, load_sample
+from vctrain.policy.model import encode_prompt, load_model, load_processor, resolve_device, vision_token_ids
 from vctrain.rewards.parse import Grammar
 
 TEMPORAL_TASKS = ("temporal_qa", "temporal_mcq", "temporal_grounding", "charades")
@@ -51,9 +51,9 @@ def eval_convention(ev: EvalConfig, top_level: str = "default") -> str:
 
 
 def stvg_eval_config(ev: EvalConfig, top_level: str = "default"):
-    """The metric conventions of the `eval:` section, validated, as vctrain.metrics' STVGEvalConfig: the
+    """The metric conventions of the `eval:` section, validated, as vctrain.evaluation.metrics' STVGEvalConfig: the
     convention's choices, then every key set to a non-default value."""
-    from vctrain.metrics import EVAL_CONVENTIONS, STVGEvalConfig
+    from vctrain.evaluation.metrics import EVAL_CONVENTIONS, STVGEvalConfig
 
     for name, value, allowed in (
         ("eval.comparison", ev.comparison, (">", ">=")),
@@ -82,7 +82,7 @@ def _metric_keys(ev: EvalConfig) -> dict[str, Any]:
 
 def moment_comparison(ev: EvalConfig, top_level: str = "default") -> str:
     """Charades-STA R@1 comparison: `eval.moment_comparison` when set, else the convention's (Time-R1: `>`)."""
-    from vctrain.metrics import MOMENT_CONVENTIONS
+    from vctrain.evaluation.metrics import MOMENT_CONVENTIONS
 
     if ev.moment_comparison != EvalConfig().moment_comparison:
         return ev.moment_comparison
@@ -97,10 +97,15 @@ def score_answers(
     Pure (no model): STVG rows get tIoU / vIoU with the predicted ID's boxes read from the row's tube columns;
     temporal-grounding rows get Charades-STA R@1 / mIoU; every row gets the configured rewards' means.
     """
-    from vctrain.groundtruth import ground_truth_from_row
-    from vctrain.metrics import evaluate_stvg_row, moment_retrieval, stvg_prediction_from_text, summarize_stvg
+    from vctrain.data.groundtruth import ground_truth_from_row
+    from vctrain.evaluation.metrics import (
+        evaluate_stvg_row,
+        moment_retrieval,
+        stvg_prediction_from_text,
+        summarize_stvg,
+    )
     from vctrain.rewards.parse import answer_text, parse_span
-    from vctrain.scoring import default_rewards
+    from vctrain.rewards.scoring import default_rewards
 
     ev = cfg.eval
     stvg_cfg = stvg_eval_config(ev, cfg.convention)

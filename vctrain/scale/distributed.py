@@ -3,7 +3,7 @@ reference for the configured strategy (DDP, or FSDP2 `fully_shard` per decoder l
 
 Why apart from the loop: the loop calls `wrapped(...)`, `no_grad_sync(...)`, `clip_grad_norm(...)` and never
 asks which strategy runs; the two strategies differ only here and in how checkpoints are written
-(vctrain/checkpoint.py).
+(vctrain/scale/checkpoint.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from vctrain.config import ParallelConfig
-from vctrain.model import resolve_device
+from vctrain.policy.model import resolve_device
 
 STRATEGIES = ("ddp", "fsdp")
 VISION_TOWERS = ("visual", "vision_tower", "vision_model")  # attribute names of the vision encoder in HF VLMs
@@ -170,3 +170,20 @@ def any_rank(flag: bool, dist: Dist) -> bool:
     t = torch.tensor([int(flag)], device=dist.device if dist.device.type == "cuda" else "cpu")
     torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
     return bool(t.item())
+
+
+# --- forward passes only some ranks run (a hard sample's prompted rollout, a distillation pass) ---------------------
+# Under FSDP every forward pass is collective: a rank that runs such a pass announces it, and every rank that did not
+# asks once whether another one did, then joins with a dummy pass. Without sharding both do nothing, so the RL loop
+# calls them unconditionally and never asks which strategy runs. Each announce pairs with one ask on the other ranks.
+
+
+def announce_forward(dist: Dist) -> None:
+    """Before a forward pass only this rank may run: tell the other ranks (no-op unless sharded)."""
+    if dist.sharded:
+        any_rank(True, dist)
+
+
+def other_rank_forwards(dist: Dist) -> bool:
+    """On a rank that skipped the optional pass: True when another rank announced one (join it with a dummy pass)."""
+    return dist.sharded and any_rank(False, dist)

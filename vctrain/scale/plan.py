@@ -62,7 +62,7 @@ def model_shape(path: str | Path) -> ModelShape:
     """Build the model of `path/config.json` on the meta device and count its parameters."""
     from transformers import AutoConfig, AutoModelForImageTextToText
 
-    from vctrain.distributed import shard_units
+    from vctrain.scale.distributed import shard_units
 
     config = AutoConfig.from_pretrained(str(path))
     with torch.device("meta"):

@@ -12,7 +12,7 @@ Conventions and the sources' pitfalls we deliberately avoid (SPEC section 9):
   `int(seconds * fps)` and `"round"` rounds.
 - vIoU@R compares with `>` (TubeDETR, CG-STVG) by default; `comparison=">="` is STVG-R1's. Charades-STA R@1 uses
   `>=` by default (Moment-DETR); Time-R1 uses `>`.
-- `rule="stvg_r1"` / `"tubedetr"` replace all of the above by that source's own evaluation (vctrain.metrics_sources);
+- `rule="stvg_r1"` / `"tubedetr"` replace all of the above by that source's own evaluation (source_rules.py);
   `EVAL_CONVENTIONS` lists what each `eval.convention` sets.
 """
 
@@ -25,8 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from vctrain.groundtruth import Box
-from vctrain.metrics_sources import (
+from vctrain.data.groundtruth import Box
+from vctrain.evaluation.source_rules import (
     last_pixel_box,
     stvg_r1_frames,
     stvg_r1_predicted_boxes,
@@ -179,7 +179,7 @@ class STVGEvalConfig:
     """Predicted tube boxes as stored (x2/y2 exclusive) or as STVG-R1's mask boxes (x2 - 1, y2 - 1)."""
     rule: Rule = "toolkit"
     """Frame sets and formulas of tIoU/vIoU: this toolkit's (the grid above), or a source's own
-    (vctrain.metrics_sources: `stvg_r1`, `tubedetr`)."""
+    (vctrain.evaluation.source_rules: `stvg_r1`, `tubedetr`)."""
 
 
 EVAL_CONVENTIONS: dict[str, dict[str, Any]] = {
@@ -218,7 +218,7 @@ def _fps(row: Mapping[str, Any], cfg: STVGEvalConfig) -> float:
 
 def fps_grid(num_frames: int, video_fps: float, eval_fps: float, max_frames: int | None) -> list[int]:
     """Frame indices of the video resampled at `eval_fps`, evenly thinned to `max_frames` (this toolkit's grid;
-    TubeDETR's is vctrain.metrics_sources.tubedetr_frame_ids)."""
+    TubeDETR's is vctrain.evaluation.source_rules.tubedetr_frame_ids)."""
     if num_frames <= 0 or eval_fps <= 0:
         return []
     stride = video_fps / eval_fps
@@ -354,7 +354,7 @@ def _source_rule(
     fps: float,
     cfg: STVGEvalConfig,
 ) -> STVGResult:
-    """tIoU and vIoU by a source's own rule (vctrain.metrics_sources); unparsed answers score 0 (both sources)."""
+    """tIoU and vIoU by a source's own rule (source_rules.py); unparsed answers score 0 (both sources)."""
     target = row.get("target_id")
     id_correct = pred_id is not None and target is not None and not _isnan(target) and int(pred_id) == int(target)
     parsed = pred_id is not None and pred_span is not None

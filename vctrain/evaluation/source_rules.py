@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from vctrain.groundtruth import Box
+from vctrain.data.groundtruth import Box
 from vctrain.rewards.geometry import box_iou
 
 

@@ -10,7 +10,7 @@
 
 Why plain functions over a trainer class: the RL stage of both methods is a short recipe; named steps in one file
 (nanochat / tiny-grpo style) keep every step auditable. The same code runs alone or under `torchrun` with DDP or
-FSDP2 (vctrain/distributed.py); each rank takes its own prompts and gradients are averaged once per update.
+FSDP2 (vctrain/scale/distributed.py); each rank takes its own prompts and gradients are averaged once per update.
 
 Sampling is seeded per prompt position in the data order (not per rank), so a run's rollouts do not depend on how
 many ranks share the prompts: one process and two FSDP ranks sample the same responses (tested).
@@ -32,7 +32,19 @@ import numpy as np
 import torch
 import yaml
 
-from vctrain.adaptive import (
+from vctrain.config import TrainConfig, config_to_dict
+from vctrain.data.reader import DataOrder, RowRef, VideoSample, index_rows, index_variants, load_sample
+from vctrain.policy.model import (
+    autocast,
+    completion_logprobs,
+    encode_prompt,
+    load_model,
+    load_processor,
+    use_bf16,
+    vision_token_ids,
+)
+from vctrain.rewards.scoring import RewardComputer, default_rewards
+from vctrain.rl.adaptive import (
     AdaptiveOutcome,
     DistillTarget,
     check_config,
@@ -42,32 +54,21 @@ from vctrain.adaptive import (
     self_distillation_loss,
     step_metrics,
 )
-from vctrain.checkpoint import TrainState, latest_checkpoint, load_trainer_state, save_checkpoint
-from vctrain.config import TrainConfig, config_to_dict
-from vctrain.data import DataOrder, RowRef, VideoSample, index_rows, index_variants, load_sample
-from vctrain.distributed import (
+from vctrain.rl.losses import group_advantages, policy_loss
+from vctrain.rl.rollout import ENGINES, Rollout, RolloutEngine
+from vctrain.rl.runlog import RunLog
+from vctrain.scale.checkpoint import TrainState, latest_checkpoint, load_trainer_state, save_checkpoint
+from vctrain.scale.distributed import (
     Dist,
-    any_rank,
+    announce_forward,
     clip_grad_norm,
     from_rank0,
     no_grad_sync,
+    other_rank_forwards,
     setup_distributed,
     wrap_policy,
     wrap_reference,
 )
-from vctrain.losses import group_advantages, policy_loss
-from vctrain.model import (
-    autocast,
-    completion_logprobs,
-    encode_prompt,
-    load_model,
-    load_processor,
-    use_bf16,
-    vision_token_ids,
-)
-from vctrain.rollout import ENGINES, Rollout, RolloutEngine
-from vctrain.runlog import RunLog
-from vctrain.scoring import RewardComputer, default_rewards
 
 __all__ = ["RewardComputer", "TrainResult", "default_rewards", "setup_distributed", "train"]
 
@@ -281,7 +282,7 @@ def setup(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> Run:
 
 def collect_group(run: Run, sample: VideoSample, counter: int, timers: Timers, progress: float) -> Group:
     """G sampled responses to one prompt, their rewards, group advantages and the reference's log-probs."""
-    from vctrain.groundtruth import ground_truth_from_row
+    from vctrain.data.groundtruth import ground_truth_from_row
 
     cfg, device = run.cfg, run.dist.device
     prompt = encode_prompt(run.processor, sample, cfg.data, device)
@@ -308,7 +309,7 @@ def collect_group(run: Run, sample: VideoSample, counter: int, timers: Timers, p
 def adaptive_step(run: Run, group: Group, sample: VideoSample, counter: int, timers: Timers, progress: float):
     """Hard sample? Roll out again on its chosen variant's pre-rendered row, keep the responses beating the raw mean
     (top N) as the group's distillation targets. Returns the AdaptiveOutcome (metrics)."""
-    from vctrain.groundtruth import ground_truth_from_row
+    from vctrain.data.groundtruth import ground_truth_from_row
 
     cfg, dist = run.cfg, run.dist
     prompted_done = False
@@ -323,8 +324,7 @@ def adaptive_step(run: Run, group: Group, sample: VideoSample, counter: int, tim
             _record_error(cfg.output_dir, ref, exc)
             return None
         prompt = encode_prompt(run.processor, prompted, cfg.data, dist.device)
-        if dist.sharded:
-            any_rank(True, dist)  # tell the other ranks a generate is coming (they join with a dummy one)
+        announce_forward(dist)  # under FSDP the other ranks join this generate with a dummy one
         _seed_sampling(cfg, counter, prompted=True)
         with timers("adaptive_rollout"), autocast(dist.device, run.bf16):
             rollout = run.engine.generate(run.policy, prompt, cfg.rollout.group_size)
@@ -337,8 +337,7 @@ def adaptive_step(run: Run, group: Group, sample: VideoSample, counter: int, tim
     outcome = hard_sample_step(
         cfg.adaptive, group.rewards["total"], group.prompt, run.variant_plan.get(sample.sample_id), prompted_rollout
     )
-    if dist.sharded and not prompted_done and any_rank(False, dist):
-        # FSDP: every forward pass is collective, so this rank joins another rank's prompted rollout with a dummy one
+    if not prompted_done and other_rank_forwards(dist):  # join another rank's prompted rollout (FSDP)
         with torch.no_grad(), autocast(dist.device, run.bf16):
             run.engine.generate(run.policy, group.prompt, cfg.rollout.group_size)
     group.distill = outcome.target
@@ -355,10 +354,10 @@ def _distill_backward(run: Run, g: Group, n_groups: int, timers: Timers, stats: 
     runs its raw group through the model with a zero weight."""
     cfg, dist = run.cfg, run.dist
     has_target = g.distill is not None
-    if not has_target and not (dist.sharded and any_rank(False, dist)):
+    if has_target:
+        announce_forward(dist)
+    elif not other_rank_forwards(dist):
         return
-    if dist.sharded and has_target:
-        any_rank(True, dist)
     d = g.distill or DistillTarget(g.prompt, g.rollout.completion_ids, g.rollout.completion_mask)
     with timers("distill"), no_grad_sync(run.wrapped, dist), autocast(dist.device, run.bf16):
         sd_logp = completion_logprobs(

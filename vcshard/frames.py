@@ -121,3 +121,11 @@ def frame_problem(data: bytes | None, width: object, height: object, expected_fo
     if (header.width, header.height) != (width, height):
         return f"header declares {header.width}x{header.height}, the row says {width}x{height}"
     return None
+
+
+def recipe_image_format(config: object) -> str | None:
+    """The frame encoding a dataset's recipe chose (`output.image_format` in info.json's `config`), or None when
+    it names none the format allows (a hand-made folder): then JPEG and PNG are both accepted."""
+    output = config.get("output") if isinstance(config, dict) else None
+    value = output.get("image_format") if isinstance(output, dict) else None
+    return value if value in FORMATS else None

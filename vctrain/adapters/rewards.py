@@ -13,10 +13,10 @@ Every call answers with one fixed key set, whatever the row's task: the total pl
 `vctrain.rewards.REWARDS` (unweighted ones are scored for logging and add nothing), because verl and EasyR1 build
 their metric arrays from the first row's keys. New rewards in `REWARDS` flow through without changes here.
 
-Entry points by each framework's convention:
-    verl    custom_reward_function.path=<this file> custom_reward_function.name=compute_score
-    EasyR1  worker.reward.reward_function=<this file>:compute_score            (REWARD_TYPE batch)
-            worker.reward.reward_function=<vctrain/easyr1_sequential.py>:compute_score   (sequential)
+Entry points by each framework's convention (<package file> is vctrain/adapters/__init__.py, which re-exports them):
+    verl    custom_reward_function.path=<package file> custom_reward_function.name=compute_score
+    EasyR1  worker.reward.reward_function=<package file>:compute_score            (REWARD_TYPE batch)
+            worker.reward.reward_function=<vctrain/adapters/easyr1_sequential.py>:compute_score   (sequential)
     TRL     GRPOTrainer(reward_funcs=[make_trl_reward()]) or trl_reward_functions([...names])
 `compute_score` tells verl's keyword call from EasyR1's single positional `reward_inputs`.
 """
@@ -28,7 +28,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from vctrain.groundtruth import GroundTruth, ground_truth_from_row
+from vctrain.data.groundtruth import GroundTruth, ground_truth_from_row
 from vctrain.rewards import REWARDS, compute_rewards
 from vctrain.rewards.parse import parse_stvg_answer
 
@@ -206,7 +206,7 @@ def trl_reward_functions(names: Sequence[str]) -> list[Callable[..., list[float]
 REWARD_NAME = "vctrain"
 """EasyR1 prints this name when it loads the reward file."""
 REWARD_TYPE = "batch"
-"""EasyR1 hands `compute_score` a list of reward inputs (see vctrain/easyr1_sequential.py for one at a time)."""
+"""EasyR1 hands `compute_score` a list of reward inputs (easyr1_sequential.py: one at a time)."""
 
 
 def compute_score(*args: Any, **kwargs: Any) -> Any:

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from vctrain.config import AdaptiveConfig
-from vctrain.losses import masked_mean
-from vctrain.rollout import Rollout
+from vctrain.rl.losses import masked_mean
+from vctrain.rl.rollout import Rollout
 
 
 def is_hard(mean_reward: float, threshold: float) -> bool:
