@@ -49,7 +49,7 @@ def read_frame_header(data: bytes) -> FrameHeader:
     """Format and declared size of encoded frame bytes, from the header alone (FrameHeaderError otherwise)."""
     if data[:8] == _PNG_SIGNATURE:
         return _png_header(data)
-    if data[:3] == b"\xff\xd8\xff":
+    if data[:2] == b"\xff\xd8":  # JPEG's start-of-image marker
         return _jpeg_header(data)
     name = next((n for magic, n in _OTHER_FORMATS if data.startswith(magic)), "")
     if name.startswith("RIFF") and data[8:12] != b"WEBP":
@@ -70,7 +70,7 @@ def _jpeg_header(data: bytes) -> FrameHeader:
     pos = 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
-            raise FrameHeaderError(f"JPEG marker expected at byte {pos}")
+            raise FrameHeaderError(f"damaged JPEG header (no marker at byte {pos})")
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
@@ -87,7 +87,7 @@ def _jpeg_header(data: bytes) -> FrameHeader:
             height, width = struct.unpack(">HH", data[pos + 5:pos + 9])
             return FrameHeader("jpeg", width, height)
         if length < 2:
-            raise FrameHeaderError(f"JPEG segment of length {length} at byte {pos}")
+            raise FrameHeaderError(f"damaged JPEG header (a segment of length {length} at byte {pos})")
         pos += 2 + length
     raise FrameHeaderError("JPEG without a frame header (no SOF marker)")
 
