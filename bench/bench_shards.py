@@ -19,6 +19,7 @@ Writes the "## Shards" section of BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -31,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from bench_decode import write_section
+from report import write_section
 from shard_recipes import good_records, render_small
 
 from vcprep.dataset.reader import iter_rows
@@ -107,7 +108,7 @@ def read_datasets(root: Path, cache: Path, *, load_only: bool = False):
 
 def main() -> str:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--media", type=Path, default=ROOT / ".cache" / "media")
+    ap.add_argument("--media", type=Path, default=Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache" / "media")))
     ap.add_argument("--copies", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")

@@ -349,9 +349,9 @@ def main() -> str:
     body = "\n\n".join(sections)
     print(body)
     if args.write:
-        from bench_decode import write_section
+        from report import write_section
 
-        title = "Training step (issue 7)" if not args.model_config else "Training step on a GPU (issue 7)"
+        title = "Training step" if not args.model_config else "Training step on a GPU"
         write_section(
             title,
             wrap_paragraph(

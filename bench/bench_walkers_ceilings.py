@@ -1,4 +1,4 @@
-"""Walkers (issue 16): the two tracking ceilings and target-level figures of rendered walkers datasets.
+"""Walkers: the two tracking ceilings and target-level figures of rendered walkers datasets.
 
 For each dataset (e.g. one rendered with the old HOG windows and one with the new defaults), from the
 shard rows alone: the single-track oracle vIoU (as stored), the ID + span answer ceiling (the rules

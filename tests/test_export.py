@@ -1,4 +1,4 @@
-"""Issue 5: `vcprep export` writes the row layouts of verl, EasyR1 and TRL (SPEC section 6).
+"""`vcprep export` writes the row layouts of verl, EasyR1 and TRL.
 
 Each export is loaded the way its framework loads it (`datasets` Parquet for all three), its
 prompt is turned into the framework's messages, and the frames it points at (relative to the

@@ -1,4 +1,4 @@
-"""Issue 17: exports checked with the frameworks' own code (verl, TRL) and EasyR1's contract.
+"""Exports checked with the frameworks' own code (verl, TRL) and EasyR1's contract.
 
 One mixed-task dataset (stvg, temporal_qa, temporal_mcq, st_free_form, st_grounding, general_mcq,
 general_free_form; sampled at 1 fps, the stvg row capped by max_frames) and one sampled at 2 fps,

@@ -1,4 +1,4 @@
-"""Issue 18: kill, disk-full, second-writer and changed-recipe faults of `vcprep render`.
+"""Kill, disk-full, second-writer and changed-recipe faults of `vcprep render`.
 
 Real CLI subprocesses on real videos with the `gt` detector (boxes from the annotations, so the
 detections of one sample shape the track IDs of the others) and a real 2 MiB tmpfs for ENOSPC.

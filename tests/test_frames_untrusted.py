@@ -156,3 +156,21 @@ def test_a_column_of_another_type_is_refused_by_verify_and_vctrain(ds: Path, col
     assert any(words.split(" not null")[0] in p for p in problems), problems
     with pytest.raises(ShardCheckError, match=f"column '{column}' is "):
         index_rows([str(ds)], "raw")
+
+
+def test_preview_and_the_viewers_thumbnails_refuse_a_bomb_before_decoding(ds: Path, tmp_path: Path) -> None:
+    from vcprep.dataset.preview import contact_sheet
+    from vcprep.view.rows import thumbnail_jpeg
+
+    _rewrite_frames(ds, _jpeg_declaring(30000, 30000))
+    with pytest.raises(ValueError, match="header declares 30000x30000"):
+        contact_sheet(ds)
+    done = subprocess.run([sys.executable, "-m", "vcprep.cli", "preview", str(ds), "--out", str(tmp_path / "p.png")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "header declares 30000x30000" in done.stderr and "Traceback" not in done.stderr
+    tiny = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match="frame size 30000x30000 is above the limit"):
+        thumbnail_jpeg(_jpeg_declaring(30000, 30000)(tiny))
+    with pytest.raises(ValueError, match="EPS data, not JPEG or PNG"):
+        thumbnail_jpeg(_pillow("EPS")(tiny))
+    assert thumbnail_jpeg(_pillow("PNG")(tiny))[:2] == b"\xff\xd8"

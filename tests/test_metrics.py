@@ -1,4 +1,4 @@
-"""SPEC section 7 metrics against values computed by hand, and on a real demo shard row."""
+"""Grounding metrics (vctrain.evaluation.metrics) against values computed by hand, and on a real demo shard row."""
 
 from __future__ import annotations
 

@@ -223,6 +223,25 @@ def test_eval_convention_sets_the_sources_rules(convention: str, tiou: float, vi
     assert stvg_eval_config(EvalConfig(convention=convention, comparison=">=")).comparison == ">="
 
 
+def test_tubedetr_scores_a_fractional_predicted_frame_unrounded() -> None:
+    """hcstvg_eval.py takes `pred_sted = video_pred["sted"]` as given (no int(), no round()) and compares it with the
+    integer frame ids (118-151). ROW: 10 fps, 20 s, so the grid is 0, 2, ..., 198 (56-75: rate 5 / 10 = 0.5);
+    ground truth [100, 121). Predicted 10.04-11.96 s = frames 100.4-119.6:
+    tIoU: intersection 119.6 - 100.4 = 19.2, union 21 + 19.2 - 19.2 = 21 -> 19.2 / 21 (rounded to [100, 120): 20 / 21);
+    vIoU: union frames [100, 121) on the grid = 100..120, 11 frames; intersection [100.4, 119.6) = 102..118, 9 frames
+    of IoU 1 -> 9 / 11 (rounded: 100..118, 10 / 11)."""
+    from vctrain.config import EvalConfig
+    from vctrain.evaluation.evaluate import stvg_eval_config
+    from vctrain.evaluation.metrics import evaluate_stvg_row
+
+    result = evaluate_stvg_row(ROW, 3, (10.04, 11.96), stvg_eval_config(EvalConfig(convention="tubedetr")))
+    assert (result.tiou, result.viou) == pytest.approx((19.2 / 21, 9 / 11), abs=TOLERANCE)
+    # the same sted straight into the source's function
+    grid = list(range(0, 199, 2))
+    traj, boxes = [(10.0, 10.0, 20.0, 20.0)] * 21, {f: [(10.0, 10.0, 30.0, 30.0)] for f in grid}
+    assert tubedetr_sample((100.4, 119.6), (100, 121), grid, traj, boxes) == pytest.approx((19.2 / 21, 9 / 11))
+
+
 def test_eval_convention_falls_back_to_the_top_level_one_and_is_checked() -> None:
     from vctrain.config import EvalConfig, load_config
     from vctrain.evaluation.evaluate import moment_comparison, stvg_eval_config

@@ -1,4 +1,4 @@
-"""Issue 5: `vcprep render` killed with SIGKILL at several points, then resumed, loses nothing.
+"""`vcprep render` killed with SIGKILL at several points, then resumed, loses nothing.
 
 Real subprocesses of the real CLI on real videos (vtest.avi, bikes.mp4) with one sample per
 shard, so kills land between, before and during shard writes. The resumed dataset must hold

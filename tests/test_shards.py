@@ -1,4 +1,4 @@
-"""Issue 5: the shard format as a contract: documented, versioned, bounded, loadable, carded."""
+"""The shard format as a contract: documented, versioned, bounded, loadable, carded."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 5: `vcprep verify` passes a good dataset and names the problem in a damaged one."""
+"""`vcprep verify` passes a good dataset and names the problem in a damaged one."""
 
 from __future__ import annotations
 

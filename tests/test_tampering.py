@@ -1,4 +1,4 @@
-"""Issue 18: tampered or hand-edited dataset folders are rejected, with the reason, by `vcprep verify`
+"""Tampered or hand-edited dataset folders are rejected, with the reason, by `vcprep verify`
 and by `vctrain` when it loads shards (cheap checks always, sha256 with `full_check`, row hashes as
 rows are read); an export never writes outside its folder. Real shards rendered by the real pipeline.
 """

@@ -1,4 +1,4 @@
-"""Issue 16: person-shape priors, hole filling, and MOT metrics against the hand-checked vtest stretch."""
+"""Person-shape priors, hole filling, and MOT metrics against the hand-checked vtest stretch."""
 
 from __future__ import annotations
 

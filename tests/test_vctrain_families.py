@@ -1,6 +1,6 @@
 """Other Qwen VL generations through the same trainer code path, and the frames' true times reaching the processor.
 
-Issue 7 asks for Qwen2.5-VL first and Qwen2-VL / Qwen3-VL "where the processors allow". Each family is built here
+The trainer targets Qwen2.5-VL first and Qwen2-VL / Qwen3-VL "where the processors allow". Each family is built here
 as a tiny randomly initialised model from its transformers config (no download; the tokenizer is vctrain.tools.tiny's
 BPE with Qwen's special tokens) and trained for one GRPO step with the KL term by `vctrain.rl.train.train` on real demo
 shards (reward: the decoded length, so the update is not zero). AutoProcessor / AutoModelForImageTextToText

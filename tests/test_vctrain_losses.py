@@ -1,4 +1,4 @@
-"""GRPO / GSPO loss functions against values derived by hand in each test (SPEC section 5)."""
+"""GRPO / GSPO loss functions against values derived by hand in each test."""
 
 from __future__ import annotations
 

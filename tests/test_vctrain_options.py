@@ -1,4 +1,4 @@
-"""Trainer options of issue 7 checked end to end on real demo shards with the tiny Qwen2.5-VL (CPU):
+"""Trainer options checked end to end on real demo shards with the tiny Qwen2.5-VL (CPU):
 
 - the rollout-engine seam: an engine registered by name replaces `generate`, and the loop scores its tokens;
 - `reward_params` from the YAML reach the rewards in training and in evaluation (STVG-R1's paper grammar), and a
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pytest
 import torch
 import yaml
 
+from vcconfig import ConfigError
 from vctrain.config import load_config
 from vctrain.data.reader import index_rows, load_sample
 from vctrain.evaluation.evaluate import score_answers
@@ -65,7 +67,7 @@ def write_config(tmp_path: Path, model_dir: Path, shards: list[Path], name: str,
 
 def stvg_answer(row: dict, bracketed: bool) -> str:
     """The row's own ground truth as an answer; `bracketed` writes the span as `[s to e]`, which STVG-R1's reward
-    grammar does not parse (SPEC section 9) while vctrain's lenient grammar does."""
+    grammar does not parse (data_cards/CONVENTIONS.md) while vctrain's lenient grammar does."""
     start, end = row["gt_span_seconds"]
     span = f"[{start} to {end}]" if bracketed else f"{start} to {end}"
     return f"<think>the walker</think><answer>Target ID: {int(row['target_id'])}, Time range: {span}</answer>"
@@ -120,12 +122,13 @@ def test_reward_params_reach_eval(demo_row: dict) -> None:
 
 @pytest.mark.parametrize(
     ("params", "message"),
-    [({"tiou": {"gramar": "paper"}}, "unknown parameter(s) ['gramar']"), ({"mcq": {}}, "not one of the configured")],
+    [({"tiou": {"gramar": "paper"}}, "reward_params.tiou.gramar: unknown parameter"),
+     ({"mcq": {}}, "reward_params.mcq: not one of the configured")],
 )
 def test_bad_reward_params_stop_before_loading(params: dict, message: str, tmp_path: Path, demo_dataset: Path) -> None:
     cfg = write_config(tmp_path, tmp_path / "no-model-here", [demo_dataset], "bad", reward_params=params)
-    with pytest.raises(KeyError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
-        train(load_config(cfg))  # a FileNotFoundError would mean the model was loaded first
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(cfg)  # refused when the config loads: no model, no shard is opened
 
 
 def length_reward(texts: list[str], gts: list, progress: float):

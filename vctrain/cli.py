@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from vctrain.selector.cli import selector_app
+from vctrain.usage_errors import usage_errors
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__)
 app.add_typer(selector_app, name="selector")
@@ -43,7 +44,7 @@ def grpo(
 
     try:
         result = train(load_config(config, overrides or []))
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except usage_errors() as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     if result.steps_done:
@@ -62,7 +63,7 @@ def evaluate_cmd(
         None, help="key.sub=value overrides, e.g. eval.comparison='>=' eval.max_samples=50"
     ),
 ) -> None:
-    """Generate greedy answers on evaluation shards; report SPEC section 7 metrics.
+    """Generate greedy answers on evaluation shards; report the grounding metrics (tIoU, vIoU, vIoU@R, R@1, V-STaR).
 
     Reads eval.shards (default: data.shards) in the prompt variant eval.variant
     (default raw). STVG answers (an ID and a span) become boxes from the tracks
@@ -82,7 +83,7 @@ def evaluate_cmd(
 
     try:
         report = evaluate(load_config(config, overrides or []), checkpoint)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except usage_errors() as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(format_table(report))
@@ -92,9 +93,9 @@ def evaluate_cmd(
 def plan_cmd(
     config: Path = typer.Argument(..., help="YAML training config (model.path needs only a config.json)."),
     overrides: list[str] = typer.Argument(None, help="key.sub=value overrides, e.g. rollout.group_size=4"),
-    gpus: int = typer.Option(8, "--gpus", help="GPUs (ranks) in the job."),
-    gpu_memory_gb: float = typer.Option(80.0, "--gpu-memory-gb", help="Memory of one GPU in GB."),
-    prompt_text_tokens: int = typer.Option(200, help="Text tokens of a prompt besides the video."),
+    gpus: int = typer.Option(8, "--gpus", min=1, max=1_000_000, help="GPUs (ranks) in the job."),
+    gpu_memory_gb: float = typer.Option(80.0, "--gpu-memory-gb", min=1.0, max=1e6, help="Memory of one GPU in GB."),
+    prompt_text_tokens: int = typer.Option(200, min=0, max=1 << 20, help="Text tokens of a prompt besides the video."),
 ) -> None:
     """Memory per GPU of a training config for DDP, FSDP and FSDP with CPU offload, before renting any.
 
@@ -110,9 +111,13 @@ def plan_cmd(
 
     try:
         cfg = load_config(config, overrides or [])
-        shape = model_shape(cfg.model.path)
-    except (FileNotFoundError, ValueError, KeyError, OSError) as exc:
+    except usage_errors() as exc:
         typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        shape = model_shape(cfg.model.path)
+    except (OSError, ValueError, KeyError) as exc:  # model.path's config.json: missing, not JSON, lacking a size
+        typer.echo(f"error: model.path: {exc}", err=True)
         raise typer.Exit(2) from exc
     work = workload_from_config(cfg, prompt_text_tokens, bf16=cfg.model.precision != "fp32")
     plans = plans_for(shape, work, gpus, reshard_after_forward=cfg.train.reshard_after_forward)

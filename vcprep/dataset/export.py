@@ -1,4 +1,4 @@
-"""`vcprep export`: rewrite a dataset into the row layout of an RL framework (SPEC section 6).
+"""`vcprep export`: rewrite a dataset into the row layout of an RL framework (verl, EasyR1, TRL).
 
 Teams on verl, EasyR1 or TRL train on our shards with their framework's own dataset classes and
 reward loaders, so each layout is what that framework reads without glue code:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from vcconfig import ConfigError
 from vcshard.frames import frame_problem, recipe_image_format
 from vcshard.manifest import shard_file_problem
 from vcshard.schema import column_problems
@@ -106,7 +107,7 @@ def _check_folder(folder: Path, *, full_check: bool = False) -> list[Path]:
     except (json.JSONDecodeError, RecursionError, AttributeError, ValueError) as exc:
         raise ShardCheckError(f"{info_path}: not a valid info.json ({exc})") from None
     if major > SUPPORTED_MAJOR:
-        raise ValueError(f"{info_path}: shard format {version} is newer than this reader ({SUPPORTED_MAJOR}.x)")
+        raise ShardCheckError(f"{info_path}: shard format {version} is newer than this reader ({SUPPORTED_MAJOR}.x)")
     entries = _manifest_entries(folder)
     total_rows = sum(e["num_rows"] for e in entries)
     if info.get("num_rows") != total_rows or info.get("num_shards") != len(entries):
@@ -161,7 +162,7 @@ def _shard_positions(pf: Any, shard: Path, variant: str, column: str, tasks: Seq
     cols = list(_INDEX_COLUMNS) + ([column] if column else [])
     absent = [c for c in cols if c not in pf.schema_arrow.names]
     if absent:
-        raise ValueError(f"{shard}: column(s) {absent} not found (variant={variant!r})")
+        raise ConfigError(f"data.variant: {variant!r}: {shard} has no column(s) {absent}")
     by_sample: dict[str, dict[str, tuple[int, int]]] = {}
     wanted: dict[str, str] = {}
     for rg in range(pf.num_row_groups):
@@ -186,7 +187,7 @@ def index_rows(
     import pyarrow.parquet as pq
 
     if not shard_folders:
-        raise ValueError("data.shards is empty: give at least one vcprep shard folder")
+        raise ConfigError("data.shards is empty: give at least one vcprep shard folder")
     column = variant.split(":", 1)[1] if variant.startswith("column:") else ""
     refs: list[RowRef] = []
     missing: list[str] = []
@@ -204,7 +205,7 @@ def index_rows(
     if missing:
         warnings.warn(f"skipped {len(missing)} sample(s): {', '.join(missing[:5])}", stacklevel=2)
     if not refs:
-        raise ValueError(f"no rows with variant {variant!r} in {shard_folders}")
+        raise ConfigError(f"data.variant: no rows with variant {variant!r} in {shard_folders}")
     return refs
 
 

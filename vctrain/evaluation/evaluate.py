@@ -1,4 +1,4 @@
-"""`vctrain eval`: greedy answers on an evaluation shard folder, scored with SPEC section 7 metrics.
+"""`vctrain eval`: greedy answers on an evaluation shard folder, scored with `vctrain.evaluation.metrics`.
 
 STVG-R1 answers (an ID and a span) are turned back into boxes from the tube columns stored in each row, as
 STVG-R1's evaluation does with its tracks; every convention (`>` or `>=`, frame grid and rate, frame cap,
@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from vcconfig import ConfigError
 from vctrain.config import EvalConfig, TrainConfig, config_to_dict
 from vctrain.data.reader import index_rows, load_sample
 from vctrain.policy.model import encode_prompt, load_model, load_processor, resolve_device, vision_token_ids
@@ -63,9 +64,9 @@ def stvg_eval_config(ev: EvalConfig, top_level: str = "default"):
         ("eval.tiou_unit", ev.tiou_unit, ("seconds", "frames")),
     ):
         if value not in allowed:
-            raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+            raise ConfigError(f"{name} must be one of {allowed}, got {value!r}")
     if ev.grid == "fps" and ev.eval_fps <= 0:
-        raise ValueError("eval.grid=fps needs eval.eval_fps > 0 (TubeDETR: 5)")
+        raise ConfigError("eval.grid=fps needs eval.eval_fps > 0 (TubeDETR: 5)")
     given, unset = _metric_keys(ev), _metric_keys(EvalConfig())
     chosen: dict[str, Any] = dict(EVAL_CONVENTIONS[eval_convention(ev, top_level)])
     for key, value in given.items():
@@ -103,8 +104,9 @@ def score_answers(
         moment_retrieval,
         stvg_prediction_from_text,
         summarize_stvg,
+        tube_boxes_for_id,
     )
-    from vctrain.rewards.parse import answer_text, parse_span
+    from vctrain.rewards.parse import answer_text, parse_claims, parse_span, think_text
     from vctrain.rewards.scoring import default_rewards
 
     ev = cfg.eval
@@ -118,6 +120,10 @@ def score_answers(
         task = row.get("task", "")
         record: dict[str, Any] = {"sample_id": row.get("sample_id"), "variant": row.get("variant"), "task": task}
         record["text"] = text
+        record["claims"] = [
+            {"name": c.name, "boxes": [list(b) for b in c.boxes or ()], "time_seconds": c.time_seconds}
+            for c in parse_claims(think_text(text) or "")
+        ]
         if task == "stvg":
             pred_id, pred_span = stvg_prediction_from_text(text, grammar=stvg_grammar)
             result = evaluate_stvg_row(row, pred_id, pred_span, stvg_cfg)
@@ -125,6 +131,9 @@ def score_answers(
             oracle_t.append(row.get("oracle_tiou"))
             oracle_v.append(row.get("oracle_viou"))
             record |= {"pred_id": pred_id, "pred_span_seconds": pred_span, "tiou": result.tiou, "viou": result.viou}
+            # the boxes the answer stands for (the predicted ID's tube inside the predicted span), for viewers
+            boxes = tube_boxes_for_id(row, pred_id, pred_span) if pred_span is not None else {}
+            record["pred_boxes"] = {str(f): [float(v) for v in box] for f, box in sorted(boxes.items())}
         elif task in TEMPORAL_TASKS:
             span = parse_span(answer_text(text, span_tag) or "", span_grammar)
             moment_preds.append(span)
@@ -148,6 +157,8 @@ def score_answers(
         reward_fn = default_rewards(cfg.rewards, cfg.reward_params)  # the training rewards, same switches
         total, parts = reward_fn(texts, [ground_truth_from_row(r) for r in rows], 0.0)
         metrics["rewards"] = {"total": float(total.mean())} | {k: float(v.mean()) for k, v in parts.items()}
+        for i, record in enumerate(records):  # each sample's own rewards, so a viewer can sort worst first
+            record["rewards"] = {"total": float(total[i])} | {k: float(v[i]) for k, v in parts.items()}
     return metrics, records
 
 
@@ -180,22 +191,30 @@ def generate_answers(cfg: TrainConfig, model_dir: Path) -> tuple[list[dict[str, 
     return rows, texts
 
 
-def evaluate(cfg: TrainConfig, checkpoint: str | Path) -> dict[str, Any]:
-    """Generate on the evaluation shards, score, write the JSON report and return it."""
-    stvg_eval_config(cfg.eval, cfg.convention)  # fail on a bad convention before loading anything
-    model_dir = _model_dir(Path(checkpoint))
-    rows, texts = generate_answers(cfg, model_dir)
+def build_report(
+    rows: list[dict[str, Any]], texts: list[str], cfg: TrainConfig, *, checkpoint: str, model: str
+) -> dict[str, Any]:
+    """The JSON report of `vctrain eval` for answers already generated (what `vcprep view --eval` reads)."""
     metrics, records = score_answers(rows, texts, cfg)
     ev = cfg.eval
-    report = {
-        "checkpoint": str(checkpoint),
-        "model": str(model_dir),
+    return {
+        "checkpoint": checkpoint,
+        "model": model,
         "shards": ev.shards or cfg.data.shards,
         "variant": ev.variant,
         "conventions": config_to_dict(ev),
         "metrics": metrics,
         "samples": records,
     }
+
+
+def evaluate(cfg: TrainConfig, checkpoint: str | Path) -> dict[str, Any]:
+    """Generate on the evaluation shards, score, write the JSON report and return it."""
+    stvg_eval_config(cfg.eval, cfg.convention)  # fail on a bad convention before loading anything
+    model_dir = _model_dir(Path(checkpoint))
+    rows, texts = generate_answers(cfg, model_dir)
+    report = build_report(rows, texts, cfg, checkpoint=str(checkpoint), model=str(model_dir))
+    ev = cfg.eval
     out_path = Path(ev.output) if ev.output else Path(checkpoint) / "eval.json"
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(report, indent=2, default=str))

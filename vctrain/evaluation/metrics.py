@@ -1,6 +1,6 @@
-"""Evaluation metrics of SPEC section 7 with every convention a parameter.
+"""Evaluation metrics (tIoU, vIoU, vIoU@R, Charades-STA R@1, V-STaR When/Where/AM/LGM), every convention a parameter.
 
-Conventions and the sources' pitfalls we deliberately avoid (SPEC section 9):
+Conventions and the sources' pitfalls we deliberately avoid (each listed in data_cards/CONVENTIONS.md):
 - Degenerate input scores 0 and the sample stays in the mean: a zero-length union, a zero-area box or an
   unparsable prediction never becomes NaN and never silently leaves the average.
 - An overlap of exactly one evaluated frame counts (STVG-R1's evaluation scores it 0).
@@ -372,7 +372,9 @@ def _source_rule(
     frame_count = int(round(float(row.get("video_duration_seconds") or 0.0) * fps))
     grid = tubedetr_frame_ids(frame_count, cfg.eval_fps or 5.0, cfg.max_frames or 200) if frame_count > 1 else []
     gt_sted = (first, first + len(xywh))
-    pred_sted = (int(round(pred_span[0] * fps)), int(round(pred_span[1] * fps)))
+    # hcstvg_eval.py takes `video_pred["sted"]` as given and compares it with integer frame ids: a predicted
+    # span in seconds becomes fractional frames, never rounded (rounding moved ends by up to half a frame)
+    pred_sted = (pred_span[0] * fps, pred_span[1] * fps)
     filled = [b if b is not None else (0.0, 0.0, 0.0, 0.0) for b in xywh]
     pred_boxes = _pred_boxes(row, pred_id, cfg)
     t, v = tubedetr_sample(pred_sted, gt_sted, grid, filled, {f: [b] for f, b in pred_boxes.items()}, missing="zero")

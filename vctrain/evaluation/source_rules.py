@@ -159,7 +159,7 @@ def tubedetr_box_iou(pred: Box, gt: Box) -> float:
 
 
 def tubedetr_sample(
-    pred_sted: Sequence[int],
+    pred_sted: Sequence[float],
     gt_sted: Sequence[int],
     frame_ids: Sequence[int],
     gt_xywh: Sequence[Sequence[float]],
@@ -168,8 +168,9 @@ def tubedetr_sample(
     missing: str = "raise",
 ) -> tuple[float, float]:
     """(tIoU, vIoU) of one video as hcstvg_eval.py 118-185 computes them: half-open frame spans, the ground truth's
-    frames on the grid, the first predicted box per frame. `missing="raise"` is the source (a frame of the ground
-    truth without a prediction raises); `"zero"` scores it 0."""
+    frames on the grid, the first predicted box per frame. `pred_sted` may be fractional (a span in seconds times
+    the frame rate): the source compares it with the integer frame ids unrounded. `missing="raise"` is the source (a
+    frame of the ground truth without a prediction raises); `"zero"` scores it 0."""
     max_start, min_end = max(gt_sted[0], pred_sted[0]), min(gt_sted[1], pred_sted[1])
     min_start, max_end = min(gt_sted[0], pred_sted[0]), max(gt_sted[1], pred_sted[1])
     if min_end <= max_start:

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from vcconfig import ConfigError
 from vctrain.config import DataConfig, ModelConfig
 from vctrain.data.reader import VideoSample
 
@@ -32,7 +33,7 @@ def use_bf16(precision: str, device: torch.device) -> bool:
         return False
     supported = device.type == "cuda" and torch.cuda.is_bf16_supported()
     if precision == "bf16" and not supported:
-        raise ValueError(f"model.precision=bf16 but {device} has no bf16 support; use auto or fp32")
+        raise ConfigError(f"model.precision=bf16 but {device} has no bf16 support; use auto or fp32")
     return supported
 
 

@@ -1,4 +1,4 @@
-"""Rewards of both methods as plain functions, selected by name with weights (SPEC section 4).
+"""Rewards of both methods as plain functions, selected by name with weights (each term in [0, 1]).
 
 Every reward has the signature `fn(completion, gt, *, progress=0.0, **params) -> {"score": [0, 1], <sub>: float}`
 and returns the same keys for every input; keyword parameters switch conventions (see each function), and

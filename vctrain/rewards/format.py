@@ -1,4 +1,4 @@
-"""Format rewards: does the completion have the shape the method asks for (SPEC sections 3 and 4)?"""
+"""Format rewards: does the completion have the shape the method asks for (think/answer, grounded tags)?"""
 
 from __future__ import annotations
 

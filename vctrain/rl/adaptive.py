@@ -1,4 +1,4 @@
-"""VisionCoach's input-adaptive visual prompting with self-distillation (SPEC section 5), as pure pieces.
+"""VisionCoach's input-adaptive visual prompting with self-distillation (arXiv 2603.14659), as pure pieces.
 
 Per sample i: roll out G responses on the raw input (mean reward R̄ᵢ); if R̄ᵢ < k the sample is hard: roll out G
 more on the chosen prompt variant (its pre-rendered frames and hint, read from the shards), keep the responses

@@ -1,4 +1,5 @@
-"""GRPO / GSPO objectives as short pure functions (SPEC section 5). Shapes: G responses, T tokens.
+"""GRPO / GSPO objectives as short pure functions (GRPO token-level, GSPO sequence-level ratio; k3 KL).
+Shapes: G responses, T tokens.
 
 Every function takes per-token log-probs and a 0/1 mask and returns tensors; nothing here touches a model.
 """

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 import yaml
 
+from vcconfig import ConfigError
 from vctrain.config import TrainConfig, config_to_dict
 from vctrain.data.reader import DataOrder, RowRef, VideoSample, index_rows, index_variants, load_sample
 from vctrain.policy.model import (
@@ -212,6 +213,9 @@ def _say(dist: Dist, message: str) -> None:
 
 def setup(cfg: TrainConfig, reward_fn: RewardComputer | None = None) -> Run:
     """Data index, policy and reference (wrapped for the strategy), optimizer, schedule, and the resume point."""
+    if cfg.rollout.engine not in ENGINES:  # registered at run time, so checked here rather than by load_config
+        raise ConfigError(f"rollout.engine: {cfg.rollout.engine!r} is not allowed; must be one of "
+                          f"{', '.join(sorted(ENGINES))}")
     dist = setup_distributed(cfg.device, cfg.train)
     out = Path(cfg.output_dir)
     if dist.main:

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from vcconfig import ConfigError
+
 
 @dataclass
 class TrainState:
@@ -214,10 +216,10 @@ def load_trainer_state(
     weights were loaded from `ckpt/model` beforehand). Collective under FSDP."""
     meta = read_trainer_state(ckpt)
     if meta["world_size"] != world_size:
-        raise ValueError(f"{ckpt}: saved with {meta['world_size']} rank(s), resuming with {world_size}")
+        raise ConfigError(f"{ckpt}: saved with {meta['world_size']} rank(s), resuming with {world_size}")
     strategy = "fsdp" if sharded else "ddp"
     if meta["strategy"] != strategy:
-        raise ValueError(f"{ckpt}: saved with train.strategy={meta['strategy']}, resuming with {strategy}")
+        raise ConfigError(f"{ckpt}: saved with train.strategy={meta['strategy']}, resuming with {strategy}")
     rng = safe_torch_load(ckpt / f"rng-rank{rank}.pt")
     if sharded:
         import torch.distributed.checkpoint as dcp

@@ -1,6 +1,6 @@
 """`selector label`: run a frozen proxy model on every variant of each sample and keep the best variant as the label.
 
-Why this is the label (VisionCoach's Visual Prompt Selector, SPEC section 5): the variant under which a fixed
+Why this is the label (VisionCoach's Visual Prompt Selector): the variant under which a fixed
 reasoner scores best on answer + grounding is the prompt that helps that sample most. Every score is stored, not only
 the argmax, so a later selector can learn from margins or ties.
 """
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vcconfig import ConfigError
 from vctrain.data.reader import RowRef, index_variants, load_sample
 from vctrain.selector.config import LabelConfig
 from vctrain.selector.features import VISUAL_FEATURES, key_items_of, split_of, visual_features_of_row
@@ -27,13 +28,13 @@ LABEL_COLUMNS = ("sample_id", "variant", "task", "answer_reward", "grounding_rew
 def index_all_variants(shards: list[str], variants: list[str], tasks: list[str]) -> dict[str, dict[str, RowRef]]:
     """sample_id -> {variant -> where its row is}, over every shard of the folders, in shard order."""
     if not shards:
-        raise ValueError("label.shards is empty: give at least one vcprep shard folder")
+        raise ConfigError("label.shards is empty: give at least one vcprep shard folder")
     out: dict[str, dict[str, RowRef]] = {}
     for (sid, var), ref in index_variants(shards, tasks).items():
         if not variants or var in variants:
             out.setdefault(sid, {})[var] = ref
     if not out:
-        raise ValueError(f"no rows in {shards} (variants={variants or 'all'}, tasks={tasks or 'all'})")
+        raise ConfigError(f"label: no rows in {shards} (variants={variants or 'all'}, tasks={tasks or 'all'})")
     return out
 
 
@@ -80,7 +81,7 @@ def load_proxy(path: str, device_name: str) -> Proxy:
     from vctrain.policy.model import load_model, load_processor, resolve_device, vision_token_ids
 
     if not path:
-        raise ValueError("label.model is empty: give a local model folder (e.g. one from `vctrain build-tiny`)")
+        raise ConfigError("label.model is empty: give a local model folder (e.g. one from `vctrain build-tiny`)")
     model_dir = _model_dir(Path(path))
     device = resolve_device(device_name)
     processor = load_processor(str(model_dir))

@@ -19,35 +19,35 @@ __all__ = ["DETECTORS", "AnyDetector", "Detector", "FrameIndexedDetector", "buil
 DETECTORS: Registry[AnyDetector] = Registry("detector")
 
 
-@DETECTORS.register("hog")
+@DETECTORS.register("hog", implementation="vcprep.track.detectors.hog:HOGPersonDetector")
 def _hog(**params: Any) -> AnyDetector:
     from vcprep.track.detectors.hog import HOGPersonDetector
 
     return HOGPersonDetector(**params)
 
 
-@DETECTORS.register("ssdlite")
+@DETECTORS.register("ssdlite", implementation="vcprep.track.detectors.ssdlite:SSDLitePersonDetector")
 def _ssdlite(**params: Any) -> AnyDetector:
     from vcprep.track.detectors.ssdlite import SSDLitePersonDetector
 
     return SSDLitePersonDetector(**params)
 
 
-@DETECTORS.register("nanodet")
+@DETECTORS.register("nanodet", implementation="vcprep.track.detectors.nanodet:NanoDetDetector")
 def _nanodet(**params: Any) -> AnyDetector:
     from vcprep.track.detectors.nanodet import NanoDetDetector
 
     return NanoDetDetector(**params)
 
 
-@DETECTORS.register("yolo")
+@DETECTORS.register("yolo", implementation="vcprep.track.detectors.yolo:YOLODetector")
 def _yolo(**params: Any) -> AnyDetector:
     from vcprep.track.detectors.yolo import YOLODetector
 
     return YOLODetector(**params)
 
 
-@DETECTORS.register("gt")
+@DETECTORS.register("gt", implementation="vcprep.track.detectors.gt:GroundTruthDetector")
 def _gt(**params: Any) -> AnyDetector:
     from vcprep.track.detectors.gt import GroundTruthDetector
 
