@@ -15,7 +15,7 @@ fresh process, the peak resident memory (VmHWM) of:
 Baseline: the same command on the untouched dataset, in the same run. The limit the issue sets: a bomb's
 peak at most 1.5x the baseline's. Writes the "## Frame bombs" section of BENCHMARKS.md.
 
-    python bench/bench_frame_bombs.py [--write]
+    python bench/bench_frame_bombs.py [--write]      (or: make bench BENCH=frame_bombs)
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_decode import write_section  # noqa: E402
+from report import write_section  # noqa: E402
 from shard_recipes import good_records, render_small  # noqa: E402
 
 from vcshard.hashing import row_content_hash, sha256_file  # noqa: E402

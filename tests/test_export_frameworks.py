@@ -111,6 +111,7 @@ def _expected(row: dict, completion: str) -> float:
 
 @pytest.mark.skipif(not VERL_PYTHON.is_file() and "VCPREP_VERL_PYTHON" not in os.environ,
                     reason="verl's environment is missing: run `make install-verl`")
+@pytest.mark.slow  # verl's own environment in a subprocess
 def test_verl_dataset_timing_and_reward_managers_on_a_mixed_batch(
     sources: list[Path], shard_rows: dict[str, dict], tmp_path: Path
 ) -> None:

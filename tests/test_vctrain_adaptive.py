@@ -330,6 +330,7 @@ train(load_config(sys.argv[1]), reward_fn=reward)
 """
 
 
+@pytest.mark.slow  # two torchrun ranks
 def test_adaptive_under_torchrun(tiny_model: Path, demo_dataset: Path, tmp_path: Path) -> None:
     """Two gloo ranks: the extra forward/backward of L_SD (run under no_sync) must not upset DDP's reducer."""
     import os

@@ -184,6 +184,7 @@ def run_cluster(config: PipelineConfig, out_dir: str | Path, *, workers: int | N
     check_names(config)  # cheap: a misspelt plug-in or source fails before Ray starts
     out = Path(out_dir)
     summary = RunSummary(str(out))
+    jobs, source_errors = plan_jobs(config)  # before the recipe is hashed: it may set the detector's classes
     # the driver's writer holds the folder lock, merges parts of a killed run and drops uncommitted files
     writer = ShardWriter(out, max_shard_bytes=config.output.max_shard_bytes,
                          samples_per_shard=config.output.samples_per_shard,
@@ -194,7 +195,6 @@ def run_cluster(config: PipelineConfig, out_dir: str | Path, *, workers: int | N
         writer.abort()  # release the lock: nothing was changed
         raise
     (out / ERRORS_PATH).unlink(missing_ok=True)
-    jobs, source_errors = plan_jobs(config)
     summary.errors.extend(source_errors)
     todo, summary.samples_skipped = pending_jobs(jobs, writer.done)
     todo = first_videos(todo, limit)

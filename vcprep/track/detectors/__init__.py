@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from vcprep.core.registry import Registry
-from vcprep.track.detectors.base import AnyDetector, Detector, FrameIndexedDetector, detect_frame
+from vcprep.track.detectors.base import AnyDetector, Detector, FrameIndexedDetector, detect_frame, detector_class_names
 
-__all__ = ["DETECTORS", "AnyDetector", "Detector", "FrameIndexedDetector", "build_detector", "detect_frame"]
+__all__ = ["DETECTORS", "AnyDetector", "Detector", "FrameIndexedDetector", "build_detector", "detect_frame",
+           "detector_class_names"]
 
 DETECTORS: Registry[AnyDetector] = Registry("detector")
 
