@@ -216,6 +216,7 @@ def test_trl_rows_timing_and_reward_functions(
         assert [im.tobytes() for im in ex["images"][:1]] and len(ex["images"]) == len(row["frames"])
 
 
+@pytest.mark.slow  # TRL's trainer, two steps
 def test_trl_grpo_trainer_trains_two_steps_with_pixels_in_the_training_forward(
     sources: list[Path], tmp_path: Path
 ) -> None:

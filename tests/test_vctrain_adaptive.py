@@ -253,6 +253,7 @@ def _run(model: Path, shards: Path, out: Path, **adaptive: object) -> list[dict]
     return read_metrics(out)
 
 
+@pytest.mark.slow  # a real adaptive training run
 def test_real_run_logs_metrics_and_distils(tiny_model: Path, demo_dataset: Path, tmp_path: Path, one_thread) -> None:
     plain = _run(tiny_model, demo_dataset, tmp_path / "plain")
     no_sd = _run(tiny_model, demo_dataset, tmp_path / "no_sd", alpha=0.0)

@@ -27,7 +27,7 @@ from vcprep.core.errors import ErrorRecord, InputError
 from vcprep.core.records import RunSummary, VideoStats
 from vcprep.core.types import Frame, Sample, Tracks, VideoInfo
 from vcprep.dataset.card import finalize_dataset, unanswered_by_reason
-from vcprep.dataset.files import append_jsonl
+from vcprep.dataset.files import append_jsonl, atomic_write_text
 from vcprep.dataset.writers import SampleTooLargeError, ShardWriter
 from vcprep.decode.frame_pass import FramePass
 from vcprep.decode.video import DecodeError, read_frames
@@ -231,7 +231,8 @@ def claim_folder(out: Path, config: PipelineConfig, writer: ShardWriter, *, over
     The recipe's hash is written to meta/recipe.json before the first shard, so even a run killed
     before info.json exists is recognised (a folder written before recipe.json existed is judged by
     info.json's config_hash). A folder holding another recipe's rows is refused, or emptied first
-    with `overwrite`.
+    with `overwrite`. Nothing in the folder changes before this check: the writer (opened with
+    `recover=False`) merges parts and deletes leftovers only at the end, once the folder is claimed.
     """
     want = recipe_hash(config)
     path = out / RECIPE_PATH
@@ -255,14 +256,13 @@ def claim_folder(out: Path, config: PipelineConfig, writer: ShardWriter, *, over
             )
         writer.discard_all()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"recipe_hash": want, "name": config.name}, sort_keys=True))
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps({"recipe_hash": want, "name": config.name}, sort_keys=True))
+    writer.recover()  # only now, the folder being this recipe's: merge parts, drop leftovers
 
 
 def run_pipeline(
     config: PipelineConfig, out_dir: str | Path, *, workers: int | None = None,
-    progress: bool = True, limit: int | None = None, executor: str = "local", overwrite: bool = False,
+    progress: bool = True, limit: int | None = None, overwrite: bool = False,
 ) -> RunSummary:
     """Render every sample of the pipeline into `out_dir`, resuming what a previous run finished.
 
@@ -279,10 +279,10 @@ def run_pipeline(
     summary = RunSummary(str(out))
     writer = ShardWriter(out, max_shard_bytes=config.output.max_shard_bytes,
                          samples_per_shard=config.output.samples_per_shard,
-                         max_row_group_bytes=config.output.max_row_group_bytes)
+                         max_row_group_bytes=config.output.max_row_group_bytes, recover=False)
     try:
         _render_into(writer, out, config, plugins, jobs, source_errors, summary, overwrite=overwrite,
-                     workers=workers, progress=progress, limit=limit, executor=executor)
+                     workers=workers, progress=progress, limit=limit)
     except BaseException:  # disk full, permissions, Ctrl-C: commit nothing half written
         writer.abort()
         raise
@@ -294,7 +294,7 @@ def run_pipeline(
 def _render_into(
     writer: ShardWriter, out: Path, config: PipelineConfig, plugins: Plugins, jobs: list[VideoJob],
     source_errors: list[ErrorRecord], summary: RunSummary, *, overwrite: bool, workers: int | None,
-    progress: bool, limit: int | None, executor: str,
+    progress: bool, limit: int | None,
 ) -> None:
     claim_folder(out, config, writer, overwrite=overwrite)
     # errors of earlier attempts are superseded by this run's
@@ -305,8 +305,7 @@ def _render_into(
     n_workers = workers if workers is not None else config.output.workers
     bar = tqdm(total=sum(len(j.pending()) for j in todo), desc=f"render {config.name}", unit="sample",
                disable=not progress)
-    results: Iterator[VideoResult] = iter_results(process_video, todo, config, plugins, executor=executor,
-                                                  workers=n_workers)
+    results: Iterator[VideoResult] = iter_results(process_video, todo, config, plugins, workers=n_workers)
     for result in results:
         if result.stats:  # before the rows: every video with written samples has its stats on disk
             append_jsonl(out / VIDEO_STATS_PATH, result.stats.to_dict())

@@ -20,12 +20,16 @@ Why these forms:
   so EasyR1's `answer` is the whole structured ground truth as JSON (the adapters read it).
 - portability: frame paths are relative to OUT (verl: run from OUT; EasyR1: `data.image_dir=OUT`),
   and TRL's frames are embedded as Hugging Face `Image` values, so a folder moves as it is.
+- safety: frame files are named from a hash of the sample id and variant (`safe_name`), never from
+  the id itself, so any id gives its own folder inside OUT.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +38,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vcprep.core.errors import InputError, resolve_under
 from vcprep.dataset.info import load_info
 from vcprep.dataset.reader import iter_rows
+from vcshard.schema import DatasetFormatError
 
 FORMATS = ("verl", "easyr1", "trl")
 EXPORT_FILE = "train.parquet"
@@ -78,27 +82,39 @@ class ExportResult:
         return "\n".join(lines)
 
 
-def _contained(frames_root: Path, path: str) -> Path:
-    """The frame's file under `frames_root`: its stored path, or, when that would escape the folder
-    (a sample id such as `../x` or `/x`), the same path with `.`/`..` parts and leading slashes
-    percent-encoded, so the export neither writes outside OUT nor fails."""
-    try:
-        return resolve_under(frames_root, path)
-    except InputError:
-        parts = [p.replace(".", "%2E") if p in (".", "..") else p for p in path.split("/") if p]
-        return resolve_under(frames_root, "/".join(parts))
+FRAME_NAME_CHARS = 48
+"""Characters of a sample id or variant kept readable in a frame folder's name (the rest is in its hash)."""
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe, distinct folder name for a sample id or a variant name.
+
+    Sample ids come from annotation files and are arbitrary text: `ok` and `./ok`, `../x` and
+    `%2E%2E/x`, ids with NUL bytes or 300 characters must give distinct names that stay inside
+    the folder and that every file system accepts. The name is a readable slug (letters, digits,
+    `_`, `-`; at most FRAME_NAME_CHARS) plus 16 hex digits of the sha256 of the exact text."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", text)[:FRAME_NAME_CHARS].strip("_") or "id"
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{slug}-{digest}"
+
+
+def frame_file(sample_id: str, variant: str, position: int, data: bytes) -> str:
+    """Where a row's `position`-th frame goes under OUT/frames: one folder per (sample, variant), the
+    extension from the bytes (`.png` for PNG, else `.jpg`; `vcprep verify` checks the formats)."""
+    ext = "png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "jpg"
+    return f"{FRAMES_DIR}/{safe_name(sample_id)}/{safe_name(variant)}/{position:06d}.{ext}"
 
 
 def _write_frames(row: dict[str, Any], out: Path) -> list[str]:
     """Write a row's encoded frames as files (bytes unchanged); return their paths relative to `out`."""
-    frames_root = out / FRAMES_DIR
     paths = []
-    for frame in row["frames"]:
-        target = _contained(frames_root, frame["path"])  # a sample id must not escape the folder
+    for position, frame in enumerate(row["frames"]):
+        rel = frame_file(row["sample_id"], row["variant"], position, frame["bytes"])
+        target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.is_file() or target.stat().st_size != len(frame["bytes"]):
+        if not target.is_file() or target.read_bytes() != frame["bytes"]:
             target.write_bytes(frame["bytes"])
-        paths.append(target.relative_to(out).as_posix())
+        paths.append(rel)
     return paths
 
 
@@ -211,10 +227,17 @@ def export_dataset(
     rows: list[dict[str, Any]] = []
     n_frames, uneven = 0, 0
     columns = sorted({*GROUND_TRUTH_COLUMNS, "system_prompt", "user_prompt", "pts_seconds", "frames", "video_fps"})
+    seen: set[tuple[str, str]] = set()
     for row in iter_rows(root, columns=columns, variants=variants):
+        key = (row["sample_id"], row["variant"])
+        if key in seen:  # two rows would share one frame folder; `vcprep verify` rejects it too
+            raise DatasetFormatError(f"{root}: sample {key[0]!r} variant {key[1]!r} has two rows")
+        seen.add(key)
         uneven += to == "verl" and uneven_spacing(row["pts_seconds"], row["video_fps"])
         if to == "trl":
-            frames: list[Any] = [{"bytes": f["bytes"], "path": f["path"]} for f in row["frames"]]
+            frames: list[Any] = [
+                {"bytes": f["bytes"], "path": frame_file(row["sample_id"], row["variant"], k, f["bytes"])}
+                for k, f in enumerate(row["frames"])]
         else:
             frames = _write_frames(row, out)
         n_frames += len(frames)

@@ -1,5 +1,6 @@
 """Detectors, chosen by name: `ssdlite` (a pretrained person SSD run by OpenCV), `nanodet` (80 COCO
-classes, npm-packaged weights run by OpenCV), `hog` (OpenCV's own people detector), `yolo`, `gt`.
+classes, npm-packaged weights run by OpenCV), `ssdlite_nanodet` (people from the first, other classes
+from the second), `hog` (OpenCV's own people detector), `yolo`, `gt`.
 
 Each implements one declared interface from `base.py` (`Detector.detect(image)`, or
 `FrameIndexedDetector.detect_at(image, frame_index)` for annotation-backed boxes). Each factory
@@ -39,6 +40,13 @@ def _nanodet(**params: Any) -> AnyDetector:
     from vcprep.track.detectors.nanodet import NanoDetDetector
 
     return NanoDetDetector(**params)
+
+
+@DETECTORS.register("ssdlite_nanodet", implementation="vcprep.track.detectors.combined:PeopleAndObjectsDetector")
+def _ssdlite_nanodet(**params: Any) -> AnyDetector:
+    from vcprep.track.detectors.combined import PeopleAndObjectsDetector
+
+    return PeopleAndObjectsDetector(**params)
 
 
 @DETECTORS.register("yolo", implementation="vcprep.track.detectors.yolo:YOLODetector")
