@@ -44,8 +44,16 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+class _Received:
+    """The last signal `_raise_interrupted` turned into an exception: Ray re-raises a plain KeyboardInterrupt
+    from inside `ray.get`, losing which signal it was."""
+
+    signum: int | None = None
+
+
 def _raise_interrupted(signum: int, frame: object) -> None:
     signal.signal(signum, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
+    _Received.signum = signum
     raise Interrupted(signum)
 
 
@@ -61,7 +69,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _interrupted(exc: KeyboardInterrupt) -> NoReturn:
-    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+    signum = exc.signum if isinstance(exc, Interrupted) else (_Received.signum or signal.SIGINT)
     _fail("interrupted: committed shards are intact and no process of the run is left; re-run to resume",
           128 + int(signum))
 
