@@ -38,7 +38,7 @@ $(VENV)/.weights: | $(BIN)/python
 	touch $@
 
 $(VENV)/.all: pyproject.toml $(VENV)/.weights | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[prep,decord,yolo,sam2,ray,train,dev]'
+	$(BIN)/python -m pip install -q -e '.[prep,decord,yolo,sam2,sam3,ray,train,dev]'
 	touch $@ $(VENV)/.prep
 
 # verl without its training stack (vllm, wandb...): what its RLHFDataset, collate_fn and reward managers import

@@ -53,6 +53,7 @@ BENCHES = (
     Bench("seed_trackers", "Seeding a target", "bench_seed_trackers.py", (), 0.5),
     Bench("multiclass", "Multi-class detection", "bench_multiclass.py", ("--rounds", "3"), 12),
     Bench("frame_bombs", "Frame bombs", "bench_frame_bombs.py", (), 1),
+    Bench("sam3_memory", "SAM 3 memory on long clips", "bench_sam3_memory.py", (), 6),
 )
 BY_KEY = {b.key: b for b in BENCHES}
 

@@ -31,7 +31,7 @@ from vcprep.track.detectors.gt import boxes_from_samples
 from vcprep.track.loop import track_stream
 from vcprep.track.postprocess import compact_ids, drop_short_tracks, fill_gaps, join_fragments
 from vcprep.track.quality import track_stats
-from vcprep.track.trackers import AnyTracker, build_tracker
+from vcprep.track.trackers import AnyTracker, PhraseTracker, build_tracker
 
 _PATH_PARAMS = ("weights", "checkpoint")
 
@@ -79,6 +79,14 @@ class Trackers:
         params = dict(self.detector_params, boxes_by_frame=boxes_from_samples(samples))
         return build_detector("gt", params), params
 
+    def tracker_for(self, samples: Sequence[Sample], params: dict[str, Any]) -> tuple[AnyTracker, dict[str, Any]]:
+        """The tracker for one video and the parameters that identify it in the cache key: a text-prompted
+        tracker (`sam3`) is bound to the samples' object phrases (each sample's first object name, in order)."""
+        if not isinstance(self.tracker, PhraseTracker):
+            return self.tracker, params
+        phrases = list(dict.fromkeys(s.object_names[0] for s in samples if s.object_names))
+        return self.tracker.for_phrases(phrases), dict(params, phrases=phrases)
+
 
 def track_segments(info: VideoInfo, samples: Sequence[Sample], decode: DecodeConfig) -> list[np.ndarray]:
     """Frame indices to track, as ordered disjoint segments of the whole-video grid at `track_fps`.
@@ -119,6 +127,8 @@ class TrackPlan:
     detector: AnyDetector
     cache: TracksCache | None
     cache_info: dict[str, Any] = field(default_factory=dict)
+    tracker: AnyTracker | None = None
+    """The tracker bound to this video's samples (a text-prompted one); None: the recipe's shared tracker."""
 
     def frames_to_decode(self) -> np.ndarray:
         todo = [s.frame_indices for s in self.segments if s.cached is None]
@@ -132,19 +142,21 @@ class TrackPlan:
 def plan_tracking(video_file: Path, info: VideoInfo, config: PipelineConfig, trackers: Trackers,
                   samples: Sequence[Sample], video_path: str) -> TrackPlan:
     detector, params = trackers.detector_for(samples)
+    tracker, tracker_params = trackers.tracker_for(samples, config.tracker.params)
     cache = TracksCache(config.resolve(config.tracks_cache)) if config.tracks_cache else None
     video_hash = video_sha256(video_file) if cache else ""
     segments = []
     for frames in track_segments(info, samples, config.decode):
         key = cache_key(video_hash, {"name": config.detector.name, "params": params},
-                        {"name": config.tracker.name, "params": config.tracker.params},
+                        {"name": config.tracker.name, "params": tracker_params},
                         {"track_fps": config.decode.track_fps, "backend": config.decode.backend,
                          "frames": [int(frames[0]), int(frames[-1]), int(frames.size)]}) if cache else ""
         cached = cache.get(video_path, key, int(frames[0]), int(frames[-1])) if cache else None
         segments.append(SegmentPlan(frames, key, cached))
     return TrackPlan(video_path, segments, detector, cache,
                      {"detector": config.detector.name, "tracker": config.tracker.name, "fps": info.fps,
-                      "width": info.width, "height": info.height})
+                      "width": info.width, "height": info.height},
+                     tracker if tracker is not trackers.tracker else None)
 
 
 def run_tracking(plan: TrackPlan, tracker: AnyTracker,
@@ -154,7 +166,7 @@ def run_tracking(plan: TrackPlan, tracker: AnyTracker,
     for seg in plan.segments:
         raw = seg.cached
         if raw is None:
-            raw = track_stream(frames_of(seg.frame_indices), detector=plan.detector, tracker=tracker)
+            raw = track_stream(frames_of(seg.frame_indices), detector=plan.detector, tracker=plan.tracker or tracker)
             if plan.cache is not None:
                 plan.cache.put(plan.video_path, seg.key, raw, plan.cache_info,
                                int(seg.frame_indices[0]), int(seg.frame_indices[-1]))

@@ -2,7 +2,8 @@
 
 Frame trackers (`FrameTracker.update`): the Roboflow `trackers` package's ByteTrack, BoT-SORT,
 OC-SORT and SORT, their constructor parameters passed through from config unchanged. Video
-trackers (`VideoTracker.track`): `sam2` (SAM2 video propagation, STVG-R1's rules).
+trackers (`VideoTracker.track`): `sam2` (SAM2 video propagation, STVG-R1's rules) and `sam3` (SAM 3
+prompted with the samples' object phrases, a `PhraseTracker`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import numpy as np
 import supervision as sv
 
 from vcprep.core.registry import Registry
-from vcprep.track.trackers.base import AnyTracker, FrameTracker, VideoTracker
+from vcprep.track.trackers.base import AnyTracker, FrameTracker, PhraseTracker, VideoTracker
 
-__all__ = ["TRACKERS", "AnyTracker", "FrameTracker", "RoboflowTracker", "VideoTracker", "build_tracker"]
+__all__ = ["TRACKERS", "AnyTracker", "FrameTracker", "PhraseTracker", "RoboflowTracker", "VideoTracker",
+           "build_tracker"]
 
 TRACKERS: Registry[AnyTracker] = Registry("tracker")
 
@@ -69,6 +71,13 @@ def _sam2(**params: Any) -> AnyTracker:
     from vcprep.track.trackers.sam2 import SAM2Tracker
 
     return SAM2Tracker(**params)
+
+
+@TRACKERS.register("sam3", implementation="vcprep.track.trackers.sam3:SAM3Tracker")
+def _sam3(**params: Any) -> AnyTracker:
+    from vcprep.track.trackers.sam3 import SAM3Tracker
+
+    return SAM3Tracker(**params)
 
 
 def build_tracker(name: str, params: dict[str, Any] | None = None) -> AnyTracker:

@@ -4,12 +4,14 @@
   the tracking loop owns the frames.
 - `VideoTracker`: owns the loop over the frames and asks for detections only where it needs
   them (SAM2 propagates masks and re-detects every N frames).
+- `PhraseTracker`: a `VideoTracker` prompted by text (SAM 3); the pipeline binds it to the object
+  phrases of one video's samples before tracking that video.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import supervision as sv
@@ -31,6 +33,12 @@ class VideoTracker(ABC):
     @abstractmethod
     def track(self, frames: Iterable[Frame], detect: Callable[[Frame], sv.Detections]) -> Tracks:
         """Tracks over the frames (raw IDs); `detect(frame)` is called only on the frames it needs."""
+
+
+class PhraseTracker(VideoTracker):
+    @abstractmethod
+    def for_phrases(self, phrases: Sequence[str]) -> VideoTracker:
+        """The same model prompted with these phrases (one video's samples' object names); shares the weights."""
 
 
 AnyTracker = FrameTracker | VideoTracker
