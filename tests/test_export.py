@@ -1,4 +1,4 @@
-"""Issue 5: `vcprep export` writes the row layouts of verl, EasyR1 and TRL (SPEC section 6).
+"""`vcprep export` writes the row layouts of verl, EasyR1 and TRL.
 
 Each export is loaded the way its framework loads it (`datasets` Parquet for all three), its
 prompt is turned into the framework's messages, and the frames it points at (relative to the
@@ -72,7 +72,7 @@ def test_verl_layout(small: Path, shard_rows: dict, tmp_path: Path) -> None:
 
 
 def test_easyr1_layout_and_variant_filter(small: Path, shard_rows: dict, tmp_path: Path) -> None:
-    ds = _export(small, tmp_path / "easyr1", "easyr1", "--variant", "id_tags")
+    ds = _export(small, tmp_path / "easyr1", "easyr1", "--variant", "id_tags", "--frames-as", "images")
     assert len(ds) == 6 and set(ds["variant"]) == {"id_tags"}
     for ex in ds:
         row = shard_rows[(ex["sample_id"], "id_tags")]

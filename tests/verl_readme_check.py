@@ -18,14 +18,13 @@ import sys
 from pathlib import Path
 
 import torch
+import verl
 from hydra import compose, initialize_config_dir
 from verl.trainer.ppo.utils import create_rl_dataset, need_critic, need_reference_policy
 from verl.utils import hf_processor, hf_tokenizer
 from verl.utils.config import validate_config
 from verl.utils.dataset.rl_dataset import get_dataset_class
 from verl.utils.tokenizer import build_multimodal_processor_inputs
-
-import verl
 
 TIMESTAMP = re.compile(r"<([0-9.]+) seconds>")
 
@@ -56,10 +55,11 @@ def main(spec_path: str, out_path: str) -> None:
         inputs = build_multimodal_processor_inputs(processor, text=[text], images=images, videos=videos)
         decoded = tokenizer.decode(inputs["input_ids"][0])
         spacing = inputs.get("second_per_grid_ts")
+        spacing = None if spacing is None else [float(x) for x in torch.as_tensor(spacing).flatten()]
         rows.append({
             "sample_id": item["extra_info"]["sample_id"], "variant": item["extra_info"]["variant"],
             "prompt_tokens": int(inputs["input_ids"].shape[-1]),
-            "second_per_grid_ts": [float(x) for x in torch.as_tensor(spacing).flatten()] if spacing is not None else None,
+            "second_per_grid_ts": spacing,
             "timestamps": [float(t) for t in TIMESTAMP.findall(decoded)],
         })
     Path(out_path).write_text(json.dumps({"dataset_class": type(dataset).__name__, "kept": len(dataset), "rows": rows,

@@ -79,6 +79,10 @@ class PromptTokenCounter:
     def count(self, messages: list[dict[str, Any]], row: dict[str, Any], frames_as: str, rate_fps: float) -> int:
         """Tokens of the chat-templated prompt with the row's frames as one video (`frames_as="video"`) or as one
         image per frame."""
+        return int(self.encode(messages, row, frames_as, rate_fps).shape[-1])
+
+    def encode(self, messages: list[dict[str, Any]], row: dict[str, Any], frames_as: str, rate_fps: float) -> Any:
+        """The prompt's token ids (1 x length), as the processor makes them."""
         import numpy as np
         from PIL import Image
 
@@ -96,7 +100,7 @@ class PromptTokenCounter:
                           video_metadata=[_video_metadata(row["frame_indices"], row["video_fps"], rate_fps)], **size)
         else:
             kwargs.update(images=images, **size)
-        return int(self.processor(**kwargs)["input_ids"].shape[-1])
+        return self.processor(**kwargs)["input_ids"]
 
     def _default_size(self) -> dict[str, int]:
         own = dict(getattr(self.processor.video_processor, "size", None) or {})

@@ -1,0 +1,16 @@
+# EasyR1 (github hiyouga/EasyR1, run from its checkout with its examples/config.yaml): GRPO on one vcprep export.
+#   EXPORTS      the folder the export was written under with --path-root (data.image_dir: its paths are relative to it)
+#   TRAIN_FILES  the export's train.parquet
+#   MODEL        Qwen/Qwen2.5-VL-3B-Instruct on an export with --frames-as video (the default: clip files at each
+#                row's rate), or Qwen/Qwen3-VL-4B-Instruct on one with --frames-as images (EasyR1 gives Qwen3-VL
+#                videos no metadata, so their timestamps would be wrong; image rows carry each frame's time as text)
+VCTRAIN=$(python -c "import os, vctrain; print(os.path.dirname(vctrain.__file__))")
+python3 -m verl.trainer.main config=examples/config.yaml \
+  data.train_files="$TRAIN_FILES" data.val_files="$TRAIN_FILES" \
+  data.prompt_key=problem data.answer_key=answer data.image_key=images data.video_key=videos \
+  data.image_dir="$EXPORTS" data.video_fps=2.0 data.format_prompt=null \
+  data.max_prompt_length=16384 data.max_response_length=1024 \
+  data.min_pixels=3136 data.max_pixels=602112 \
+  worker.rollout.max_num_batched_tokens=17408 \
+  worker.actor.model.model_path="$MODEL" \
+  worker.reward.reward_function="$VCTRAIN/adapters.py:compute_score"
