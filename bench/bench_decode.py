@@ -11,10 +11,12 @@ Baseline: OpenCV's VideoCapture (opencv-python is on the design card). Writes th
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
 import numpy as np
+from report import write_section
 
 from vcprep.decode.video import probe, read_frames, sample_frame_indices
 
@@ -33,7 +35,7 @@ def timed(path: Path, indices: np.ndarray, backend: str, repeats: int = 3) -> fl
 
 def main() -> str:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--media", type=Path, default=ROOT / ".cache" / "media")
+    ap.add_argument("--media", type=Path, default=Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache" / "media")))
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = ap.parse_args()
     lines = ["| video | pattern | frames | cv2 ms/frame | av ms/frame (x cv2) | decord ms/frame (x cv2) |",
@@ -68,21 +70,6 @@ Decision: `cv2` stays the default (`decode.backend`), as it is the fastest for t
 reads that dominate tracking. `av` (PyAV) is the choice when exact container timestamps
 matter (variable frame rate); `decord` is kept as a selectable option from the design card.
 """
-
-
-def write_section(title: str, body: str) -> None:
-    """Replace (or append) `## title` in BENCHMARKS.md, leaving other sections alone."""
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    head = f"## {title}\n"
-    start = text.find(head)
-    block = head + "\n" + body.strip() + "\n\n"
-    if start < 0:
-        text = text.rstrip() + "\n\n" + block
-    else:
-        nxt = text.find("\n## ", start + len(head))
-        text = text[:start] + block + (text[nxt + 1:] if nxt >= 0 else "")
-    path.write_text(text)
 
 
 if __name__ == "__main__":

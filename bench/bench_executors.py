@@ -25,9 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from report import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA = Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache" / "media"))
-SECTION = "## Executors"
+SECTION = "Executors"
 NUM_VIDEOS = 6
 
 
@@ -96,7 +98,7 @@ def measure(mode: str, workers: int, recipe: Path, out: Path) -> dict[str, float
 def rows_of(out: Path) -> list:
     import pyarrow.parquet as pq
 
-    from vcprep.dataset.shards import load_manifest
+    from vcshard.manifest import load_manifest
 
     rows = []
     for e in load_manifest(out):
@@ -199,12 +201,16 @@ def main() -> None:
     if args.yolo_fps:
         print("\n".join(yolo_fps(args.device, args.batch)))
         return
+    from dataclasses import fields
+
+    from vcprep.core.config import PipelineConfig
+
+    # the recipe names no detector: it runs the default one
+    detector = next(f for f in fields(PipelineConfig) if f.name == "detector").default_factory().name  # type: ignore
     with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
         body = [
-            SECTION, "",
-            "Produced by `python bench/bench_executors.py --write` (2-core CPU machine shared with other jobs,",
-            "no GPU).",
-            f"{NUM_VIDEOS} videos (bikes.mp4 and Megamind.avi copied under distinct names), HOG + ByteTrack at 2 fps,",
+            f"{NUM_VIDEOS} videos (bikes.mp4 and Megamind.avi copied under distinct names), {detector} (the default",
+            "detector) + ByteTrack at 2 fps,",
             "3 variants. Each run is a fresh process; Ray runs include starting a local Ray (a few seconds).", "",
             *throughput_table(Path(tmp)), "",
             "Reading: this machine has 2 cores shared with other jobs, so runs with 4 workers measure contention,",
@@ -220,13 +226,7 @@ def main() -> None:
     text = "\n".join(body) + "\n"
     print(text)
     if args.write:
-        path = ROOT / "BENCHMARKS.md"
-        old = path.read_text()
-        start = old.find(SECTION)
-        if start >= 0:
-            end = old.find("\n## ", start + len(SECTION))
-            old = old[:start] + (old[end + 1:] if end >= 0 else "")
-        path.write_text(old.rstrip("\n") + "\n\n" + text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

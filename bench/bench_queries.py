@@ -1,12 +1,12 @@
 """Render time of one video with 1, 5 and 20 queries: this checkout against an older one, same run.
 
-The recipe is each checkout's own demo recipe (HOG + ByteTrack at 5 fps, five variants) on
+The recipe is each checkout's own demo recipe (its detector as shipped + ByteTrack at 5 fps, five variants) on
 vtest.avi, with N queries whose clips are spread over the video the way VidSTG asks several
 questions of one video. Each setting runs `vcprep render` in a fresh process (imports and model
 building included), the two checkouts alternating, and the median wall time is reported.
 
-    git worktree add /tmp/vcprep-before 6b4d57c        # the layout before the per-stage house
-    python bench/bench_queries.py --before /tmp/vcprep-before --repeats 3
+    python bench/bench_queries.py --repeats 3 [--write]          # before = commit 6b4d57c, extracted by git archive
+    python bench/bench_queries.py --before /path/to/older/checkout   # any other checkout
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ import time
 from pathlib import Path
 
 import yaml
+from report import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
+BEFORE_COMMIT = "6b4d57c"  # the last commit before per-stage tracking and one decoding pass per video
 MEDIA = Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache" / "media"))
 
 
@@ -60,16 +62,24 @@ def render_seconds(checkout: Path, recipe: Path, out: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", type=Path, required=True, help="checkout of the older code (a git worktree)")
+    parser.add_argument("--before", type=Path, help="checkout of the older code (default: --before-commit)")
+    parser.add_argument("--before-commit", default=BEFORE_COMMIT, help="commit extracted as the older code")
+    parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     parser.add_argument("--queries", default="1,5,20")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        before = args.before
+        if before is None:  # the named commit's files, without touching the repository's worktrees
+            before = Path(tmp) / "before"
+            before.mkdir()
+            archive = subprocess.run(["git", "archive", args.before_commit], cwd=ROOT, capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", str(before)], input=archive.stdout, check=True)
         for n in (int(q) for q in args.queries.split(",")):
             folder = Path(tmp) / f"n{n}"
             folder.mkdir()
-            checkouts = {"before": args.before.resolve(), "after": ROOT}
+            checkouts = {"before": before.resolve(), "after": ROOT}
             recipes = {name: write_recipe(folder, checkout, n) for name, checkout in checkouts.items()}
             times: dict[str, list[float]] = {"before": [], "after": []}
             for r in range(args.repeats):
@@ -78,9 +88,17 @@ def main() -> None:
             before, after = statistics.median(times["before"]), statistics.median(times["after"])
             rows.append((n, before, after))
             print(f"{n:>3} queries: before {before:6.1f} s  after {after:6.1f} s  ({before / after:.1f}x)", flush=True)
-    print("\n| queries | before (s) | after (s) | speed-up |\n|---|---|---|---|")
-    for n, before, after in rows:
-        print(f"| {n} | {before:.1f} | {after:.1f} | {before / after:.1f}x |")
+    table = ["| queries | before (s) | after (s) | speed-up |", "|---|---|---|---|"]
+    table += [f"| {n} | {b:.1f} | {a:.1f} | {b / a:.1f}x |" for n, b, a in rows]
+    print("\n" + "\n".join(table))
+    if args.write:
+        name = args.before_commit if args.before is None else str(args.before)
+        write_section("Render time per video", (
+            f"One video (vtest.avi, 79.5 s) with N queries whose 8 s clips step through it, rendered by this checkout\n"
+            f"(after) and by {name} (before, the layout before per-stage tracking), each with its own demo recipe,\n"
+            f"in a fresh `vcprep render` process (imports included), the two alternating; median of {args.repeats}\n"
+            "runs.\n\n"
+            + "\n".join(table) + "\n"))
 
 
 if __name__ == "__main__":

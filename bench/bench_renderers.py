@@ -37,6 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import supervision as sv
+from report import write_section
 
 from vcprep.core.masks import rle_decode, rle_encode
 from vcprep.core.types import Clip, Tracks
@@ -542,10 +543,8 @@ def goals(results: list[dict]) -> str:
     )
 
 
-SECTION_INTRO = """## Renderers
-
-Produced by `python bench/bench_renderers.py --write` (2-core CPU machine shared with other jobs, no GPU;
-OpenCV on one thread since the pipeline parallelises over videos). Real vtest.avi frames resized to each
+SECTION_INTRO = """Produced by `python bench/bench_renderers.py --write` (OpenCV on one thread since the pipeline
+parallelises over videos). Real vtest.avi frames resized to each
 resolution, 8 person-sized objects with elliptical full-frame masks, 16 frames a clip. Each row times, in
 {repeats} (or a few more) interleaved rounds in a balanced order, our variant through `render_chain` (as the
 pipeline calls it), its supervision {sv} equivalent (same objects, line widths and text sizes) and the floor
@@ -646,18 +645,6 @@ Reading the goals:
 """
 
 
-def write_section(path: Path, body: str) -> None:
-    """Replace (or append) the '## Renderers' section of BENCHMARKS.md, leaving the others alone."""
-    text = path.read_text() if path.is_file() else "# Benchmarks\n"
-    start = text.find("\n## Renderers\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[: start + 1] + body + ("" if end < 0 else "\n" + text[end + 1 :])
-    path.write_text(text.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=16)
@@ -679,12 +666,12 @@ def main() -> None:
             )
         cases = [c for c in CASES if c.label in wanted]
     results, extra = bench(args.frames, args.repeats, cases)
-    text = markdown(results, extra) + "\n\nGoals (issue 4), as measured in this run:\n\n" + goals(results) + "\n"
+    text = markdown(results, extra) + "\n\nGoals, as measured in this run:\n\n" + goals(results) + "\n"
     print(text)
     if args.write:
         pinned = "pinned (no trimming, no mmap for frames)" if extra["pinned"] else "left as found (no mallopt)"
         intro = SECTION_INTRO.format(sv=sv.__version__, repeats=args.repeats, pinned=pinned)
-        write_section(ROOT / "BENCHMARKS.md", intro + "\n" + text + "\n" + NOTES)
+        write_section("Renderers", intro + "\n" + text + "\n" + NOTES)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@
    construction), so the classifier's ability to learn is shown apart from the quality of the proxy's labels.
 
 Held-out accuracy is compared with the majority class of the train split and uniform random guessing, measured in the
-same run on the same split. Writes the "## Visual Prompt Selector (issue 8)" section of BENCHMARKS.md.
+same run on the same split. Writes the "## Visual Prompt Selector" section of BENCHMARKS.md.
 
     python bench/bench_selector.py [--shards DIR] [--proxy DIR] [--samples 4] [--write]
 """
@@ -31,11 +31,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from bench_decode import write_section
+from report import write_section
 from test_vctrain_selector import synthetic_labels
 
 ROOT = Path(__file__).resolve().parents[1]
-TITLE = "Visual Prompt Selector (issue 8)"
+TITLE = "Visual Prompt Selector"
 HELD = ("test", "val", "validation")
 
 
@@ -75,8 +75,8 @@ def warm_up_proxy(base: Path, shards: Path, out: Path, steps: int, max_frames: i
     import torch
 
     from vctrain.config import DataConfig, ModelConfig
-    from vctrain.data import index_variants, load_sample
-    from vctrain.model import completion_logprobs, encode_prompt, load_model, load_processor
+    from vctrain.data.reader import index_variants, load_sample
+    from vctrain.policy.model import completion_logprobs, encode_prompt, load_model, load_processor
     from vctrain.selector.features import split_of
 
     torch.manual_seed(seed)

@@ -7,7 +7,7 @@ sample ids (frames made unique per copy) to reach a realistic volume. Measured i
 - write: `ShardWriter` (row hashes, one Arrow chunk per row, row groups packed by bytes, zstd,
   page index, fsync + rename + manifest) against a plain `pyarrow.parquet.write_table` of the
   same rows (`Table.from_pylist`, zstd) into one file;
-- read: the shard folder into decoded RGB frames via `vcprep.dataset.shards.iter_rows` + OpenCV,
+- read: the shard folder into decoded RGB frames via `vcprep.dataset.reader.iter_rows` + OpenCV,
   against `datasets.load_dataset("parquet")` of the same files iterated to decoded frames
   (PIL, as `datasets` decodes its `Image` feature), both cold (load included) and iterate-only.
 
@@ -19,6 +19,7 @@ Writes the "## Shards" section of BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -31,10 +32,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from bench_decode import write_section
+from report import write_section
 from shard_recipes import good_records, render_small
 
-from vcprep.dataset.shards import ShardWriter, arrow_schema, iter_rows
+from vcprep.dataset.reader import iter_rows
+from vcprep.dataset.writers import ShardWriter
+from vcshard.schema import arrow_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,7 +108,7 @@ def read_datasets(root: Path, cache: Path, *, load_only: bool = False):
 
 def main() -> str:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--media", type=Path, default=ROOT / ".cache" / "media")
+    ap.add_argument("--media", type=Path, default=Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache" / "media")))
     ap.add_argument("--copies", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")

@@ -1,6 +1,7 @@
 """Does the tracking stage stay flat in memory, and what does it cost beyond the detector itself?
 
-1. Peak memory (max RSS) of `vcprep track` with HOG + ByteTrack on all of vtest.avi (795 frames,
+1. Peak memory (max RSS) of `vcprep track` with the recipes' default detector (`ssdlite`; `--detector hog` for
+   OpenCV's HOG) + ByteTrack on all of vtest.avi (795 frames,
    768x576, every frame tracked) against the same command on its first 200 frames (the file's
    packets copied, no re-encoding). Flat memory means the ratio stays near 1; the target is < 1.5 GB.
    Baseline for what is fixed cost: the peak of a process that only imports the same modules.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,7 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_decode import write_section  # noqa: E402
+from report import write_section  # noqa: E402
 
 RSS_WRAPPER = (
     "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
@@ -63,6 +65,10 @@ def copy_first_frames(src: Path, dst: Path, frames: int) -> None:
             out.mux(packet)
 
 
+DETECTOR = {"name": "ssdlite", "params": {}}  # the recipes' default; --detector hog: {scale 1.05, min_confidence 0.3}
+LABEL = {"ssdlite": "ssdlite", "hog": "HOG"}
+
+
 def recipe(folder: Path, video: str, data_root: Path) -> Path:
     (folder / "ann.jsonl").write_text(json.dumps({"id": "s", "video": video, "question": "who?"}) + "\n")
     path = folder / f"{Path(video).stem}.yaml"
@@ -70,7 +76,7 @@ def recipe(folder: Path, video: str, data_root: Path) -> Path:
         "name": "bench-track",
         "source": {"name": "jsonl", "annotations": "ann.jsonl", "data_root": str(data_root)},
         "decode": {"backend": "cv2", "track_fps": 10.0},  # every frame of the 10 fps file
-        "detector": {"name": "hog", "params": {"scale": 1.05, "min_confidence": 0.3}},
+        "detector": DETECTOR,
         "tracker": {"name": "bytetrack", "params": {"frame_rate": 10.0}},
     }))
     return path
@@ -82,8 +88,9 @@ def memory_rows(media: Path, short_frames: int) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         copy_first_frames(media / "vtest.avi", folder / "vtest_short.avi", short_frames)
-        base, _ = peak_rss_mib([sys.executable, "-c", "import vcprep.cli, vcprep.track.stage, "
-                                "vcprep.track.detectors.hog, vcprep.track.trackers, trackers, supervision, cv2"])
+        imports = (f"import vcprep.cli, vcprep.track.stage, vcprep.track.detectors.{DETECTOR['name']}, "
+                   "vcprep.track.trackers, trackers, supervision, cv2")
+        base, _ = peak_rss_mib([sys.executable, "-c", imports])
         peaks = {}
         from vcprep.decode.video import probe
 
@@ -93,7 +100,8 @@ def memory_rows(media: Path, short_frames: int) -> list[str]:
             peak, wall = peak_rss_mib([*vcprep, "track", str(recipe(folder, name, root)), "--out",
                                        str(folder / f"cache-{name}"), "-q"])
             peaks[name] = peak
-            rows.append(f"| `vcprep track`, HOG + ByteTrack, {n} frames | {peak:.0f} | {peak / base:.2f}x | "
+            label = LABEL[DETECTOR["name"]]
+            rows.append(f"| `vcprep track`, {label} + ByteTrack, {n} frames | {peak:.0f} | {peak / base:.2f}x | "
                         f"{wall:.1f} s |")
         rows.insert(0, f"| imports only (baseline) | {base:.0f} | 1.00x | - |")
         rows.append(f"| growth, {probe(media / 'vtest.avi').frame_count} vs {short_frames} frames | "
@@ -125,54 +133,59 @@ def overhead_rows(media: Path, frames: int, repeats: int = 2) -> list[str]:
 
     path = media / "vtest.avi"
     idx = np.arange(frames)
-    params = {"scale": 1.05, "min_confidence": 0.3}
+    name_, params, label = DETECTOR["name"], DETECTOR["params"], LABEL[DETECTOR["name"]]
     decoded = [f.image for f in read_frames(path, idx)]
     best: dict[str, float] = {}
     inside: dict[str, tuple[float, float]] = {}
     for _ in range(repeats):  # alternate the runs and keep the best of each, against drifting load
-        hog = build_detector("hog", params)
+        alone = build_detector(name_, params)
         t0 = time.perf_counter()
         for image in decoded:
-            hog.detect(image)
-        best["hog"] = min(best.get("hog", np.inf), time.perf_counter() - t0)
+            alone.detect(image)
+        best["alone"] = min(best.get("alone", np.inf), time.perf_counter() - t0)
         for name in ("bytetrack", "ocsort"):
-            timed = TimedDetector(build_detector("hog", params))
+            timed = TimedDetector(build_detector(name_, params))
             t0 = time.perf_counter()
             track_video(path, detector=timed, tracker=build_tracker(name, {"frame_rate": 10.0}), frame_indices=idx)
             stage_s = time.perf_counter() - t0
             if stage_s < best.get(name, np.inf):
                 best[name] = stage_s
                 inside[name] = (stage_s, timed.seconds)
-    detect_s = best["hog"]
-    rows = [f"| HOG inference only (baseline) | {frames} | {detect_s:.2f} | {detect_s / frames * 1e3:.1f} | "
+    detect_s = best["alone"]
+    rows = [f"| {label} inference only (baseline) | {frames} | {detect_s:.2f} | {detect_s / frames * 1e3:.1f} | "
             "1.000x | - |"]
     for name in ("bytetrack", "ocsort"):
         stage_s, det_in = inside[name]
-        rows.append(f"| tracking stage, HOG + {name} | {frames} | {stage_s:.2f} | {stage_s / frames * 1e3:.1f} | "
+        rows.append(f"| tracking stage, {label} + {name} | {frames} | {stage_s:.2f} | {stage_s / frames * 1e3:.1f} | "
                     f"{stage_s / detect_s:.3f}x | {stage_s / det_in:.3f}x |")
     return rows
 
 
 def main() -> str:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--media", type=Path, default=ROOT / ".cache" / "media")
+    ap.add_argument("--media", type=Path, default=Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache" / "media")))
     ap.add_argument("--frames", type=int, default=200, help="frames of the short memory run")
     ap.add_argument("--overhead-frames", type=int, default=100, help="frames of the overhead timing")
+    ap.add_argument("--detector", choices=sorted(LABEL), default="ssdlite", help="ssdlite (the default) or hog")
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = ap.parse_args()
+    if args.detector == "hog":
+        DETECTOR.update(name="hog", params={"scale": 1.05, "min_confidence": 0.3})
+    label = LABEL[args.detector]
     mem = memory_rows(args.media, args.frames)
     over = overhead_rows(args.media, args.overhead_frames)
     body = (
-        "Produced by `python bench/bench_tracking.py --write` (2-core CPU machine shared with other jobs, no GPU).\n\n"
-        "Peak memory (max RSS of the whole process) of `vcprep track` on vtest.avi (768x576, 10 fps, every frame\n"
-        "tracked), against a process that only imports the same modules, and the full video against its first\n"
+        f"Detector: `{args.detector}`" + (" (the recipes' default)" if args.detector == "ssdlite" else "")
+        + ", tracker ByteTrack.\n\nPeak memory (max RSS of the whole process) of `vcprep track` on vtest.avi\n"
+        "(768x576, 10 fps, every frame tracked), against a process that only imports the same modules, and the full\n"
+        "video against its first "
         f"{args.frames} frames (packets copied, same codec). Target: < 1.5 GB and no growth with length.\n\n"
         "| run | peak RSS MiB | x imports | wall |\n|---|---|---|---|\n" + "\n".join(mem) + "\n\n"
         "Tracking-stage overhead: the stage's wall time (decode + detect + track + assemble `Tracks`) against the\n"
-        "detector's own inference time on the same frames: (a) HOG alone on the frames decoded beforehand, best of\n"
-        "two alternating runs; (b) the HOG time measured inside the same stage run, which cancels the load of\n"
+        f"detector's own inference time on the same frames: (a) {label} alone on the frames decoded beforehand, best\n"
+        f"of two alternating runs; (b) the {label} time measured inside the same stage run, which cancels the load of\n"
         "other jobs on this shared machine. (b) is the overhead ratio; (a) shows how noisy the machine was.\n\n"
-        "| what | frames | seconds | ms/frame | (a) x HOG alone | (b) x HOG inside the stage |\n"
+        f"| what | frames | seconds | ms/frame | (a) x {label} alone | (b) x {label} inside the stage |\n"
         "|---|---|---|---|---|---|\n" + "\n".join(over) + "\n"
     )
     print(body)

@@ -1,6 +1,6 @@
 """Where does a GRPO/GSPO step spend its time? Rollout, reward, reference and policy passes, and tokens per second.
 
-Runs the real trainer (`vctrain.train.train`, the same loop `vctrain grpo` runs) on the demo pipeline's shards
+Runs the real trainer (`vctrain.rl.train.train`, the same loop `vctrain grpo` runs) on the demo pipeline's shards
 (vtest.avi, rendered here unless `--shards` is given) for a few steps per mode and reads the per-step timers it
 logs to metrics.jsonl. Modes: GRPO and GSPO, each with the k3 KL (beta 0.04, a frozen reference model scores
 every rollout) and without it (beta 0, no reference pass). Baselines measured in the same run: GRPO without KL
@@ -38,11 +38,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from anywhere without installing
 
-import vctrain.train as train_module  # noqa: E402
+import vctrain.rl.train as train_module  # noqa: E402
 from vctrain.config import load_config  # noqa: E402
-from vctrain.runlog import read_metrics  # noqa: E402
-from vctrain.tiny import QWEN_SPECIAL_TOKENS, TinySizes, build_tiny_qwen25vl, build_tokenizer  # noqa: E402
-from vctrain.train import train  # noqa: E402
+from vctrain.rl.runlog import read_metrics  # noqa: E402
+from vctrain.rl.train import train  # noqa: E402
+from vctrain.tools.tiny import QWEN_SPECIAL_TOKENS, TinySizes, build_tiny_qwen25vl, build_tokenizer  # noqa: E402
 
 PHASES = ("rollout", "reward", "reference", "policy")
 MODES = (("grpo", 0.0), ("grpo", 0.04), ("gspo", 0.0), ("gspo", 0.04))  # (algorithm, beta); first is the baseline
@@ -134,7 +134,7 @@ def build_from_config(out: Path, overrides: dict[str, Any], device: str) -> Path
         Qwen2VLVideoProcessor,
     )
 
-    from vctrain.tiny import CHAT_TEMPLATE
+    from vctrain.tools.tiny import CHAT_TEMPLATE
 
     tokenizer = build_tokenizer()
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
@@ -326,7 +326,7 @@ def main() -> str:
             name = args.model_config if args.model_config in PRESETS else Path(args.model_config).stem
             models.append((f"{name}-shaped, random weights", build_from_config(work / "big", spec, args.device)))
         else:
-            models.append(("tiny Qwen2.5-VL (vctrain/tiny.py defaults)", build_tiny_qwen25vl(work / "tiny")))
+            models.append(("tiny Qwen2.5-VL (vctrain/tools/tiny.py defaults)", build_tiny_qwen25vl(work / "tiny")))
             small = TinySizes(hidden_size=256, num_hidden_layers=4, num_attention_heads=8, vision_depth=4,
                               vision_hidden_size=128)  # fmt: skip
             models.append(("small Qwen2.5-VL (hidden 256, 4 layers, vision 128 x 4)",
@@ -349,9 +349,9 @@ def main() -> str:
     body = "\n\n".join(sections)
     print(body)
     if args.write:
-        from bench_decode import write_section
+        from report import write_section
 
-        title = "Training step (issue 7)" if not args.model_config else "Training step on a GPU (issue 7)"
+        title = "Training step" if not args.model_config else "Training step on a GPU"
         write_section(
             title,
             wrap_paragraph(
@@ -375,7 +375,7 @@ CLOCKS = {
     "thread this equals wall time on an idle machine, and other jobs on this shared machine cannot inflate it)",
     "wall": "timed in wall-clock seconds (the trainer's own timers, GPU synchronised)",
 }
-SECTION_INTRO = """Time per GRPO/GSPO step of the real trainer (`vctrain.train.train`) on the demo shards
+SECTION_INTRO = """Time per GRPO/GSPO step of the real trainer (`vctrain.rl.train.train`) on the demo shards
 (`id_tags` variant of the vtest query), split into its timed phases, on {device}, {threads} torch thread(s),
 {clock}. Per mode: the median of {steps} steps after {warmup} warm-up step(s), best of {rounds} runs with the
 modes interleaved. Produced by `python bench/bench_train.py --write`. Baselines from the same run: the GRPO

@@ -1,4 +1,4 @@
-"""Walkers (issue 16): the two tracking ceilings and target-level figures of rendered walkers datasets.
+"""Walkers: the two tracking ceilings and target-level figures of rendered walkers datasets.
 
 For each dataset (e.g. one rendered with the old HOG windows and one with the new defaults), from the
 shard rows alone: the single-track oracle vIoU (as stored), the ID + span answer ceiling (the rules
@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from vcprep.core.geometry import box_iou_matrix
 from vcprep.core.types import Tracks
-from vcprep.dataset.shards import shard_paths
+from vcprep.dataset.reader import shard_paths
 from vcprep.track.quality import answer_ceiling
 
 COLUMNS = ["sample_id", "video_fps", "gt_span_seconds", "gt_frame_indices", "gt_boxes", "oracle_viou",

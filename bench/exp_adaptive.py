@@ -33,13 +33,13 @@ import torch
 import yaml
 
 from vctrain.config import load_config
-from vctrain.runlog import read_metrics
-from vctrain.tiny import build_tiny_qwen25vl
-from vctrain.train import train
+from vctrain.rl.runlog import read_metrics
+from vctrain.rl.train import train
+from vctrain.tools.tiny import build_tiny_qwen25vl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_decode import write_section  # noqa: E402
+from report import write_section  # noqa: E402
 
 TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 ARMS = {
@@ -246,7 +246,7 @@ claim that visual prompts help a real model.
     if args.write:
         (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
         fig.savefig(ROOT / "bench" / "results" / "adaptive_arms.png", dpi=90)
-        write_section("Adaptive prompting (issue 8)", body)
+        write_section("Adaptive prompting", body)
     plt.close(fig)
 
 

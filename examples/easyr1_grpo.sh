@@ -13,4 +13,4 @@ python3 -m verl.trainer.main config=examples/config.yaml \
   data.min_pixels=3136 data.max_pixels=602112 \
   worker.rollout.max_num_batched_tokens=17408 \
   worker.actor.model.model_path="$MODEL" \
-  worker.reward.reward_function="$VCTRAIN/adapters.py:compute_score"
+  worker.reward.reward_function="$VCTRAIN/adapters/__init__.py:compute_score"

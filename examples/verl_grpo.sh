@@ -10,7 +10,7 @@ python -m verl.trainer.main_ppo \
   data.prompt_key=prompt data.video_key=videos data.image_patch_size="$PATCH" \
   data.max_prompt_length=8192 data.max_response_length=1024 data.filter_overlong_prompts=True \
   data.train_batch_size=8 \
-  data.custom_cls.path=pkg://vctrain.verl_dataset data.custom_cls.name=TrueTimesRLHFDataset \
+  data.custom_cls.path=pkg://vctrain.adapters.verl_dataset data.custom_cls.name=TrueTimesRLHFDataset \
   actor_rollout_ref.model.path="$MODEL" \
   actor_rollout_ref.actor.ppo_mini_batch_size=8 \
   actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=1 \
@@ -18,6 +18,6 @@ python -m verl.trainer.main_ppo \
   actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=1 \
   actor_rollout_ref.rollout.max_num_batched_tokens=9216 \
   actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=1 \
-  reward.custom_reward_function.path="$VCTRAIN/adapters.py" \
+  reward.custom_reward_function.path="$VCTRAIN/adapters/__init__.py" \
   reward.custom_reward_function.name=compute_score \
   trainer.n_gpus_per_node=8 trainer.nnodes=1

@@ -14,6 +14,7 @@ MEDIA = Path(os.environ.get("VCPREP_MEDIA", ROOT / ".cache" / "media"))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_CONFIG_DIR", str(ROOT / ".cache" / "ultralytics"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("VCPREP_MODELS", str(ROOT / ".cache" / "models"))  # the nanodet weights (make models)
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 
@@ -60,3 +61,19 @@ def copy_dataset(tmp_path: Path, demo_dataset: Path):
         return dst
 
     return _copy
+
+
+@pytest.fixture(scope="session")
+def upstream_clip(tmp_path_factory: pytest.TempPathFactory, vtest_path: Path) -> Path:
+    """The first 12 s of vtest.avi as MPEG-4, the video of every upstream-format fixture."""
+    from upstream_renders import write_clip
+
+    return write_clip(vtest_path, tmp_path_factory.mktemp("clip") / "vtest_clip.mp4")
+
+
+@pytest.fixture(scope="session")
+def upstream_renders(tmp_path_factory: pytest.TempPathFactory, upstream_clip: Path) -> dict[str, tuple[Path, int, str]]:
+    """Every dataset recipe rendered once per session on its fixture (tests/upstream_renders.py); read-only."""
+    from upstream_renders import render_all
+
+    return render_all(tmp_path_factory, upstream_clip)

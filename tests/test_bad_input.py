@@ -1,4 +1,4 @@
-"""Issue 5: every kind of bad input lands in the errors table; good samples still complete.
+"""Every kind of bad input lands in the errors table; good samples still complete.
 
 One real `vcprep render` over a data root that mixes real videos with damaged, empty, fake,
 missing, escaping and oversized ones, and an annotation file with malformed records. The

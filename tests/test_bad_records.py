@@ -1,4 +1,4 @@
-"""Issue 18: bad bytes and pathological JSON in any annotation format are per-record (or per-file)
+"""Bad bytes and pathological JSON in any annotation format are per-record (or per-file)
 errors, never a crash; an empty or wholly unusable annotation file is refused before anything runs.
 
 Real sources read real files written here; nothing is mocked.

@@ -25,9 +25,10 @@ import yaml
 
 from vcprep.cluster import run_cluster
 from vcprep.core.config import ConfigError, load_pipeline
-from vcprep.dataset.shards import MANIFEST_PARTS_DIR, load_manifest
 from vcprep.dataset.verify import verify_dataset
 from vcprep.pipeline import run_pipeline
+from vcshard.layout import MANIFEST_PARTS_DIR
+from vcshard.manifest import load_manifest
 
 # Ray replaces a loopback address by the machine's outward IP unless this is 0; every node of the
 # test cluster, its driver and workers must stay on 127.0.0.1

@@ -1,4 +1,4 @@
-"""Issue 16: symlinked data roots are accepted (paths still may not climb out of the root), and
+"""Symlinked data roots are accepted (paths still may not climb out of the root), and
 `vcprep track` takes the same `--data-root` / `--annotations` overrides as `render`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 3: detectors (HOG, YOLO from its config, ground truth) and trackers run for real on vtest.avi."""
+"""Detectors (HOG, YOLO from its config, ground truth) and trackers run for real on vtest.avi."""
 
 from __future__ import annotations
 

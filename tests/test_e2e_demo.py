@@ -1,4 +1,4 @@
-"""Issue 2: the real path on vtest.avi, from decoding to shards that pyarrow and datasets read."""
+"""The real path on vtest.avi, from decoding to shards that pyarrow and datasets read."""
 
 from __future__ import annotations
 

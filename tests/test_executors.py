@@ -35,13 +35,22 @@ def _content(out: Path) -> list[dict]:
     return sorted(rows, key=lambda r: (r["sample_id"], r["variant"]))
 
 
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> tuple[Path, list[dict]]:
+    """The serial run every executor is compared with, rendered once for the module: (recipe, rows)."""
+    tmp = tmp_path_factory.mktemp("serial")
+    recipe = _recipe(tmp, media_dir)
+    summary = run_pipeline(load_pipeline(recipe), tmp / "serial", workers=1, progress=False)
+    assert summary.failed == 0 and summary.samples_written == 2
+    rows = _content(tmp / "serial")
+    assert len(rows) == 4
+    return recipe, rows
+
+
 @pytest.mark.parametrize("executor,workers", [("local", 2), ("ray", 2)])
-def test_executors_agree_with_a_serial_run(tmp_path: Path, media_dir: Path, executor: str, workers: int) -> None:
-    cfg = load_pipeline(_recipe(tmp_path, media_dir))
-    serial = run_pipeline(cfg, tmp_path / "serial", workers=1, progress=False)
-    other = run_pipeline(cfg, tmp_path / executor, workers=workers, progress=False, executor=executor)
-    assert serial.failed == other.failed == 0
-    assert serial.samples_written == other.samples_written == 2
-    a, b = _content(tmp_path / "serial"), _content(tmp_path / executor)
-    assert len(a) == 4
-    assert a == b
+def test_executors_agree_with_a_serial_run(tmp_path: Path, serial: tuple, executor: str, workers: int) -> None:
+    recipe, expected = serial
+    other = run_pipeline(load_pipeline(recipe), tmp_path / executor, workers=workers, progress=False,
+                         executor=executor)
+    assert other.failed == 0 and other.samples_written == 2
+    assert _content(tmp_path / executor) == expected

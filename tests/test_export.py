@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 from shard_recipes import render_small
 
-from vcprep.dataset.shards import iter_rows
+from vcprep.dataset.reader import iter_rows
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_easyr1_layout_and_variant_filter(small: Path, shard_rows: dict, tmp_pat
 def test_trl_layout_goes_through_a_real_vlm_processor(small: Path, shard_rows: dict, tmp_path: Path) -> None:
     from transformers import AutoProcessor
 
-    from vctrain.tiny import build_tiny_qwen25vl
+    from vctrain.tools.tiny import build_tiny_qwen25vl
 
     ds = _export(small, tmp_path / "trl", "trl", "--variant", "raw")
     assert len(ds) == 6

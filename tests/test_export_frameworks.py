@@ -1,4 +1,4 @@
-"""Issue 17: exports checked with the frameworks' own code (verl, TRL) and EasyR1's contract.
+"""Exports checked with the frameworks' own code (verl, TRL) and EasyR1's contract.
 
 One mixed-task dataset (stvg, temporal_qa, temporal_mcq, st_free_form, st_grounding, general_mcq,
 general_free_form; sampled at 1 fps, the stvg row capped by max_frames) and one sampled at 2 fps,
@@ -23,9 +23,9 @@ import pytest
 from shard_recipes import DEMO_BOXES, render_small
 
 from vcprep.dataset.export import ExportOptions, export_dataset
-from vcprep.dataset.shards import iter_rows
+from vcprep.dataset.reader import iter_rows
 from vctrain.adapters import default_weights, make_trl_reward
-from vctrain.groundtruth import ground_truth_from_row
+from vctrain.data.groundtruth import ground_truth_from_row
 from vctrain.rewards import REWARDS, compute_rewards
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +108,7 @@ def _expected(row: dict, completion: str) -> float:
 def test_verl_dataset_timing_and_reward_managers_on_a_mixed_batch(
     sources: list[Path], shard_rows: dict[str, dict], tmp_path: Path
 ) -> None:
-    from vctrain.tiny import build_tiny_qwen25vl
+    from vctrain.tools.tiny import build_tiny_qwen25vl
 
     files = _export(sources, tmp_path / "verl", "verl")
     moved = tmp_path / "elsewhere" / "verl"  # the folder of exports moves as it is
@@ -181,7 +181,7 @@ def test_easyr1_contract_columns_answer_key_reward_file_and_timing(
         inputs.append({"response": completion, "response_length": len(completion), "ground_truth": ex["answer"]})
         expected.append(_expected(row, completion))
     loaded = []
-    for file in (ROOT / "vctrain" / "adapters.py", ROOT / "vctrain" / "easyr1_sequential.py"):
+    for file in (ROOT / "vctrain" / "adapters" / "__init__.py", ROOT / "vctrain" / "adapters" / "easyr1_sequential.py"):
         spec = importlib.util.spec_from_file_location("custom_reward_fn", file)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -226,7 +226,7 @@ def test_trl_grpo_trainer_trains_two_steps_with_pixels_in_the_training_forward(
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from trl import GRPOConfig, GRPOTrainer
 
-    from vctrain.tiny import build_tiny_qwen25vl
+    from vctrain.tools.tiny import build_tiny_qwen25vl
 
     (file,) = _export(sources[1:], tmp_path / "trl", "trl")
     ds = datasets.load_dataset("parquet", data_files=str(tmp_path / "trl" / file), split="train")

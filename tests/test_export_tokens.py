@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from shard_recipes import render_small
 from test_export_frameworks import MIXED
+from vcprep.dataset.shards import iter_rows
 
 from vcprep.dataset.export import token_messages
 from vcprep.dataset.prompt_tokens import IMAGES, VIDEO, PromptTokenCounter, TokenBudget
-from vcprep.dataset.shards import iter_rows
-from vctrain.tiny import TINY_FAMILIES
+from vctrain.tools.tiny import TINY_FAMILIES
 
 TOKENS_PER_PATCH = {"qwen2.5-vl": 63, "qwen3-vl": 48}  # see the module docstring
 
@@ -50,6 +50,7 @@ def test_a_video_costs_half_the_visual_tokens_of_image_frames(family: str, small
         assert int((old == video_pad).sum()) == int((new == image_pad).sum()) == 0
 
 
+@pytest.mark.slow
 def test_export_reports_tokens_per_row_in_its_summary_and_card_and_names_rows_over_the_limit(
     small: Path, tmp_path: Path
 ) -> None:

@@ -1,4 +1,4 @@
-"""Issue 18: kill, disk-full, second-writer and changed-recipe faults of `vcprep render`.
+"""Kill, disk-full, second-writer and changed-recipe faults of `vcprep render`.
 
 Real CLI subprocesses on real videos with the `gt` detector (boxes from the annotations, so the
 detections of one sample shape the track IDs of the others) and a real 2 MiB tmpfs for ENOSPC.
@@ -21,8 +21,11 @@ from test_resume import _manifest_lines, _render_and_kill, _rows
 
 import vcprep.pipeline as pipeline
 from vcprep.core.config import load_pipeline
-from vcprep.dataset.shards import MANIFEST_PATH, RECIPE_PATH, DatasetLockedError, ShardWriter, load_manifest
+from vcprep.dataset.lock import DatasetLockedError
 from vcprep.dataset.verify import verify_dataset
+from vcprep.dataset.writers import ShardWriter
+from vcshard.layout import MANIFEST_PATH, RECIPE_PATH
+from vcshard.manifest import load_manifest
 
 CLI = [sys.executable, "-m", "vcprep.cli"]
 

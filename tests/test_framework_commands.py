@@ -22,10 +22,10 @@ import pytest
 from framework_commands import ROOT, command_args, example, readme_blocks
 from shard_recipes import render_small
 from test_export_frameworks import AT_2FPS, MIXED, VERL_PYTHON
+from vcprep.dataset.shards import iter_rows
 
 from vcprep.dataset.export import ExportOptions, export_dataset
-from vcprep.dataset.shards import iter_rows
-from vctrain.tiny import TINY_FAMILIES
+from vctrain.tools.tiny import TINY_FAMILIES
 
 PATCH = {"qwen2.5-vl": 14, "qwen3-vl": 16}
 needs_verl = pytest.mark.skipif(not VERL_PYTHON.is_file() and "VCPREP_VERL_PYTHON" not in os.environ,
@@ -59,6 +59,7 @@ def _patch_times(pts: list[float]) -> list[float]:
     return [(padded[i] + padded[i + 1]) / 2 for i in range(0, len(padded), 2)]
 
 
+@pytest.mark.slow
 @needs_verl
 @pytest.mark.parametrize("family", ["qwen2.5-vl", "qwen3-vl"])
 def test_verl_readme_command_is_accepted_keeps_every_row_and_gives_true_times(
@@ -88,6 +89,7 @@ def test_verl_readme_command_is_accepted_keeps_every_row_and_gives_true_times(
     assert {"stvg-2fps", "tq-1", "uneven-1"} <= set(by_id)  # 2 fps, 1 fps, the uneven capped row
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["qwen2.5-vl", "qwen3-vl"])
 def test_trl_readme_snippet_trains_on_two_exports(
     family: str, tmp_path_factory: pytest.TempPathFactory, media_dir: Path, tmp_path: Path

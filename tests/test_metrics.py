@@ -1,4 +1,4 @@
-"""SPEC section 7 metrics against values computed by hand, and on a real demo shard row."""
+"""Grounding metrics (vctrain.evaluation.metrics) against values computed by hand, and on a real demo shard row."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from vctrain.metrics import (
+from vctrain.evaluation.metrics import (
     STVGEvalConfig,
     STVGResult,
     evaluate_stvg_row,

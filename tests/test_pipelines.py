@@ -1,8 +1,8 @@
-"""Issue 6: `vcprep render pipelines/<each>.yaml` end to end on the upstream-format fixtures.
+"""`vcprep render pipelines/<each>.yaml` end to end on the upstream-format fixtures.
 
-The recipes are the real ones; the tests only point them at the fixture annotations
-(`--annotations`) and at a data root (`--data-root`) laid out like each dataset's download,
-holding a 12 s clip cut from the sample video vtest.avi (so HOG + ByteTrack stay fast).
+The recipes are the real ones; the renders (tests/upstream_renders.py, shared with test_rewards.py) only point
+them at the fixture annotations (`--annotations`) and at a data root (`--data-root`) laid out like each dataset's
+download, holding a 12 s clip cut from the sample video vtest.avi.
 Each run must write the good records with the right per-task prompt and ground truth, and
 record the fixtures' malformed records in meta/errors.jsonl without stopping.
 """
@@ -16,55 +16,17 @@ import cv2
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
+from upstream_renders import CASES
 
-from vcprep.cli import app
 from vcprep.render.prompts import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
-FIX = ROOT / "tests" / "fixtures"
-CLIP_FRAMES = 120  # 12 s of vtest.avi at 10 fps
-
-# recipe -> (annotation fixture, folder under the data root that holds the clip)
-CASES = {
-    "hcstvg_v1": ("hcstvg/anno_v1/train.json", "videos"),
-    "hcstvg_v2": ("hcstvg/anno_v2/train_v2.json", "videos"),
-    "vidstg": ("vidstg/train_annotations.json", "video/0001"),
-    "charades_sta": ("charades_sta/charades_sta_train.txt", "Charades_v1_480"),
-    "vstar": ("vstar/V_STaR_test.json", "videos"),
-    "stgr": ("stgr/STGR-RL.json", "videos"),
-}
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory, vtest_path: Path) -> Path:
-    """The first 12 s of vtest.avi as MPEG-4 (frame indices equal vtest.avi's)."""
-    out = tmp_path_factory.mktemp("clip") / "vtest_clip.mp4"
-    cap = cv2.VideoCapture(str(vtest_path))
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (768, 576))
-    for _ in range(CLIP_FRAMES):
-        ok, frame = cap.read()
-        assert ok
-        writer.write(frame)
-    writer.release()
-    cap.release()
-    return out
-
-
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> dict[str, tuple[Path, int, str]]:
-    """Every dataset recipe rendered once through the CLI: name -> (dataset dir, exit code, output)."""
-    runner = CliRunner()
-    results = {}
-    for name, (ann, folder) in CASES.items():
-        data_root = tmp_path_factory.mktemp(f"{name}_root")
-        (data_root / folder).mkdir(parents=True)
-        (data_root / folder / clip.name).write_bytes(clip.read_bytes())
-        out = tmp_path_factory.mktemp(name) / "ds"
-        res = runner.invoke(app, ["render", str(ROOT / "pipelines" / f"{name}.yaml"), "--out", str(out),
-                                  "--data-root", str(data_root), "--annotations", str(FIX / ann), "-q"])
-        results[name] = (out, res.exit_code, res.output)
-    return results
+def rendered(upstream_renders: dict) -> dict[str, tuple[Path, int, str]]:
+    """Every dataset recipe rendered once per session through the CLI (conftest: `upstream_renders`)."""
+    return upstream_renders
 
 
 def _rows(ds: Path) -> dict[tuple[str, str], dict]:
@@ -190,3 +152,16 @@ def test_stgr_spotlight_lights_the_key_objects(rendered: dict) -> None:
     a, b = (cv2.imdecode(np.frombuffer(r["frames"][k]["bytes"], np.uint8), cv2.IMREAD_GRAYSCALE).astype(float)
             for r in (raw, lit))
     assert b[:60, :200].mean() < 0.5 * a[:60, :200].mean()  # top-left corner: far from any key object
+
+
+def test_recipes_tracking_the_same_clip_alike_detect_it_once(rendered: dict) -> None:
+    """The renders share one tracks cache (`--tracks`): HC-STVG v1 and v2, V-STaR and STGR track the whole clip at
+    `videos/vtest_clip.mp4` with the same ssdlite + ByteTrack settings at 5 fps, so one segment file serves all
+    four; VidSTG (another folder) and Charades-STA (2 fps) have their own."""
+    tracks = rendered["tracks"][0]
+    files = sorted(p.name for p in tracks.rglob("*.parquet"))
+    videos = [f for f in files if f.startswith("videos__vtest_clip")]
+    assert len(videos) == 1, files
+    assert len(files) == 3, files
+    for name in ("hcstvg_v1", "hcstvg_v2", "vstar", "stgr", "vidstg", "charades_sta"):
+        assert rendered[name][1] in (0, 1), rendered[name][2]  # every render completed

@@ -1,4 +1,4 @@
-"""The sources' STVG evaluation, vectors written by hand from their code (vctrain.metrics_sources).
+"""The sources' STVG evaluation, vectors written by hand from their code (vctrain.evaluation.source_rules).
 
 STVG-R1: XiaowZhang00/stvg-r1 evaluate.py (233-236 `int(t * fps)`, 241-253 overlap and union frames, 256 one-frame
 overlap scores 0, 274-277 frames without mask data skipped, 317-327 HC-STVG `[x, y, w, h]` from `st_frame`, an empty
@@ -15,8 +15,8 @@ import math
 import pytest
 
 from tests.reference_vectors import TOLERANCE
-from vctrain.metrics import STVGEvalConfig, passes, summarize_stvg, temporal_iou
-from vctrain.metrics_sources import (
+from vctrain.evaluation.metrics import STVGEvalConfig, passes, summarize_stvg, temporal_iou
+from vctrain.evaluation.source_rules import (
     last_pixel_box,
     stvg_r1_tiou,
     stvg_r1_viou,
@@ -104,7 +104,7 @@ def test_stvg_r1_viou(pred, gt, fps, boxes, xywh, first, tracked, reference) -> 
 def test_stvg_r1_threshold_is_inclusive_and_default_strict() -> None:
     """580: `thresh <= viou`; TubeDETR (185) and the default use `>`."""
     assert passes(0.5, 0.5, ">=") and not passes(0.5, 0.5, ">")
-    from vctrain.metrics import STVGResult
+    from vctrain.evaluation.metrics import STVGResult
 
     results = [STVGResult(tiou=0.5, viou=0.5, parsed=True, id_correct=True)]
     assert summarize_stvg(results, STVGEvalConfig(comparison=">="))["vIoU@0.5"] == 1.0
@@ -212,8 +212,8 @@ ROW = {
 )
 def test_eval_convention_sets_the_sources_rules(convention: str, tiou: float, viou: float, comparison: str) -> None:
     from vctrain.config import EvalConfig
-    from vctrain.evaluate import stvg_eval_config
-    from vctrain.metrics import evaluate_stvg_row
+    from vctrain.evaluation.evaluate import stvg_eval_config
+    from vctrain.evaluation.metrics import evaluate_stvg_row
 
     cfg = stvg_eval_config(EvalConfig(convention=convention))
     result = evaluate_stvg_row(ROW, 3, (10.0, 12.0), cfg)
@@ -223,9 +223,28 @@ def test_eval_convention_sets_the_sources_rules(convention: str, tiou: float, vi
     assert stvg_eval_config(EvalConfig(convention=convention, comparison=">=")).comparison == ">="
 
 
+def test_tubedetr_scores_a_fractional_predicted_frame_unrounded() -> None:
+    """hcstvg_eval.py takes `pred_sted = video_pred["sted"]` as given (no int(), no round()) and compares it with the
+    integer frame ids (118-151). ROW: 10 fps, 20 s, so the grid is 0, 2, ..., 198 (56-75: rate 5 / 10 = 0.5);
+    ground truth [100, 121). Predicted 10.04-11.96 s = frames 100.4-119.6:
+    tIoU: intersection 119.6 - 100.4 = 19.2, union 21 + 19.2 - 19.2 = 21 -> 19.2 / 21 (rounded to [100, 120): 20 / 21);
+    vIoU: union frames [100, 121) on the grid = 100..120, 11 frames; intersection [100.4, 119.6) = 102..118, 9 frames
+    of IoU 1 -> 9 / 11 (rounded: 100..118, 10 / 11)."""
+    from vctrain.config import EvalConfig
+    from vctrain.evaluation.evaluate import stvg_eval_config
+    from vctrain.evaluation.metrics import evaluate_stvg_row
+
+    result = evaluate_stvg_row(ROW, 3, (10.04, 11.96), stvg_eval_config(EvalConfig(convention="tubedetr")))
+    assert (result.tiou, result.viou) == pytest.approx((19.2 / 21, 9 / 11), abs=TOLERANCE)
+    # the same sted straight into the source's function
+    grid = list(range(0, 199, 2))
+    traj, boxes = [(10.0, 10.0, 20.0, 20.0)] * 21, {f: [(10.0, 10.0, 30.0, 30.0)] for f in grid}
+    assert tubedetr_sample((100.4, 119.6), (100, 121), grid, traj, boxes) == pytest.approx((19.2 / 21, 9 / 11))
+
+
 def test_eval_convention_falls_back_to_the_top_level_one_and_is_checked() -> None:
     from vctrain.config import EvalConfig, load_config
-    from vctrain.evaluate import moment_comparison, stvg_eval_config
+    from vctrain.evaluation.evaluate import moment_comparison, stvg_eval_config
 
     assert stvg_eval_config(EvalConfig(), "stvg_r1").rule == "stvg_r1"
     assert moment_comparison(EvalConfig(), "time_r1") == ">" and moment_comparison(EvalConfig()) == ">="
@@ -243,7 +262,7 @@ def test_eval_convention_falls_back_to_the_top_level_one_and_is_checked() -> Non
 def test_eval_reads_temporal_answers_by_the_convention(convention: str, miou: float, r1_at_05: float) -> None:
     """Time-R1 takes the last `s to e` (main.py 137-141); VisionCoach reads only `<t>s</t>s to <t>e</t>s`."""
     from vctrain.config import load_config
-    from vctrain.evaluate import score_answers
+    from vctrain.evaluation.evaluate import score_answers
 
     row = {"task": "temporal_qa", "sample_id": "c", "gt_span_seconds": [10.0, 20.0], "video_duration_seconds": 40.0}
     cfg = load_config(None, [f"convention={convention}", "rewards={tiou: 1.0}"])
@@ -276,7 +295,7 @@ FALLBACK = [
 
 @pytest.mark.parametrize(("objects", "pred_id", "first", "last", "reference"), FALLBACK)
 def test_stvg_r1_boxes_for_an_absent_id(objects, pred_id, first, last, reference) -> None:
-    from vctrain.metrics_sources import stvg_r1_predicted_boxes
+    from vctrain.evaluation.source_rules import stvg_r1_predicted_boxes
 
     assert stvg_r1_predicted_boxes(objects, pred_id, first, last) == reference
 
@@ -285,8 +304,8 @@ def test_stvg_r1_convention_lets_a_wrong_id_borrow_the_target_box() -> None:
     """A predicted ID that was never tracked takes the largest object's box on every frame (307-309): here the
     target's, so a wrong answer earns STVG-R1's full vIoU (0.9025 with last-pixel boxes); the default gives 0."""
     from vctrain.config import EvalConfig
-    from vctrain.evaluate import stvg_eval_config
-    from vctrain.metrics import evaluate_stvg_row
+    from vctrain.evaluation.evaluate import stvg_eval_config
+    from vctrain.evaluation.metrics import evaluate_stvg_row
 
     assert evaluate_stvg_row(ROW, 9, (10.0, 12.0), stvg_eval_config(EvalConfig(convention="stvg_r1"))).viou == (
         pytest.approx(0.9025, abs=TOLERANCE)

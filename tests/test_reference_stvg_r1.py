@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from tests.reference_vectors import SAME, TOLERANCE, think_answer
-from vctrain.groundtruth import GroundTruth
+from vctrain.data.groundtruth import GroundTruth
 from vctrain.rewards import REWARDS
 
 GT = GroundTruth("stvg", target_id=3, span_seconds=(10.0, 20.0), duration_seconds=40.0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.reference_vectors import SAME, TOLERANCE
-from vctrain.groundtruth import GroundTruth
+from vctrain.data.groundtruth import GroundTruth
 from vctrain.rewards import REWARDS, compute_rewards
 
 GT = GroundTruth("temporal_qa", span_seconds=(10.0, 20.0), duration_seconds=40.0)

@@ -14,7 +14,7 @@ import math
 import pytest
 
 from tests.reference_vectors import TOLERANCE, Vector, think_answer
-from vctrain.groundtruth import GroundTruth, KeyFrame
+from vctrain.data.groundtruth import GroundTruth, KeyFrame
 from vctrain.rewards import REWARDS
 
 TQA = GroundTruth("temporal_qa", span_seconds=(2.0, 6.0))

@@ -1,5 +1,5 @@
 """Each renderer checked on pixels of a real frame against expectations computed here from the
-sources' formulas (SPEC section 2), never against numbers copied from a run."""
+sources' formulas (STVG-R1's ID tag, VisionCoach's darken), never against numbers copied from a run."""
 
 from __future__ import annotations
 

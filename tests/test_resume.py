@@ -1,4 +1,4 @@
-"""Issue 5: `vcprep render` killed with SIGKILL at several points, then resumed, loses nothing.
+"""`vcprep render` killed with SIGKILL at several points, then resumed, loses nothing.
 
 Real subprocesses of the real CLI on real videos (vtest.avi, bikes.mp4) with one sample per
 shard, so kills land between, before and during shard writes. The resumed dataset must hold
@@ -21,8 +21,11 @@ import pyarrow.parquet as pq
 import pytest
 from shard_recipes import good_records, write_recipe
 
-from vcprep.dataset.shards import MANIFEST_PATH, DatasetLockedError, ShardWriter, load_manifest
+from vcprep.dataset.lock import DatasetLockedError
 from vcprep.dataset.verify import verify_dataset
+from vcprep.dataset.writers import ShardWriter
+from vcshard.layout import MANIFEST_PATH
+from vcshard.manifest import load_manifest
 
 CLI = [sys.executable, "-m", "vcprep.cli"]
 

@@ -1,4 +1,4 @@
-"""Rewards against values computed by hand, including the sources' pitfalls (SPEC section 9)."""
+"""Rewards against values computed by hand, including the sources' pitfalls (data_cards/CONVENTIONS.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from vctrain.groundtruth import GroundTruth, KeyFrame, ground_truth_from_row
+from vctrain.data.groundtruth import GroundTruth, KeyFrame, ground_truth_from_row
 from vctrain.rewards import REWARDS, compute_rewards
 from vctrain.rewards.parse import mcq_letter, parse_claims, parse_stvg_answer
 from vctrain.rewards.spatial import names_match
@@ -343,32 +343,12 @@ def test_ground_truth_from_real_shard_row(demo_dataset: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def stgr_rows(tmp_path_factory: pytest.TempPathFactory, vtest_path: Path) -> list[dict]:
-    """The STGR recipe rendered on its upstream-format fixture over a 12 s clip of vtest.avi (raw variant only)."""
-    import cv2
-
-    from vcprep.core.config import load_pipeline
-    from vcprep.pipeline import run_pipeline
-
-    root = Path(__file__).resolve().parents[1]
-    data_root = tmp_path_factory.mktemp("stgr_root")
-    (data_root / "videos").mkdir()
-    cap = cv2.VideoCapture(str(vtest_path))
-    writer = cv2.VideoWriter(str(data_root / "videos" / "vtest_clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0,
-                             (768, 576))
-    for _ in range(120):
-        ok, frame = cap.read()
-        assert ok
-        writer.write(frame)
-    writer.release()
-    cap.release()
-    cfg = load_pipeline(root / "pipelines" / "stgr.yaml")
-    cfg.source.data_root = str(data_root)
-    cfg.source.annotations = str(root / "tests" / "fixtures" / "stgr" / "STGR-RL.json")
-    cfg.variants = [v for v in cfg.variants if (v if isinstance(v, str) else getattr(v, "name", "")) == "raw"]
-    out = tmp_path_factory.mktemp("stgr") / "ds"
-    run_pipeline(cfg, out, progress=False)
+def stgr_rows(upstream_renders: dict) -> list[dict]:
+    """The `raw` rows of the STGR recipe rendered on its upstream-format fixture over a 12 s clip of vtest.avi
+    (the session's render, shared with test_pipelines.py)."""
+    out = upstream_renders["stgr"][0]
     rows = [r for f in sorted((out / "data").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    rows = [r for r in rows if r["variant"] == "raw"]
     assert rows
     return rows
 

@@ -1,4 +1,4 @@
-"""Issue 3: the SAM2 tracker — STVG-R1's rules on constructed masks, and the real model (random
+"""The SAM2 tracker — STVG-R1's rules on constructed masks, and the real model (random
 weights from its config, saved and loaded as a checkpoint) propagating over vtest.avi in segments."""
 
 from __future__ import annotations

@@ -6,13 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from vcprep.dataset.shards import (
-    MANIFEST_PARTS_DIR,
-    PartShardWriter,
-    ShardWriter,
-    load_manifest,
-    merge_parts,
-)
+from vcprep.dataset.manifest import merge_parts
+from vcprep.dataset.writers import PartShardWriter, ShardWriter
+from vcshard.layout import MANIFEST_PARTS_DIR
+from vcshard.manifest import load_manifest
 
 
 def make_rows(sample_id: str) -> list[dict]:

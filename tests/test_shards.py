@@ -1,4 +1,4 @@
-"""Issue 5: the shard format as a contract: documented, versioned, bounded, loadable, carded."""
+"""The shard format as a contract: documented, versioned, bounded, loadable, carded."""
 
 from __future__ import annotations
 
@@ -14,17 +14,12 @@ import pytest
 import yaml
 from shard_recipes import good_records, render_small
 
-from vcprep.dataset.shards import (
-    FORMAT_VERSION,
-    INFO_PATH,
-    FormatVersionError,
-    SampleTooLargeError,
-    ShardWriter,
-    arrow_schema,
-    iter_rows,
-    load_info,
-    load_manifest,
-)
+from vcprep.dataset.info import load_info
+from vcprep.dataset.reader import iter_rows
+from vcprep.dataset.writers import SampleTooLargeError, ShardWriter
+from vcshard.layout import INFO_PATH
+from vcshard.manifest import load_manifest
+from vcshard.schema import FORMAT_VERSION, FormatVersionError, arrow_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 

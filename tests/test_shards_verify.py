@@ -1,4 +1,4 @@
-"""Issue 5: `vcprep verify` passes a good dataset and names the problem in a damaged one."""
+"""`vcprep verify` passes a good dataset and names the problem in a damaged one."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 from shard_recipes import render_small
 
-from vcprep.dataset.shards import MANIFEST_PATH, arrow_schema, load_manifest, row_content_hash, sha256_file
 from vcprep.dataset.verify import verify_dataset
+from vcshard.hashing import row_content_hash, sha256_file
+from vcshard.layout import MANIFEST_PATH
+from vcshard.manifest import load_manifest
+from vcshard.schema import arrow_schema
 
 
 @pytest.fixture(scope="module")

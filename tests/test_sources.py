@@ -1,4 +1,4 @@
-"""Issue 6: every dataset source on small files in the real upstream formats (tests/fixtures).
+"""Every dataset source on small files in the real upstream formats (tests/fixtures).
 
 Conventions are checked numerically (1-based frames, xywh vs xyxy, exclusive end frames,
 normalised vs pixel boxes), and malformed records must come back as ErrorRecords naming the

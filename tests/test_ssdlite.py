@@ -1,4 +1,4 @@
-"""Issue 16: the `ssdlite` person detector (packaged TF Object Detection API graph run by OpenCV DNN),
+"""The `ssdlite` person detector (packaged TF Object Detection API graph run by OpenCV DNN),
 its anchors and box decoding, its tiles, and the birth backfill of frame trackers."""
 
 from __future__ import annotations

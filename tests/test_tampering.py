@@ -1,4 +1,4 @@
-"""Issue 18: tampered or hand-edited dataset folders are rejected, with the reason, by `vcprep verify`
+"""Tampered or hand-edited dataset folders are rejected, with the reason, by `vcprep verify`
 and by `vctrain` when it loads shards (cheap checks always, sha256 with `full_check`, row hashes as
 rows are read); an export never writes outside its folder. Real shards rendered by the real pipeline.
 """
@@ -17,9 +17,12 @@ import pytest
 from shard_recipes import good_records, render_small
 
 from vcprep.dataset.export import export_dataset
-from vcprep.dataset.shards import MANIFEST_PATH, arrow_schema, load_manifest, row_content_hash, sha256_file
 from vcprep.dataset.verify import verify_dataset
-from vctrain.data import MAX_PROMPT_CHARS, ShardCheckError, index_rows, load_sample
+from vcshard.hashing import row_content_hash, sha256_file
+from vcshard.layout import MANIFEST_PATH
+from vcshard.manifest import load_manifest
+from vcshard.schema import arrow_schema
+from vctrain.data.reader import MAX_PROMPT_CHARS, ShardCheckError, index_rows, load_sample
 
 
 @pytest.fixture(scope="module")

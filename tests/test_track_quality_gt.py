@@ -1,4 +1,4 @@
-"""Issue 16: person-shape priors, hole filling, and MOT metrics against the hand-checked vtest stretch."""
+"""Person-shape priors, hole filling, and MOT metrics against the hand-checked vtest stretch."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_answer_ceiling_equals_vctrain_eval_of_the_best_answer() -> None:
     """Cross-check with the scorer itself: vctrain's `evaluate_stvg_row` gives the ceiling's vIoU for the
     ceiling's (ID, span), and no other (ID, span) on the grid scores more."""
     from vcprep.track.quality import answer_ceiling
-    from vctrain.metrics import evaluate_stvg_row
+    from vctrain.evaluation.metrics import evaluate_stvg_row
 
     rng = np.random.default_rng(0)
     frames = np.repeat(np.arange(0, 60, 2), 2)

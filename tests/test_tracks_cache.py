@@ -1,4 +1,4 @@
-"""Issue 3: the tracks cache — `vcprep track` writes Parquet per video, a second run is a hit, a changed
+"""The tracks cache — `vcprep track` writes Parquet per video, a second run is a hit, a changed
 config recomputes, and `vcprep render` reuses the cached tracks without running detection."""
 
 from __future__ import annotations

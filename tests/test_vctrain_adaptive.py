@@ -20,7 +20,8 @@ import pytest
 import torch
 import yaml
 
-from vctrain.adaptive import (
+from vctrain.config import AdaptiveConfig, load_config
+from vctrain.rl.adaptive import (
     VariantSource,
     answer_reward,
     hard_sample_step,
@@ -31,11 +32,10 @@ from vctrain.adaptive import (
     self_distillation_loss,
     top_n_by_answer,
 )
-from vctrain.config import AdaptiveConfig, load_config
-from vctrain.rollout import Rollout
-from vctrain.runlog import read_metrics
-from vctrain.tiny import build_tiny_qwen25vl
-from vctrain.train import train
+from vctrain.rl.rollout import Rollout
+from vctrain.rl.runlog import read_metrics
+from vctrain.rl.train import train
+from vctrain.tools.tiny import build_tiny_qwen25vl
 
 FORMAT_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 
@@ -319,7 +319,7 @@ DDP_SCRIPT = """
 import sys
 import numpy as np
 from vctrain.config import load_config
-from vctrain.train import train
+from vctrain.rl.train import train
 
 def reward(texts, gts, progress):
     tags = np.array([sum(t in x for t in ("<think>", "</think>", "<answer>", "</answer>")) / 4 for x in texts])

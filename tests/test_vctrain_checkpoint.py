@@ -15,10 +15,10 @@ import pytest
 import torch
 from test_vctrain_train import tag_presence_rewards, write_config
 
-from vctrain.checkpoint import UnsafeCheckpointError, _safe_reader, read_trainer_state, safe_torch_load
 from vctrain.config import load_config
-from vctrain.tiny import build_tiny_qwen25vl
-from vctrain.train import train
+from vctrain.rl.train import train
+from vctrain.scale.checkpoint import UnsafeCheckpointError, _safe_reader, read_trainer_state, safe_torch_load
+from vctrain.tools.tiny import build_tiny_qwen25vl
 
 
 @pytest.fixture(scope="module")

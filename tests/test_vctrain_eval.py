@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from vctrain.cli import app
 from vctrain.config import load_config
-from vctrain.data import index_rows, load_sample
-from vctrain.evaluate import score_answers
-from vctrain.tiny import build_tiny_qwen25vl
+from vctrain.data.reader import index_rows, load_sample
+from vctrain.evaluation.evaluate import score_answers
+from vctrain.tools.tiny import build_tiny_qwen25vl
 
 
 def iou(a: list[float], b: list[float]) -> float:
@@ -64,6 +64,22 @@ def test_stvg_answer_becomes_boxes_from_the_tubes(raw_row: dict) -> None:
     assert stvg["m_vIoU"] == pytest.approx((records[0]["viou"] + records[1]["viou"]) / 4, abs=1e-9)
     assert stvg["oracle_m_vIoU"] == pytest.approx(row["oracle_viou"])
     assert metrics["rewards"]["format_stvg"] == pytest.approx(3 / 4)
+    # per sample, for viewers: each reward, and the boxes the answer stands for (the ID's tube inside the span)
+    assert [r["rewards"]["format_stvg"] for r in records] == [1.0, 1.0, 1.0, 0.0]
+    assert [records[i]["rewards"]["id_match"] for i in (0, 1, 3)] == [1.0, 0.0, 0.0]  # right, wrong, no answer
+    in_span = {str(f): [float(v) for v in box]
+               for f, t, box, pts in zip(row["tube_frame_indices"], row["tube_track_ids"], row["tube_boxes"],
+                                         row["tube_pts_seconds"])
+               if t == target and start <= pts <= end}  # fmt: skip
+    assert records[0]["pred_boxes"] == in_span and len(in_span) > 0
+    assert records[2]["pred_boxes"] == {}  # reversed span: no frame is inside it
+
+
+def test_eval_records_the_reasonings_claims(raw_row: dict) -> None:
+    text = ("<think><obj>man</obj><box>[10, 20, 30, 40]</box>at<t>5.5</t>s</think>"
+            "<answer>Target ID: 1, Time range: 1 to 2</answer>")
+    _, records = score_answers([raw_row], [text], load_config(None, []))
+    assert records[0]["claims"] == [{"name": "man", "boxes": [[10.0, 20.0, 30.0, 40.0]], "time_seconds": 5.5}]
 
 
 def test_threshold_comparison_is_a_parameter(raw_row: dict) -> None:

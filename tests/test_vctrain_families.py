@@ -1,8 +1,8 @@
 """Other Qwen VL generations through the same trainer code path, and the frames' true times reaching the processor.
 
-Issue 7 asks for Qwen2.5-VL first and Qwen2-VL / Qwen3-VL "where the processors allow". Each family is built here
-as a tiny randomly initialised model from its transformers config (no download; the tokenizer is vctrain.tiny's
-BPE with Qwen's special tokens) and trained for one GRPO step with the KL term by `vctrain.train.train` on real demo
+The trainer targets Qwen2.5-VL first and Qwen2-VL / Qwen3-VL "where the processors allow". Each family is built here
+as a tiny randomly initialised model from its transformers config (no download; the tokenizer is vctrain.tools.tiny's
+BPE with Qwen's special tokens) and trained for one GRPO step with the KL term by `vctrain.rl.train.train` on real demo
 shards (reward: the decoded length, so the update is not zero). AutoProcessor / AutoModelForImageTextToText
 loading, the chat template, video encoding, `generate`, the reference and policy log-probs, backward, optimizer
 step and checkpoint are all exercised.
@@ -24,17 +24,23 @@ import transformers
 import yaml
 
 from vctrain.config import DataConfig, load_config
-from vctrain.data import index_rows, load_sample
-from vctrain.model import encode_prompt, load_processor
-from vctrain.runlog import read_metrics
-from vctrain.tiny import CHAT_TEMPLATE, QWEN_SPECIAL_TOKENS, build_tiny_qwen3vl, build_tiny_qwen25vl, build_tokenizer
-from vctrain.train import train
+from vctrain.data.reader import index_rows, load_sample
+from vctrain.policy.model import encode_prompt, load_processor
+from vctrain.rl.runlog import read_metrics
+from vctrain.rl.train import train
+from vctrain.tools.tiny import (
+    CHAT_TEMPLATE,
+    QWEN_SPECIAL_TOKENS,
+    build_tiny_qwen3vl,
+    build_tiny_qwen25vl,
+    build_tokenizer,
+)
 
 DATA = {"max_frames": 4, "max_pixels_per_frame": 64 * 64, "min_pixels_per_frame": 32 * 32}
 
 
 def build_tiny_family(family: str, out: Path) -> Path:
-    """A tiny random Qwen2-VL (here) or Qwen3-VL (`vctrain.tiny`) + processor saved to `out`."""
+    """A tiny random Qwen2-VL (here) or Qwen3-VL (`vctrain.tools.tiny`) + processor saved to `out`."""
     if family == "qwen3-vl":
         return build_tiny_qwen3vl(out)
     tok = build_tokenizer()

@@ -22,9 +22,9 @@ import yaml
 from test_vctrain_train import write_config
 
 from vctrain.config import load_config
-from vctrain.runlog import read_metrics
-from vctrain.tiny import build_tiny_qwen25vl
-from vctrain.train import train
+from vctrain.rl.runlog import read_metrics
+from vctrain.rl.train import train
+from vctrain.tools.tiny import build_tiny_qwen25vl
 
 ROOT = Path(__file__).resolve().parents[1]
 LOSS_RTOL = 1e-4  # FSDP vs one process: same rollouts, gradients summed in another order (float32 rounding)
@@ -35,7 +35,7 @@ import json, os, sys
 import numpy as np
 import torch
 from vctrain.config import load_config
-from vctrain.train import train
+from vctrain.rl.train import train
 
 TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 
@@ -58,7 +58,7 @@ recompute = [f"output_dir={out}/recompute", "stop_after_steps=2", "model.gradien
 train(load_config(sys.argv[1], recompute), reward_fn=reward)
 
 # memory probe: one real sharded training step; what each rank really holds afterwards
-from vctrain.train import Timers, _next_sample, collect_group, setup, update_policy
+from vctrain.rl.train import Timers, _next_sample, collect_group, setup, update_policy
 run = setup(load_config(sys.argv[1], [f"output_dir={out}/probe", "adaptive.enabled=false", "loss.beta=0"]), reward)
 sample = _next_sample(run.refs, run.order, run.dist.rank, run.cfg)
 update_policy(run, [collect_group(run, sample, run.dist.rank, Timers(run.dist.device), 0.0)], Timers(run.dist.device))
@@ -155,7 +155,7 @@ def test_fsdp_ranks_with_different_hard_samples(runs: Path) -> None:
 def test_planner_matches_sharded_memory(runs: Path, tiny_model: Path) -> None:
     """Each rank holds 1/2 of the weights, gradients and AdamW states, as `vctrain plan` says (FSDP pads each
     parameter's first dimension to a multiple of the ranks: within 2%)."""
-    from vctrain.plan import Workload, model_shape, plan_memory
+    from vctrain.scale.plan import Workload, model_shape, plan_memory
 
     shape = model_shape(tiny_model)
     plan = plan_memory(shape, Workload(4, 4, 56 * 56, 12, reference=False, bf16=False), "fsdp", gpus=2)

@@ -1,4 +1,4 @@
-"""GRPO / GSPO loss functions against values derived by hand in each test (SPEC section 5)."""
+"""GRPO / GSPO loss functions against values derived by hand in each test."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from vctrain.losses import (
+from vctrain.rl.losses import (
     group_advantages,
     grpo_token_objective,
     gspo_sequence_ratio,

@@ -1,4 +1,4 @@
-"""Trainer options of issue 7 checked end to end on real demo shards with the tiny Qwen2.5-VL (CPU):
+"""Trainer options checked end to end on real demo shards with the tiny Qwen2.5-VL (CPU):
 
 - the rollout-engine seam: an engine registered by name replaces `generate`, and the loop scores its tokens;
 - `reward_params` from the YAML reach the rewards in training and in evaluation (STVG-R1's paper grammar), and a
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -21,13 +22,14 @@ import pytest
 import torch
 import yaml
 
+from vcconfig import ConfigError
 from vctrain.config import load_config
-from vctrain.data import index_rows, load_sample
-from vctrain.evaluate import score_answers
-from vctrain.rollout import ENGINES, Rollout
-from vctrain.runlog import read_metrics
-from vctrain.tiny import build_tiny_qwen25vl
-from vctrain.train import train
+from vctrain.data.reader import index_rows, load_sample
+from vctrain.evaluation.evaluate import score_answers
+from vctrain.rl.rollout import ENGINES, Rollout
+from vctrain.rl.runlog import read_metrics
+from vctrain.rl.train import train
+from vctrain.tools.tiny import build_tiny_qwen25vl
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +67,7 @@ def write_config(tmp_path: Path, model_dir: Path, shards: list[Path], name: str,
 
 def stvg_answer(row: dict, bracketed: bool) -> str:
     """The row's own ground truth as an answer; `bracketed` writes the span as `[s to e]`, which STVG-R1's reward
-    grammar does not parse (SPEC section 9) while vctrain's lenient grammar does."""
+    grammar does not parse (data_cards/CONVENTIONS.md) while vctrain's lenient grammar does."""
     start, end = row["gt_span_seconds"]
     span = f"[{start} to {end}]" if bracketed else f"{start} to {end}"
     return f"<think>the walker</think><answer>Target ID: {int(row['target_id'])}, Time range: {span}</answer>"
@@ -120,12 +122,13 @@ def test_reward_params_reach_eval(demo_row: dict) -> None:
 
 @pytest.mark.parametrize(
     ("params", "message"),
-    [({"tiou": {"gramar": "paper"}}, "unknown parameter(s) ['gramar']"), ({"mcq": {}}, "not one of the configured")],
+    [({"tiou": {"gramar": "paper"}}, "reward_params.tiou.gramar: unknown parameter"),
+     ({"mcq": {}}, "reward_params.mcq: not one of the configured")],
 )
 def test_bad_reward_params_stop_before_loading(params: dict, message: str, tmp_path: Path, demo_dataset: Path) -> None:
     cfg = write_config(tmp_path, tmp_path / "no-model-here", [demo_dataset], "bad", reward_params=params)
-    with pytest.raises(KeyError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
-        train(load_config(cfg))  # a FileNotFoundError would mean the model was loaded first
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(cfg)  # refused when the config loads: no model, no shard is opened
 
 
 def length_reward(texts: list[str], gts: list, progress: float):
@@ -138,7 +141,7 @@ def test_gradient_checkpointing_gives_the_same_step(tiny_model: Path, demo_datas
     from safetensors.torch import load_file
 
     from vctrain.config import ModelConfig
-    from vctrain.model import load_model
+    from vctrain.policy.model import load_model
 
     model = load_model(str(tiny_model), ModelConfig(gradient_checkpointing=True), torch.device("cpu"), trainable=True)
     assert getattr(model, "is_activation_checkpointing", None) or model.is_gradient_checkpointing
@@ -163,7 +166,9 @@ def with_variant_column(src: Path, dst: Path, choice: str) -> Path:
     """A copy of a shard folder whose rows carry `x_variant` = `choice` (the per-sample variant column); row groups
     (one per sample, which the reader relies on) are kept, and the row hashes and the manifest follow the new
     column, as any tool that adds a column must do (vctrain refuses folders that `vcprep verify` would reject)."""
-    from vcprep.dataset.shards import MANIFEST_PATH, load_manifest, row_content_hash, sha256_file
+    from vcshard.hashing import row_content_hash, sha256_file
+    from vcshard.layout import MANIFEST_PATH
+    from vcshard.manifest import load_manifest
 
     shutil.copytree(src, dst)
     for shard in (dst / "data").glob("*.parquet"):
@@ -201,7 +206,7 @@ def test_variant_from_a_column_over_several_folders(tiny_model: Path, demo_datas
 
 
 def test_cosine_schedule_by_hand() -> None:
-    from vctrain.train import cosine_schedule
+    from vctrain.rl.train import cosine_schedule
 
     optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=2.0)
     scheduler = cosine_schedule(optimizer, total_steps=10, warmup_steps=2, min_ratio=0.1)
@@ -218,7 +223,7 @@ def test_cosine_schedule_by_hand() -> None:
 
 
 def test_bf16_only_where_the_device_has_it() -> None:
-    from vctrain.model import use_bf16
+    from vctrain.policy.model import use_bf16
 
     cpu = torch.device("cpu")
     assert use_bf16("auto", cpu) is False and use_bf16("fp32", cpu) is False  # fp32 on CPU (bf16 is slower there)

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from vctrain.cli import app
 from vctrain.config import DataConfig, ModelConfig
-from vctrain.data import VideoSample
-from vctrain.model import completion_logprobs, encode_prompt, load_model, load_processor
-from vctrain.plan import Workload, activation_bytes, model_shape, plan_memory
-from vctrain.tiny import TinySizes, build_tiny_qwen25vl
+from vctrain.data.reader import VideoSample
+from vctrain.policy.model import completion_logprobs, encode_prompt, load_model, load_processor
+from vctrain.scale.plan import Workload, activation_bytes, model_shape, plan_memory
+from vctrain.tools.tiny import TinySizes, build_tiny_qwen25vl
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTIVATION_RTOL = 0.10  # planner's saved activations vs autograd's saved tensors

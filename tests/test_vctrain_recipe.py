@@ -18,8 +18,8 @@ import yaml
 from typer.testing import CliRunner
 
 from vctrain.cli import app
-from vctrain.runlog import read_metrics
-from vctrain.tiny import build_tiny_qwen25vl
+from vctrain.rl.runlog import read_metrics
+from vctrain.tools.tiny import build_tiny_qwen25vl
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "configs" / "grpo_demo.yaml"

@@ -14,15 +14,15 @@ import torch
 from typer.testing import CliRunner
 
 from vctrain.cli import app
-from vctrain.data import index_rows, load_sample
-from vctrain.groundtruth import ground_truth_from_row
+from vctrain.data.groundtruth import ground_truth_from_row
+from vctrain.data.reader import index_rows, load_sample
 from vctrain.rewards import compute_rewards
 from vctrain.selector.classifier import load_selector, read_labels, train_selector
 from vctrain.selector.config import LabelConfig, PredictConfig, TrainSelectorConfig
 from vctrain.selector.features import VISUAL_FEATURES, visual_features_of_row
 from vctrain.selector.labeling import best_variant, label_records, labels_table, score_texts
 from vctrain.selector.predict import predict
-from vctrain.tiny import build_tiny_qwen25vl
+from vctrain.tools.tiny import build_tiny_qwen25vl
 
 runner = CliRunner()
 FAST = ["max_frames=4", "max_new_tokens=12", "progress=false"]

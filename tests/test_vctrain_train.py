@@ -20,9 +20,9 @@ import yaml
 
 from vctrain.config import load_config
 from vctrain.rewards import compute_rewards
-from vctrain.runlog import read_metrics
-from vctrain.tiny import build_tiny_qwen25vl
-from vctrain.train import train
+from vctrain.rl.runlog import read_metrics
+from vctrain.rl.train import train
+from vctrain.tools.tiny import build_tiny_qwen25vl
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMAT_TAGS = ("<think>", "</think>", "<answer>", "</answer>")

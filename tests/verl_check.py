@@ -28,7 +28,7 @@ from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn
 from verl.utils.tokenizer import build_multimodal_processor_inputs
 from verl.workers.reward_manager.naive import NaiveRewardManager
 
-ADAPTERS = Path(__file__).resolve().parents[1] / "vctrain" / "adapters.py"
+ADAPTERS = Path(__file__).resolve().parents[1] / "vctrain" / "adapters" / "__init__.py"
 
 
 def main(export_dir: str, train_files: str, tiny: str, completions_path: str, out_path: str) -> None:

@@ -61,8 +61,8 @@ def _load_recipe(pipeline: Path, *, data_root: Path | None, annotations: Path | 
 def render(
     pipeline: Path = typer.Argument(..., help="Pipeline recipe (YAML), e.g. pipelines/demo.yaml."),
     out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to create or resume."),
-    workers: int = typer.Option(None, help="Videos processed in parallel (default: the recipe's)."),
-    limit: int = typer.Option(None, help="Only the first N videos still to do (for quick trials)."),
+    workers: int = typer.Option(None, min=1, help="Videos processed in parallel (default: the recipe's)."),
+    limit: int = typer.Option(None, min=0, help="Only the first N videos still to do (for quick trials)."),
     data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
     annotations: Path = typer.Option(None, help="Override the recipe's source.annotations (upstream file)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
@@ -85,7 +85,7 @@ def render(
     from vcprep.sources.plan import UnusableSourceError
 
     cfg = _load_recipe(pipeline, data_root=data_root, annotations=annotations, tracks=tracks)
-    from vcprep.dataset.shards import DatasetLockedError
+    from vcprep.dataset.lock import DatasetLockedError
 
     try:
         if executor == "ray":
@@ -114,7 +114,7 @@ def render(
 def track(
     pipeline: Path = typer.Argument(..., help="Pipeline recipe (YAML); its source, decode, detector and tracker."),
     out: Path = typer.Option(..., "--out", "-o", help="Tracks cache folder (a Parquet file per tracked segment)."),
-    limit: int = typer.Option(None, help="Only the first N videos."),
+    limit: int = typer.Option(None, min=0, help="Only the first N videos."),
     data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
     annotations: Path = typer.Option(None, help="Override the recipe's source.annotations (upstream file)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
@@ -166,10 +166,11 @@ def preview(
     dataset: Path = typer.Argument(..., help="Dataset folder written by `vcprep render`."),
     out: Path = typer.Option(None, "--out", "-o", help="PNG to write (default: DATASET/preview.png)."),
     sample: str = typer.Option(None, help="Sample id (default: the first sample)."),
-    frames: int = typer.Option(6, help="Frames per variant."),
-    width: int = typer.Option(320, help="Width of each tile in pixels."),
+    frames: int = typer.Option(6, min=1, max=1000, help="Frames per variant."),
+    width: int = typer.Option(320, min=16, max=4096, help="Width of each tile in pixels."),
     mp4: str = typer.Option(None, "--mp4", help="Also write this variant of the sample as H.264 MP4 beside the PNG."),
-    mp4_fps: float = typer.Option(None, help="Frame rate of the MP4 (default: the rate the frames were sampled at)."),
+    mp4_fps: float = typer.Option(None, min=0.1, max=1000.0,
+                                  help="Frame rate of the MP4 (default: the rate the frames were sampled at)."),
 ) -> None:
     """Write a contact sheet (variants by frames) of one sample as PNG, and optionally one variant as MP4."""
     from vcprep.dataset.preview import write_contact_sheet, write_variant_mp4
@@ -204,6 +205,26 @@ def verify(
 
 
 @app.command()
+def plugins(
+    kind: str = typer.Argument(None, help="detector, tracker, renderer or source (default: all four)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """List every detector, tracker, renderer and source a recipe can name, with the parameters each takes
+    (under `params:`, or beside `name:` for a renderer), their defaults and docs, read from the plug-ins' code."""
+    import json
+
+    from vcprep.core.config import ConfigError
+    from vcprep.core.plugin_docs import format_docs
+    from vcprep.plugins import plugin_docs
+
+    try:
+        docs = plugin_docs(kind)
+    except ConfigError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps([d.to_dict() for d in docs], indent=1) if as_json else format_docs(docs))
+
+
+@app.command()
 def stats(
     dataset: Path = typer.Argument(..., help="Dataset folder written by `vcprep render`."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -211,8 +232,8 @@ def stats(
     """Summarise a dataset: samples, frames, duration, variants, IDs, tracking ceiling, errors."""
     import json
 
-    from vcprep.dataset.shards import DatasetFormatError
     from vcprep.dataset.stats import dataset_summary, format_summary
+    from vcshard.schema import DatasetFormatError
 
     try:
         summary = dataset_summary(dataset)
@@ -243,7 +264,7 @@ def export(
     from vcprep.core.errors import InputError
     from vcprep.dataset.export import FORMATS, ExportOptions, export_dataset
     from vcprep.dataset.prompt_tokens import TokenBudget
-    from vcprep.dataset.shards import DatasetFormatError
+    from vcshard.schema import DatasetFormatError
 
     if to not in FORMATS:
         _fail(f"unknown export format {to!r}; choose one of {', '.join(FORMATS)}")
@@ -259,6 +280,49 @@ def export(
     except OSError as exc:
         _fail(f"the export could not proceed: {exc}", EXIT_CANNOT_PROCEED)
     typer.echo(result.summary())
+
+
+@app.command()
+def view(
+    datasets: list[Path] = typer.Argument(..., help="One dataset folder, or two to compare sample by sample."),
+    eval_run: Path = typer.Option(None, "--eval", help="A `vctrain eval` output: checkpoint folder or report JSON."),
+    port: int = typer.Option(8765, help="Port to listen on (0: any free port)."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind; the default keeps the app on this machine."),
+) -> None:
+    """Look at datasets, their tracks and a model's answers in the browser (read-only, offline).
+
+    On a remote machine, forward the port: `ssh -L 8765:localhost:8765 HOST`, then open
+    http://localhost:8765/ on your own machine.
+    """
+    import time
+
+    from vcprep.view.api import ViewApp
+    from vcprep.view.server import make_server
+
+    if len(datasets) > 2:
+        _fail(f"vcprep view takes one or two datasets, got {len(datasets)}")
+    started = time.perf_counter()
+    viewer = ViewApp.open(list(datasets), eval_run)
+    for opened in viewer.datasets:
+        if opened.error:
+            typer.secho(f"warning: {opened.root}: {opened.error}", fg=typer.colors.YELLOW, err=True)
+        for problem in opened.catalog.problems if opened.catalog else []:
+            typer.secho(f"warning: {opened.root}: {problem}", fg=typer.colors.YELLOW, err=True)
+    if viewer.eval_error:
+        typer.secho(f"warning: {viewer.eval_error}", fg=typer.colors.YELLOW, err=True)
+    try:
+        server = make_server(viewer, host, port)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port} ({exc}); choose another --port", EXIT_CANNOT_PROCEED)
+    address = f"http://{host if ':' not in host else f'[{host}]'}:{server.server_address[1]}/"
+    typer.echo(f"vcprep view: {address}  (opened in {time.perf_counter() - started:.2f} s; Ctrl-C stops)", )
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def main() -> None:  # pragma: no cover

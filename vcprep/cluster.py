@@ -31,18 +31,13 @@ from vcprep.core.config import ConfigError, PipelineConfig
 from vcprep.core.errors import ErrorRecord
 from vcprep.core.records import RunSummary, VideoStats
 from vcprep.dataset.card import finalize_dataset
-from vcprep.dataset.shards import (
-    ERRORS_PATH,
-    VIDEO_STATS_PARTS_DIR,
-    PartShardWriter,
-    SampleTooLargeError,
-    ShardWriter,
-    append_jsonl,
-    merge_parts,
-)
+from vcprep.dataset.files import append_jsonl
+from vcprep.dataset.manifest import merge_parts
+from vcprep.dataset.writers import PartShardWriter, SampleTooLargeError, ShardWriter
 from vcprep.pipeline import TrackedVideo, claim_folder, pending_jobs, render_tracked, track_job
 from vcprep.plugins import MODEL_LOADS, ModelLoads, build_plugins, check_names
-from vcprep.sources.plan import VideoJob, plan_jobs
+from vcprep.sources.plan import VideoJob, first_videos, plan_jobs
+from vcshard.layout import ERRORS_PATH, VIDEO_STATS_PARTS_DIR
 
 
 @dataclass
@@ -176,7 +171,8 @@ def run_cluster(config: PipelineConfig, out_dir: str | Path, *, workers: int | N
         raise RuntimeError("the ray executor needs the extra: pip install 'vcprep[ray]'") from exc
 
     t0 = time.perf_counter()
-    check_names(config)  # cheap: a misspelt plug-in fails before Ray starts
+    first_videos([], limit)
+    check_names(config)  # cheap: a misspelt plug-in or source fails before Ray starts
     out = Path(out_dir)
     summary = RunSummary(str(out))
     # the driver's writer holds the folder lock, merges parts of a killed run and drops uncommitted files
@@ -188,8 +184,7 @@ def run_cluster(config: PipelineConfig, out_dir: str | Path, *, workers: int | N
     jobs, source_errors = plan_jobs(config)
     summary.errors.extend(source_errors)
     todo, summary.samples_skipped = pending_jobs(jobs, writer.done)
-    if limit is not None:
-        todo = todo[:limit]
+    todo = first_videos(todo, limit)
     n_workers = workers if workers is not None else config.output.workers
     n_track = config.ray.track_actors or max(1, n_workers)
     n_render = config.ray.render_workers or n_track

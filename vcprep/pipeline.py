@@ -26,24 +26,18 @@ from vcprep.core.errors import ErrorRecord, InputError
 from vcprep.core.records import RunSummary, VideoStats
 from vcprep.core.types import Frame, Sample
 from vcprep.dataset.card import finalize_dataset
-from vcprep.dataset.shards import (
-    ERRORS_PATH,
-    INFO_PATH,
-    RECIPE_PATH,
-    VIDEO_STATS_PATH,
-    SampleTooLargeError,
-    ShardWriter,
-    append_jsonl,
-)
+from vcprep.dataset.files import append_jsonl
+from vcprep.dataset.writers import SampleTooLargeError, ShardWriter
 from vcprep.decode.frame_pass import FramePass
 from vcprep.decode.video import DecodeError
 from vcprep.executors import iter_results
 from vcprep.plugins import Plugins, build_plugins
 from vcprep.render.context import VideoContext, stored_size
 from vcprep.render.rows import SamplePlan, plan_sample, resize_to, sample_rows
-from vcprep.sources.plan import VideoJob, plan_jobs
+from vcprep.sources.plan import VideoJob, first_videos, plan_jobs
 from vcprep.track.quality import quality_line, run_quality, track_stats
 from vcprep.track.stage import plan_tracking, postprocess, probe_video, run_tracking
+from vcshard.layout import ERRORS_PATH, INFO_PATH, RECIPE_PATH, VIDEO_STATS_PATH
 
 
 @dataclass
@@ -215,6 +209,7 @@ def run_pipeline(
     errors.jsonl, info.json and the card are written.
     """
     t0 = time.perf_counter()
+    first_videos([], limit)  # a bad --limit fails before any plug-in loads
     plugins = build_plugins(config)
     out = Path(out_dir)
     summary = RunSummary(str(out))
@@ -243,8 +238,7 @@ def _render_into(
     (out / ERRORS_PATH).unlink(missing_ok=True)
     summary.errors.extend(source_errors)
     todo, summary.samples_skipped = pending_jobs(jobs, writer.done)
-    if limit is not None:
-        todo = todo[:limit]
+    todo = first_videos(todo, limit)
     n_workers = workers if workers is not None else config.output.workers
     bar = tqdm(total=sum(len(j.pending()) for j in todo), desc=f"render {config.name}", unit="sample",
                disable=not progress)

@@ -1,7 +1,7 @@
 """Every plug-in of a recipe, built and checked before the first video is read.
 
-A misspelt detector, tracker or renderer, or a parameter it does not take, fails here with the
-recipe key that names it. The same built plug-ins then serve every video of the process (a
+A misspelt source, detector, tracker or renderer, or a parameter it does not take, fails here with
+the recipe key that names it. The same built plug-ins then serve every video of the process (a
 worker process or Ray actor builds its own once, never per video).
 """
 
@@ -11,8 +11,12 @@ import time
 from dataclasses import dataclass
 
 from vcprep.core.config import ConfigError, PipelineConfig
+from vcprep.core.plugin_docs import PluginDoc
+from vcprep.core.registry import Registry
 from vcprep.render.renderers import RENDERERS, Renderer
 from vcprep.render.rows import build_chains as render_chains
+from vcprep.sources import SOURCES
+from vcprep.sources.plan import check_source
 from vcprep.track.detectors import DETECTORS
 from vcprep.track.stage import Trackers
 from vcprep.track.trackers import TRACKERS
@@ -43,7 +47,8 @@ def _check_name(kind: str, key: str, name: str, known: list[str]) -> None:
 
 
 def check_names(config: PipelineConfig) -> None:
-    """Cheap checks of every plug-in name (no model is loaded)."""
+    """Cheap checks of every plug-in name and of the source's parameters (no model is loaded, no file read)."""
+    check_source(config)
     _check_name("detector", "detector.name", config.detector.name, DETECTORS.names())
     _check_name("tracker", "tracker.name", config.tracker.name, TRACKERS.names())
     seen: set[str] = set()
@@ -73,3 +78,15 @@ def build_plugins(config: PipelineConfig) -> Plugins:
     MODEL_LOADS.count += 1
     MODEL_LOADS.seconds += time.perf_counter() - t0
     return Plugins(trackers, chains)
+
+
+REGISTRIES: dict[str, Registry] = {"detector": DETECTORS, "tracker": TRACKERS, "renderer": RENDERERS, "source": SOURCES}
+"""Every kind of plug-in a recipe chooses by name, in the order data meets them."""
+
+
+def plugin_docs(kind: str | None = None) -> list[PluginDoc]:
+    """Every registered plug-in of `kind` (None: all kinds) with its parameters and docs (`vcprep plugins`)."""
+    if kind is not None and kind not in REGISTRIES:
+        raise ConfigError(f"unknown plug-in kind {kind!r}; known: {', '.join(REGISTRIES)}")
+    kinds = [kind] if kind else list(REGISTRIES)
+    return [REGISTRIES[k].describe(name) for k in kinds for name in REGISTRIES[k].names()]

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from vctrain.selector.cli import selector_app
+from vctrain.usage_errors import usage_errors
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__)
 app.add_typer(selector_app, name="selector")
@@ -39,11 +40,11 @@ def grpo(
     `vctrain plan CONFIG --gpus N --gpu-memory-gb M` says which fits.
     """
     from vctrain.config import load_config
-    from vctrain.train import train
+    from vctrain.rl.train import train
 
     try:
         result = train(load_config(config, overrides or []))
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except usage_errors() as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     if result.steps_done:
@@ -62,7 +63,7 @@ def evaluate_cmd(
         None, help="key.sub=value overrides, e.g. eval.comparison='>=' eval.max_samples=50"
     ),
 ) -> None:
-    """Generate greedy answers on evaluation shards; report SPEC section 7 metrics.
+    """Generate greedy answers on evaluation shards; report the grounding metrics (tIoU, vIoU, vIoU@R, R@1, V-STaR).
 
     Reads eval.shards (default: data.shards) in the prompt variant eval.variant
     (default raw). STVG answers (an ID and a span) become boxes from the tracks
@@ -78,11 +79,11 @@ def evaluate_cmd(
     table is printed.
     """
     from vctrain.config import load_config
-    from vctrain.evaluate import evaluate, format_table
+    from vctrain.evaluation.evaluate import evaluate, format_table
 
     try:
         report = evaluate(load_config(config, overrides or []), checkpoint)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except usage_errors() as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(format_table(report))
@@ -92,9 +93,9 @@ def evaluate_cmd(
 def plan_cmd(
     config: Path = typer.Argument(..., help="YAML training config (model.path needs only a config.json)."),
     overrides: list[str] = typer.Argument(None, help="key.sub=value overrides, e.g. rollout.group_size=4"),
-    gpus: int = typer.Option(8, "--gpus", help="GPUs (ranks) in the job."),
-    gpu_memory_gb: float = typer.Option(80.0, "--gpu-memory-gb", help="Memory of one GPU in GB."),
-    prompt_text_tokens: int = typer.Option(200, help="Text tokens of a prompt besides the video."),
+    gpus: int = typer.Option(8, "--gpus", min=1, max=1_000_000, help="GPUs (ranks) in the job."),
+    gpu_memory_gb: float = typer.Option(80.0, "--gpu-memory-gb", min=1.0, max=1e6, help="Memory of one GPU in GB."),
+    prompt_text_tokens: int = typer.Option(200, min=0, max=1 << 20, help="Text tokens of a prompt besides the video."),
 ) -> None:
     """Memory per GPU of a training config for DDP, FSDP and FSDP with CPU offload, before renting any.
 
@@ -103,16 +104,20 @@ def plan_cmd(
     states, the frozen reference, FSDP's gathered working set and the
     activations of one group (data.max_frames x data.max_pixels_per_frame,
     rollout.group_size x rollout.max_new_tokens, model.gradient_checkpointing),
-    then the strategy that fits. Formulas: vctrain/plan.py.
+    then the strategy that fits. Formulas: vctrain/scale/plan.py.
     """
     from vctrain.config import load_config
-    from vctrain.plan import format_plans, model_shape, plans_for, workload_from_config
+    from vctrain.scale.plan import format_plans, model_shape, plans_for, workload_from_config
 
     try:
         cfg = load_config(config, overrides or [])
-        shape = model_shape(cfg.model.path)
-    except (FileNotFoundError, ValueError, KeyError, OSError) as exc:
+    except usage_errors() as exc:
         typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        shape = model_shape(cfg.model.path)
+    except (OSError, ValueError, KeyError) as exc:  # model.path's config.json: missing, not JSON, lacking a size
+        typer.echo(f"error: model.path: {exc}", err=True)
         raise typer.Exit(2) from exc
     work = workload_from_config(cfg, prompt_text_tokens, bf16=cfg.model.precision != "fp32")
     plans = plans_for(shape, work, gpus, reshard_after_forward=cfg.train.reshard_after_forward)
@@ -126,7 +131,7 @@ def build_tiny(
     family: str = typer.Option("qwen2.5-vl", help="Model family: qwen2.5-vl or qwen3-vl (transformers 5)."),
 ) -> None:
     """Build a tiny randomly initialised Qwen2.5-VL or Qwen3-VL (about 0.2 M parameters) for tests and dry runs."""
-    from vctrain.tiny import TINY_FAMILIES
+    from vctrain.tools.tiny import TINY_FAMILIES
 
     if family not in TINY_FAMILIES:
         typer.echo(f"error: unknown family {family!r}; choose one of {', '.join(TINY_FAMILIES)}", err=True)

@@ -1,7 +1,9 @@
 """The pipeline configuration: a typed tree of dataclasses read from a YAML recipe.
 
 Relative paths in a recipe are resolved against the recipe's own folder, so a recipe works
-from any working directory. Unknown keys are errors (a typo must not silently do nothing).
+from any working directory. The rules are the shared ones of `vcconfig` (also vctrain's): unknown keys
+are errors (a typo must not silently do nothing), every value has a type, every choice its list and
+every number its range (written in the field's type), all checked when the recipe loads.
 """
 
 from __future__ import annotations
@@ -9,13 +11,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from vcconfig import ConfigError, Range, build, load_yaml_file
+
+MAX_FPS = 1000.0
+"""No video or sampling rate above this (a rate is what frame indices are computed from)."""
+MAX_SPAN_SECONDS = 3600.0
+"""Longest margin or gap a recipe may name, in seconds."""
+MAX_BYTES = 1 << 40
+"""Largest byte size a recipe may name (1 TiB)."""
+MAX_PROCESSES = 1024
+"""Most processes or actors a recipe may ask for: far above one machine, far below what exhausts it."""
 
 
 @dataclass
@@ -24,6 +33,11 @@ class PluginConfig:
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, value: Any, where: str) -> PluginConfig:
+        """`hog` or `{name: hog, params: {...}}`."""
+        return build(cls, {"name": value} if isinstance(value, str) else value, where)
 
 
 @dataclass
@@ -40,42 +54,42 @@ class SourceConfig:
 
 @dataclass
 class DecodeConfig:
-    backend: str = "cv2"
+    backend: Literal["cv2", "av", "decord"] = "cv2"
     """Frame reader: `cv2` (fastest sequential), `av` (exact timestamps), `decord`."""
-    track_fps: float = 5.0
+    track_fps: Annotated[float, Range(gt=0, le=MAX_FPS)] = 5.0
     """Rate at which frames are fed to the detector and tracker (capped at the video's rate)."""
-    track_margin_seconds: float = 2.0
+    track_margin_seconds: Annotated[float, Range(ge=0, le=MAX_SPAN_SECONDS)] = 2.0
     """Detection and tracking run only on the spans the video's samples need (their clips, or the
     whole video for a sample without one), widened by this margin so tracks are confirmed before a
     clip starts; spans that then overlap are tracked as one segment."""
     track_whole_video: bool = False
     """Track every frame of the video at `track_fps` instead of only the samples' spans."""
-    max_pixels: int = 4096 * 4096
+    max_pixels: Annotated[int, Range(ge=1, le=1 << 30)] = 4096 * 4096
     """Frames larger than this are refused (decompression-bomb guard)."""
 
 
 @dataclass
 class SamplingConfig:
-    fps: float = 2.0
+    fps: Annotated[float, Range(gt=0, le=MAX_FPS)] = 2.0
     """Frames per second kept for the model, sampled by time."""
-    max_frames: int = 32
+    max_frames: Annotated[int, Range(ge=1, le=10_000)] = 32
     """Upper bound on frames per sample; uniform subsampling when the span needs more."""
 
 
 @dataclass
 class PostprocessConfig:
-    min_track_length: int = 3
+    min_track_length: Annotated[int, Range(ge=1, le=1_000_000)] = 3
     """Tracks seen on fewer tracked frames are dropped before IDs are made compact."""
-    min_match_iou: float = 0.3
+    min_match_iou: Annotated[float, Range(ge=0, le=1)] = 0.3
     """A ground-truth box votes for a track only when their IoU reaches this."""
-    join_max_gap_seconds: float = 0.0
+    join_max_gap_seconds: Annotated[float, Range(ge=0, le=MAX_SPAN_SECONDS, note="0: off")] = 0.0
     """Join a track ending to one starting at most this long after it, where their boxes overlap (0: off)."""
-    join_min_iou: float = 0.3
+    join_min_iou: Annotated[float, Range(ge=0, le=1)] = 0.3
     """Box IoU between a fragment's last and the next fragment's first box needed to join them."""
-    fill_gaps_max_frames: int = 2
+    fill_gaps_max_frames: Annotated[int, Range(ge=0, le=10_000, note="0: off")] = 2
     """Fill a track's holes of at most this many tracked frames (missed detections while the object
     stays in view) with boxes interpolated linearly between the two sides (0: off)."""
-    render_min_mask_ratio: float = 1 / 3
+    render_min_mask_ratio: Annotated[float, Range(ge=0, le=1)] = 1 / 3
     """Rendering only (STVG-R1): per frame, objects whose mask is smaller than this share of the largest
     mask are not drawn. Applies to tracks with masks; box-only tracks are drawn unfiltered."""
 
@@ -87,22 +101,26 @@ class VariantConfig:
     name: str
     renderers: list[PluginConfig] = field(default_factory=list)
 
+    @classmethod
+    def from_config(cls, value: Any, where: str) -> VariantConfig:
+        return _parse_variant(value, where)
+
 
 @dataclass
 class OutputConfig:
-    image_format: str = "jpeg"
+    image_format: Literal["jpeg", "png"] = "jpeg"
     """Encoding of stored frames: `jpeg` or `png`."""
-    jpeg_quality: int = 90
+    jpeg_quality: Annotated[int, Range(ge=1, le=100)] = 90
     """JPEG quality of stored frames, 1 to 100."""
-    max_side: int = 640
+    max_side: Annotated[int, Range(ge=0, le=16_384, note="0 keeps the source size")] = 640
     """Stored frames are resized so their longer side is at most this (0 keeps the source)."""
-    max_shard_bytes: int = 500_000_000
+    max_shard_bytes: Annotated[int, Range(ge=1, le=MAX_BYTES)] = 500_000_000
     """A shard is closed before it would pass this many bytes (one larger sample gets its own shard)."""
-    max_row_group_bytes: int = 100_000_000
+    max_row_group_bytes: Annotated[int, Range(ge=1, le=MAX_BYTES)] = 100_000_000
     """Samples are packed into Parquet row groups of at most this many bytes; a sample's variants never split."""
-    samples_per_shard: int = 1000
+    samples_per_shard: Annotated[int, Range(ge=1, le=1_000_000)] = 1000
     """A shard is also closed after this many samples, which bounds work redone after a kill."""
-    workers: int = 1
+    workers: Annotated[int, Range(ge=1, le=MAX_PROCESSES)] = 1
     """Processes that handle videos in parallel (each video is independent)."""
     license: str = "other"
     task_categories: list[str] = field(default_factory=lambda: ["video-text-to-text"])
@@ -116,19 +134,19 @@ class RayConfig:
     the recipe hash.
     """
 
-    track_actors: int = 0
+    track_actors: Annotated[int, Range(ge=0, le=MAX_PROCESSES, note="0: --workers")] = 0
     """Detect+track actors, each loading the detector and tracker once (0: `--workers`, default 1)."""
-    num_gpus_per_track_actor: float = 0.0
+    num_gpus_per_track_actor: Annotated[float, Range(ge=0, le=64)] = 0.0
     """GPUs Ray reserves for each track actor (1 gives each its own GPU; 0.5 packs two on one)."""
-    num_cpus_per_track_actor: float = 1.0
+    num_cpus_per_track_actor: Annotated[float, Range(ge=0, le=MAX_PROCESSES)] = 1.0
     """CPUs Ray reserves for each track actor."""
-    render_workers: int = 0
+    render_workers: Annotated[int, Range(ge=0, le=MAX_PROCESSES, note="0: as many as track actors")] = 0
     """Render+encode actors on CPUs; each writes its own shards (0: as many as track actors)."""
-    num_cpus_per_render_worker: float = 1.0
+    num_cpus_per_render_worker: Annotated[float, Range(ge=0, le=MAX_PROCESSES)] = 1.0
     """CPUs Ray reserves for each render worker."""
-    videos_in_flight_per_actor: int = 2
+    videos_in_flight_per_actor: Annotated[int, Range(ge=1, le=1024)] = 2
     """Videos queued per track actor, so it decodes the next while its last result is rendered."""
-    max_restarts: int = 1
+    max_restarts: Annotated[int, Range(ge=0, le=1000)] = 1
     """Times Ray restarts an actor whose process died; its lost video is then retried once."""
 
 
@@ -142,6 +160,7 @@ class PipelineConfig:
     tracker: PluginConfig = field(default_factory=lambda: PluginConfig("bytetrack"))
     postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
     variants: list[VariantConfig] = field(default_factory=list)
+    """Prompt variants, each a name (`id_tags+spotlight`) or `{name, renderers}`; empty: `raw` only."""
     output: OutputConfig = field(default_factory=OutputConfig)
     ray: RayConfig = field(default_factory=RayConfig)
     tracks_cache: str = ""
@@ -165,20 +184,14 @@ class PipelineConfig:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
-class ConfigError(ValueError):
-    pass
-
-
-IMAGE_FORMATS = ("jpeg", "png")
-DECODE_BACKENDS = ("cv2", "av", "decord")
-"""The frame readers of vcprep.decode.video (kept here so a typo fails at load, before any video)."""
-
-
 def _parse_variant(item: Any, where: str = "variants") -> VariantConfig:
     """`id_tags`, `id_tags+spotlight`, or `{name, renderers: [name | {name, ...params}]}`."""
     if isinstance(item, str):
         return VariantConfig(name=item, renderers=[PluginConfig(r) for r in item.split("+") if r])
     if isinstance(item, dict) and isinstance(item.get("name"), str):
+        unknown = sorted(set(item) - {"name", "renderers"})
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: ['name', 'renderers']")
         renderers = []
         listed = item.get("renderers") or [item["name"]]
         if not isinstance(listed, list):
@@ -191,112 +204,40 @@ def _parse_variant(item: Any, where: str = "variants") -> VariantConfig:
                 params = r.pop("params", None) or r
                 if not isinstance(params, dict):
                     raise ConfigError(f"{where}.renderers[{j}].params: expected a mapping")
-                renderers.append(PluginConfig(r.pop("name"), params))
+                renderers.append(PluginConfig.from_config({"name": r.pop("name"), "params": params},
+                                                          f"{where}.renderers[{j}]"))
             else:
                 raise ConfigError(f"{where}.renderers[{j}]: expected a name or a mapping with 'name', got {r!r}")
         return VariantConfig(name=item["name"], renderers=renderers)
     raise ConfigError(f"{where}: variant must be a name or a mapping with 'name': {item!r}")
 
 
-def _typed(value: Any, hint: Any, where: str) -> Any:
-    """`value` checked against a field's type hint; ConfigError names the key and the type found.
-
-    Numbers written as numbers only (a bool is not a number); an int field takes a whole float.
-    """
-    origin = typing.get_origin(hint) or hint
-    if origin is types.UnionType:
-        if value is None and type(None) in typing.get_args(hint):
-            return None
-        hint = next(a for a in typing.get_args(hint) if a is not type(None))
-        origin = typing.get_origin(hint) or hint
-    found = type(value).__name__
-    if origin in (int, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {found} {value!r}")
-        if origin is int:
-            if not float(value).is_integer():
-                raise ConfigError(f"{where}: expected a whole number, got {value!r}")
-            return int(value)
-        return float(value)
-    if origin in (list, dict) and value is None:  # `params:` left empty in YAML
-        return origin()
-    if origin in (str, bool, list, dict) and not isinstance(value, origin):
-        raise ConfigError(f"{where}: expected {origin.__name__}, got {found} {value!r}")
-    return value
+def _check_names(cfg: PipelineConfig) -> None:
+    """The two strings that may not be empty (every other value is checked by its field's type)."""
+    for key, value in (("name", cfg.name), ("source.name", cfg.source.name)):
+        if not value.strip():
+            raise ConfigError(f"{key}: {value!r} is not allowed; must be a non-empty name")
 
 
-def _check_values(cfg: PipelineConfig) -> None:
-    """Ranges and choices, each named by its recipe key, so no video is read with a value that cannot work."""
-    d, s, o, p = cfg.decode, cfg.sampling, cfg.output, cfg.postprocess
-    rules: list[tuple[str, Any, bool, str]] = [
-        ("decode.backend", d.backend, d.backend in DECODE_BACKENDS, f"one of {', '.join(DECODE_BACKENDS)}"),
-        ("decode.track_fps", d.track_fps, d.track_fps > 0, "> 0"),
-        ("decode.track_margin_seconds", d.track_margin_seconds, d.track_margin_seconds >= 0, ">= 0"),
-        ("decode.max_pixels", d.max_pixels, d.max_pixels > 0, "> 0"),
-        ("sampling.fps", s.fps, s.fps > 0, "> 0"),
-        ("sampling.max_frames", s.max_frames, s.max_frames >= 1, ">= 1"),
-        ("postprocess.min_track_length", p.min_track_length, p.min_track_length >= 1, ">= 1"),
-        ("postprocess.min_match_iou", p.min_match_iou, 0 <= p.min_match_iou <= 1, "in [0, 1]"),
-        ("postprocess.join_max_gap_seconds", p.join_max_gap_seconds, p.join_max_gap_seconds >= 0, ">= 0"),
-        ("postprocess.join_min_iou", p.join_min_iou, 0 <= p.join_min_iou <= 1, "in [0, 1]"),
-        ("postprocess.render_min_mask_ratio", p.render_min_mask_ratio, 0 <= p.render_min_mask_ratio <= 1, "in [0, 1]"),
-        ("output.image_format", o.image_format, o.image_format in IMAGE_FORMATS, f"one of {', '.join(IMAGE_FORMATS)}"),
-        ("output.jpeg_quality", o.jpeg_quality, 1 <= o.jpeg_quality <= 100, "in [1, 100]"),
-        ("output.max_side", o.max_side, o.max_side >= 0, ">= 0 (0 keeps the source size)"),
-        ("output.max_shard_bytes", o.max_shard_bytes, o.max_shard_bytes > 0, "> 0"),
-        ("output.max_row_group_bytes", o.max_row_group_bytes, o.max_row_group_bytes > 0, "> 0"),
-        ("output.samples_per_shard", o.samples_per_shard, o.samples_per_shard >= 1, ">= 1"),
-        ("output.workers", o.workers, o.workers >= 1, ">= 1"),
-        ("source.name", cfg.source.name, bool(cfg.source.name), "a source name"),
-        ("name", cfg.name, bool(cfg.name), "a non-empty name"),
-    ]
-    for key, value, ok, want in rules:
-        if not ok:  # NaN fails every comparison, so it is refused here too
-            raise ConfigError(f"{key}: {value!r} is not allowed; must be {want}")
-
-
-def _build(cls: type, data: Any, where: str) -> Any:
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(names)}")
-    kwargs = {}
-    for key, value in data.items():
-        hint = hints[key]
-        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-            if hint is PluginConfig and isinstance(value, str):
-                value = {"name": value}
-            kwargs[key] = _build(hint, value, f"{where}.{key}")
-        elif key == "variants":
-            if not isinstance(value, list):
-                raise ConfigError(f"{where}.variants: expected a list, got {type(value).__name__}")
-            kwargs[key] = [_parse_variant(v, f"variants[{i}]") for i, v in enumerate(value)]
-        else:
-            kwargs[key] = _typed(value, hint, f"{where}.{key}")
+def parse_pipeline(data: Any, where: str) -> PipelineConfig:
+    """A PipelineConfig from a recipe's parsed YAML; ConfigError names `where` and the key."""
+    if not isinstance(data, dict) or "name" not in data or "source" not in data:
+        raise ConfigError(f"{where}: a pipeline needs at least 'name' and 'source'")
+    if "base_dir" in data:
+        raise ConfigError(f"{where}: base_dir: set by the loader (the recipe's folder), not by a recipe")
     try:
-        return cls(**kwargs)
-    except TypeError as exc:
+        cfg: PipelineConfig = build(PipelineConfig, data)
+        if not cfg.variants:
+            cfg.variants = [_parse_variant("raw")]
+        _check_names(cfg)
+    except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
+    return cfg
 
 
 def load_pipeline(path: str | Path) -> PipelineConfig:
+    """The recipe at `path`, read within vcconfig's limits and checked key by key before anything runs."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"pipeline file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict) or "name" not in data or "source" not in data:
-        raise ConfigError(f"{path}: a pipeline needs at least 'name' and 'source'")
-    cfg = _build(PipelineConfig, data, path.name)
+    cfg = parse_pipeline(load_yaml_file(path, "pipeline file"), path.name)
     cfg.base_dir = str(path.resolve().parent)
-    if not cfg.variants:
-        cfg.variants = [_parse_variant("raw")]
-    _check_values(cfg)
     return cfg

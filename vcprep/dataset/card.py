@@ -19,17 +19,12 @@ import yaml
 
 from vcprep import __version__
 from vcprep.core.records import RunSummary, VideoStats
-from vcprep.dataset.shards import (
-    ERRORS_PATH,
-    FORMAT_VERSION,
-    VIDEO_STATS_PATH,
-    DatasetInfo,
-    hf_features,
-    load_manifest,
-    shard_paths,
-    write_info,
-)
+from vcprep.dataset.info import DatasetInfo, write_info
+from vcprep.dataset.reader import shard_paths
 from vcprep.track.quality import answer_ceiling_of_tube, fragmentation, length_distribution
+from vcshard.layout import ERRORS_PATH, VIDEO_STATS_PATH
+from vcshard.manifest import load_manifest
+from vcshard.schema import FORMAT_VERSION, hf_features
 
 if TYPE_CHECKING:
     from vcprep.core.config import PipelineConfig

@@ -15,9 +15,9 @@ Why these forms:
 - timing: Qwen2.5-VL spaces its temporal positions by `second_per_grid_ts` (2 / the rate it is told); Qwen3-VL
   writes `<t seconds>` before each 2-frame patch from the video metadata (frame indices / fps). verl passes each
   video entry's keys to qwen-vl-utils, which reads a frame list's rate from `sample_fps`; the entry's
-  `frame_indices` and `source_fps` give Qwen3-VL the true times through `vctrain/verl_dataset.py`. EasyR1 samples
-  videos at one global `data.video_fps` and tells a frame list 2 fps, so it gets one clip file per row written at
-  the row's own rate. Image-frame rows put each frame's time before it as text, which carries any times exactly.
+  `frame_indices` and `source_fps` give Qwen3-VL the true times through `vctrain/adapters/verl_dataset.py`.
+  EasyR1 samples videos at one global `data.video_fps` and tells a frame list 2 fps, so it gets one clip file per
+  row written at the row's own rate. Image-frame rows put each frame's time before it as text (any times, exactly).
 - ground truth: verl hands rewards `extra_info`, TRL every column, EasyR1 only the answer column,
   so EasyR1's `answer` is the whole structured ground truth as JSON (the adapters read it).
 - portability: file paths are relative to OUT, or to a stated `--path-root` so several exports train in one run
@@ -40,8 +40,10 @@ import pyarrow.parquet as pq
 
 from vcprep.dataset.export_card import render_export_card
 from vcprep.dataset.export_media import PathStyle, clip_rate_fps, write_clip, write_frames
+from vcprep.dataset.info import load_info
 from vcprep.dataset.prompt_tokens import IMAGES, VIDEO, PromptTokenCounter, TokenBudget, TokenReport
-from vcprep.dataset.shards import arrow_schema, iter_rows, load_info
+from vcprep.dataset.reader import iter_rows
+from vcshard.schema import arrow_schema
 
 FORMATS = ("verl", "easyr1", "trl")
 FRAMES_AS: dict[str, tuple[str, ...]] = {"verl": (VIDEO,), "easyr1": (VIDEO, IMAGES), "trl": (IMAGES,)}
@@ -62,7 +64,7 @@ _TYPES: dict[str, pa.DataType] = {
 TIMING_NOTES: dict[tuple[str, str], str] = {
     ("verl", VIDEO): "timing: each video entry carries its row's true rate as sample_fps (qwen-vl-utils reads it: "
                      "Qwen2.5-VL spacing) and its frame_indices and source_fps (Qwen3-VL timestamps, through "
-                     "data.custom_cls vctrain/verl_dataset.py)",
+                     "data.custom_cls vctrain/adapters/verl_dataset.py)",
     ("easyr1", VIDEO): "timing: one clip file per row at the row's own rate (set data.video_fps at least the fastest "
                        "rate below, so EasyR1's reader keeps every frame: Qwen2.5-VL spacing); EasyR1 gives Qwen3-VL "
                        "no video metadata, so for Qwen3-VL export with --frames-as images",

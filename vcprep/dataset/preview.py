@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vcprep.dataset.shards import iter_rows
+from vcprep.dataset.reader import iter_rows
 
 
 def decode_frame(data: bytes) -> np.ndarray:

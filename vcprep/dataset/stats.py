@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from vcprep.dataset.card import dataset_stats
-from vcprep.dataset.shards import ERRORS_PATH, load_info, load_manifest, read_jsonl
+from vcprep.dataset.info import load_info
+from vcshard.layout import ERRORS_PATH
+from vcshard.manifest import load_manifest, read_jsonl
 
 
 def load_errors(root: str | Path) -> list[dict[str, Any]]:

@@ -13,24 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vcprep.dataset.shards import (
-    HASH_COLUMN,
-    INFO_PATH,
-    MANIFEST_PATH,
-    DatasetFormatError,
-    arrow_schema,
-    check_version,
-    load_info,
-    load_manifest,
-    manifest_entry_problem,
-    row_content_hash,
-    sha256_file,
-)
+from vcprep.dataset.info import load_info
+from vcshard.hashing import row_content_hash, sha256_file
+from vcshard.layout import INFO_PATH, MANIFEST_PATH
+from vcshard.manifest import load_manifest, manifest_entry_problem
+from vcshard.schema import HASH_COLUMN, DatasetFormatError, arrow_schema, check_version
 
 # Per-frame lists that must all have one entry per stored frame.
 _PER_FRAME = ("frame_indices", "pts_seconds", "key_frame", "frame_track_ids", "frame_track_boxes")
@@ -88,6 +79,8 @@ def _check_schema(rel: str, schema: pa.Schema, report: VerifyReport) -> bool:
 
 
 def _decode_ok(data: bytes | None, width: int, height: int) -> str | None:
+    import cv2  # here, not at import: `vcprep view` opens datasets through this module and decodes nothing
+
     if not data:
         return "empty frame bytes"
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
@@ -120,9 +113,11 @@ def _check_row(where: str, row: dict[str, Any], report: VerifyReport, decode_fra
                 report.frames_decoded += 1
 
 
-def _open_shard(root: Path, entry: dict[str, Any], report: VerifyReport) -> pq.ParquetFile | None:
+def open_shard(root: Path, entry: dict[str, Any], report: VerifyReport, *, hash_file: bool = True,
+               ) -> pq.ParquetFile | None:
     """The shard's file checked against its manifest entry (presence, size, sha256, schema, row count);
-    None when its rows cannot be checked."""
+    None when its rows cannot be checked. `hash_file=False` skips the sha256 (a viewer opening a large
+    dataset checks each row's own hash when it reads the row instead)."""
     rel = entry.get("shard", "?")
     path = root / rel
     if not path.is_file():
@@ -133,7 +128,7 @@ def _open_shard(root: Path, entry: dict[str, Any], report: VerifyReport) -> pq.P
         return None
     if "bytes" in entry and path.stat().st_size != entry["bytes"]:
         report.problems.append(f"{rel}: {path.stat().st_size} bytes, manifest says {entry['bytes']} (truncated?)")
-    if "sha256" in entry and sha256_file(path) != entry["sha256"]:
+    if hash_file and "sha256" in entry and sha256_file(path) != entry["sha256"]:
         report.problems.append(f"{rel}: sha256 differs from the manifest (file changed or damaged)")
     try:
         pf = pq.ParquetFile(path)
@@ -150,7 +145,7 @@ def _open_shard(root: Path, entry: dict[str, Any], report: VerifyReport) -> pq.P
 def _check_shard(root: Path, entry: dict[str, Any], report: VerifyReport, decode_frames: bool,
                  seen_rows: Counter, sample_shard: dict[str, str]) -> None:
     rel = entry.get("shard", "?")
-    pf = _open_shard(root, entry, report)
+    pf = open_shard(root, entry, report)
     if pf is None:
         return
     ids_in_shard: list[str] = []
@@ -189,7 +184,7 @@ def verify_dataset(root: str | Path, *, decode_frames: bool = True) -> VerifyRep
         report.problems.append(f"{INFO_PATH}: {exc}")
         return report
     report.format_version = info.format_version
-    manifest = _trusted_manifest(root, report)
+    manifest = trusted_manifest(root, report)
     if manifest is None:
         return report
     report.shards = len(manifest)
@@ -211,7 +206,7 @@ def verify_dataset(root: str | Path, *, decode_frames: bool = True) -> VerifyRep
     return report
 
 
-def _trusted_manifest(root: Path, report: VerifyReport) -> list[dict[str, Any]] | None:
+def trusted_manifest(root: Path, report: VerifyReport) -> list[dict[str, Any]] | None:
     """The manifest's entries when every one of them is well formed (checked before any path in it
     is opened); None, with the problems reported, otherwise."""
     if not (root / MANIFEST_PATH).is_file():

@@ -81,8 +81,13 @@ def sample_frame_indices(
 ) -> np.ndarray:
     """Frame indices at `fps` over [start, end) seconds, thinned uniformly to `max_frames`.
 
-    Times are t_k = start + k / fps; each maps to the frame shown at that time,
-    round(t * video_fps), clipped to the last frame. Returns sorted unique int64 indices.
+    Times are t_k = start + k / fps. The frame-time rule: each time maps to the *nearest* frame,
+    round(t * video_fps) (exact halves to the even index, numpy's and Python's rounding), clipped to the
+    last frame; not the frame on screen at t, floor(t * video_fps). Nearest keeps every sampled frame
+    within half a frame period of its requested time (floor: up to a whole period, always early), and
+    key items (`vcprep.render.answers.resolve_key_items`) and `vctrain`'s `span_frames: round` use the
+    same rule, so an annotation at time t lands on the frame the sampler picks for t. Rows store each
+    frame's own time (`pts_seconds` = index / fps), never t. Returns sorted unique int64 indices.
     """
     end = info.duration_seconds if end_seconds is None else min(end_seconds, info.duration_seconds)
     start = max(0.0, start_seconds)

@@ -36,7 +36,8 @@ class ResolvedKeyItem:
 def resolve_key_items(sample: Sample, info: VideoInfo, scale_xyxy: np.ndarray) -> list[ResolvedKeyItem]:
     """Normalised boxes are multiplied by the source size, then every box by the stored scale.
 
-    The frame is `round(time * fps)` of the decoded file (time is the authority, SPEC 6).
+    The frame is `round(time * fps)` of the decoded file, the nearest frame, as `sample_frame_indices` picks them
+    (time is the authority: the row's frames are found by their time).
     A key item after the end of the video or outside the frame is bad input for this sample.
     """
     out = []

@@ -1,6 +1,6 @@
 """Prompt and answer texts per task, read from versioned YAML templates (not code).
 
-One template file per task in `vcprep/templates/` (`stvg`, `temporal_qa`, `temporal_mcq`,
+One template file per task in `vcprep/render/templates/` (`stvg`, `temporal_qa`, `temporal_mcq`,
 `st_free_form`, `st_grounding`, `general_mcq`, `general_free_form`). Each holds the system
 turn, the user turn (with `<video>` where the frames go) and the answer format; the version
 number is stored in every row, so a change of wording is visible in the data.

@@ -21,42 +21,42 @@ class Source(Protocol):
 SOURCES: Registry[Source] = Registry("source")
 
 
-@SOURCES.register("jsonl")
+@SOURCES.register("jsonl", implementation="vcprep.sources.jsonl:JsonlSource")
 def _jsonl(**params: Any) -> Source:
     from vcprep.sources.jsonl import JsonlSource
 
     return JsonlSource(**params)
 
 
-@SOURCES.register("hcstvg")
+@SOURCES.register("hcstvg", implementation="vcprep.sources.hcstvg:HcStvgSource")
 def _hcstvg(**params: Any) -> Source:
     from vcprep.sources.hcstvg import HcStvgSource
 
     return HcStvgSource(**params)
 
 
-@SOURCES.register("vidstg")
+@SOURCES.register("vidstg", implementation="vcprep.sources.vidstg:VidStgSource")
 def _vidstg(**params: Any) -> Source:
     from vcprep.sources.vidstg import VidStgSource
 
     return VidStgSource(**params)
 
 
-@SOURCES.register("charades_sta")
+@SOURCES.register("charades_sta", implementation="vcprep.sources.charades_sta:CharadesStaSource")
 def _charades_sta(**params: Any) -> Source:
     from vcprep.sources.charades_sta import CharadesStaSource
 
     return CharadesStaSource(**params)
 
 
-@SOURCES.register("vstar")
+@SOURCES.register("vstar", implementation="vcprep.sources.vstar:VStarSource")
 def _vstar(**params: Any) -> Source:
     from vcprep.sources.vstar import VStarSource
 
     return VStarSource(**params)
 
 
-@SOURCES.register("stgr")
+@SOURCES.register("stgr", implementation="vcprep.sources.stgr:StgrSource")
 def _stgr(**params: Any) -> Source:
     from vcprep.sources.stgr import StgrSource
 

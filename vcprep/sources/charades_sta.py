@@ -39,8 +39,15 @@ class CharadesStaSource:
     def __init__(
         self, *, annotations: str, durations: str | None = None, video_dir: str = "", video_ext: str = ".mp4",
     ) -> None:
-        """`durations`: the Charades CSV (relative to the annotation file's folder), optional;
-        videos are `video_dir/<vid><video_ext>` under the data root."""
+        """
+        Args:
+            annotations: the Charades-STA text file (`VID start end##sentence` per line; the recipe's
+                `source.annotations`).
+            durations: the Charades CSV with each video's length (relative to the annotation file's folder), used
+                to clamp spans that end after the video; None: spans are taken as written.
+            video_dir: folder of the videos under the data root: a video is `video_dir/<vid><video_ext>`.
+            video_ext: file extension of the videos.
+        """
         self.path = Path(annotations)
         self.durations_path = resolve_aux(self.path, durations)
         self.video_dir = video_dir

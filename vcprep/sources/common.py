@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from vcprep.core.config import MAX_FPS
 from vcprep.core.errors import ErrorRecord
 from vcprep.core.types import Sample
 
@@ -81,11 +82,20 @@ def resolve_aux(annotations: Path, path: str | None) -> Path | None:
 def number(value: Any, what: str) -> float:
     try:
         out = float(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: an integer beyond any float
         raise RecordError(f"{what} is not a number: {value!r}") from exc
     if not math.isfinite(out):
         raise RecordError(f"{what} is not finite: {value!r}")
     return out
+
+
+def frame_rate(value: Any, what: str = "fps") -> float:
+    """A video's frames per second: a number in (0, MAX_FPS]; a rate of 1e308 would overflow the first frame
+    index computed from it."""
+    fps = number(value, what)
+    if not 0 < fps <= MAX_FPS:
+        raise RecordError(f"{what} must be in (0, {MAX_FPS:g}], got {value!r}")
+    return fps
 
 
 def check_span(start: float, end: float, what: str = "span") -> tuple[float, float]:
@@ -151,7 +161,8 @@ def guarded(file: Path, key: str, parse: Callable[..., Sample | list[Sample]], *
     ErrorRecord, never an exception."""
     try:
         made = parse(*args)
-    except (RecordError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+    except (RecordError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
+            ArithmeticError) as exc:  # ArithmeticError: 1e400 read as inf, then int(inf) overflows
         yield ErrorRecord("source", str(file), key, f"malformed record: {exc}")
         return
     yield from (made if isinstance(made, list) else [made])

@@ -45,8 +45,14 @@ class HcStvgSource:
     def __init__(
         self, *, annotations: str, version: str = "v2", query_field: str = "auto", video_dir: str = "",
     ) -> None:
-        """`version` only labels the samples (`v1`/`v2` share one format); `video_dir` is the
-        videos' folder under the data root; `query_field` is `auto`, `English` or `caption`."""
+        """
+        Args:
+            annotations: HC-STVG's JSON (`anno_v2/train_v2.json`, v1 `train.json`; the recipe's
+                `source.annotations`).
+            version: `v1` or `v2`: only labels the samples (both share one format).
+            query_field: which text is the query: `auto`, `English` or `caption`.
+            video_dir: folder of the videos under the data root.
+        """
         if version not in ("v1", "v2"):
             raise ValueError(f"hcstvg version must be 'v1' or 'v2', got {version!r}")
         if query_field not in ("auto", *QUERY_FIELDS):

@@ -60,6 +60,11 @@ def parse_boxes(raw: dict[str, Any]) -> dict[int, tuple[float, float, float, flo
 
 class JsonlSource:
     def __init__(self, *, annotations: str, source_name: str = "jsonl") -> None:
+        """
+        Args:
+            annotations: the JSON-lines file (the recipe's `source.annotations`).
+            source_name: the `source` recorded in each row.
+        """
         self.path = Path(annotations)
         self.source_name = source_name
 
@@ -78,7 +83,7 @@ class JsonlSource:
                 rec = parse_json_line(line)
                 key = str(rec.get("id", key))
                 yield self.parse(rec)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
                 yield ErrorRecord("source", f"{self.path}:{lineno}", key, f"malformed record: {exc}")
 
     def parse(self, rec: dict[str, Any]) -> Sample:

@@ -69,7 +69,11 @@ def parse_option(text: str) -> str:
 
 class StgrSource:
     def __init__(self, *, annotations: str, video_dir: str = "") -> None:
-        """Videos are `video_dir/<video_path>` under the data root."""
+        """
+        Args:
+            annotations: STGR's JSON list (`STGR-RL.json`, `STGR-SFT.json`; the recipe's `source.annotations`).
+            video_dir: folder under the data root that the records' `video_path` is relative to.
+        """
         self.path = Path(annotations)
         self.video_dir = video_dir
 

@@ -29,6 +29,7 @@ from vcprep.core.errors import ErrorRecord
 from vcprep.core.types import Sample
 from vcprep.sources.common import (
     RecordError,
+    frame_rate,
     guarded,
     load_json,
     load_top_level,
@@ -47,9 +48,14 @@ class VidStgSource:
         self, *, annotations: str, vidor_dir: str = "vidor_annotations", video_dir: str = "",
         sentences: str = "both",
     ) -> None:
-        """`vidor_dir` (relative to the annotation file's folder) holds VidOR's per-video JSON,
-        searched recursively by `<vid>.json`; `video_dir` prefixes VidOR's `video_path` under
-        the data root; `sentences` is `both`, `declarative` or `interrogative`."""
+        """
+        Args:
+            annotations: VidSTG's JSON (`train_annotations.json`...; the recipe's `source.annotations`).
+            vidor_dir: folder of VidOR's per-video JSON (relative to the annotation file's folder), searched
+                recursively by `<vid>.json`.
+            video_dir: prefix of VidOR's `video_path` under the data root.
+            sentences: `both`, `declarative` or `interrogative`: which sentences become samples.
+        """
         if sentences not in ("both", *SENTENCE_KINDS):
             raise ValueError(f"vidstg sentences must be both, declarative or interrogative, got {sentences!r}")
         self.path = Path(annotations)
@@ -80,9 +86,7 @@ class VidStgSource:
         since one VidOR video can carry several records)."""
         require(rec, "vid", "fps", "temporal_gt", "used_segment")
         vid = str(rec["vid"])
-        fps = number(rec["fps"], "fps")
-        if fps <= 0:
-            raise RecordError(f"fps must be positive, got {fps}")
+        fps = frame_rate(rec["fps"])
         fid = lambda part, k: int(number(rec[part][k], f"{part}.{k}"))  # noqa: E731
         begin, end = fid("temporal_gt", "begin_fid"), fid("temporal_gt", "end_fid")
         seg_begin, seg_end = fid("used_segment", "begin_fid"), fid("used_segment", "end_fid")
@@ -91,7 +95,8 @@ class VidStgSource:
                 f"need 0 <= used_segment.begin <= temporal_gt.begin < temporal_gt.end <= used_segment.end, "
                 f"got segment [{seg_begin}, {seg_end}) and gt [{begin}, {end})"
             )
-        categories = {int(o["tid"]): str(o["category"]) for o in rec.get("subject/objects", [])}
+        categories = {int(number(o["tid"], "subject/objects tid")): str(o["category"])
+                      for o in rec.get("subject/objects", [])}
         vidor = self._vidor(vid)
         trajectories = vidor.get("trajectories")
         if not isinstance(trajectories, list) or len(trajectories) < end:
@@ -104,7 +109,7 @@ class VidStgSource:
                 boxes = {}
                 for f in range(begin, end):
                     for obj in trajectories[f]:
-                        if int(obj["tid"]) == target:
+                        if int(number(obj["tid"], f"trajectory tid on frame {f}")) == target:
                             boxes[f] = xyxy_from_mapping(obj["bbox"], f"trajectory of tid {target} on frame {f}")
                 if not boxes:
                     raise RecordError(f"target tid {target} has no box inside temporal_gt [{begin}, {end})")

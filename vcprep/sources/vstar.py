@@ -30,6 +30,7 @@ from vcprep.core.types import KeyItem, Sample
 from vcprep.sources.common import (
     RecordError,
     check_span,
+    frame_rate,
     guarded,
     load_top_level,
     number,
@@ -71,9 +72,14 @@ class VStarSource:
         self, *, annotations: str, chains: list[str] | None = None, video_dir: str = "", video_ext: str = ".mp4",
         object_name: str = "target",
     ) -> None:
-        """`chains`: which steps become samples (default what, when, where); videos are
-        `video_dir/<vid><video_ext>`; `object_name` names the grounded object in answers when
-        a record lacks V-STaR's `object` field."""
+        """
+        Args:
+            annotations: V-STaR's JSON (`V_STaR_test.json`; the recipe's `source.annotations`).
+            chains: which reasoning steps become samples (None: what, when, where).
+            video_dir: folder of the videos under the data root: a video is `video_dir/<vid><video_ext>`.
+            video_ext: file extension of the videos.
+            object_name: name of the grounded object in answers when a record lacks V-STaR's `object` field.
+        """
         self.path = Path(annotations)
         self.chains = list(chains or ["what", "when", "where"])
         unknown = set(self.chains) - set(CHAINS)
@@ -94,9 +100,7 @@ class VStarSource:
 
     def parse(self, rec: Any, index: int) -> list[Sample]:
         require(rec, "vid", "fps")
-        fps = number(rec["fps"], "fps")
-        if fps <= 0:
-            raise RecordError(f"fps must be positive, got {fps}")
+        fps = frame_rate(rec["fps"])
         name = str(rec.get("object") or self.object_name)
         span = None
         if rec.get("timestamps") is not None:

@@ -25,7 +25,7 @@ from vcprep.core.types import Tracks
 
 CACHE_FORMAT = "vcprep-tracks/3"
 # 2: HOG boxes are the person, not the 64x128 window; 3: a track holds the detections it was born from
-# before the tracker confirmed it (issue 16)
+# before the tracker confirmed it
 """Bumped whenever the stored columns or the meaning of raw tracks change (invalidates old files)."""
 
 _SCHEMA = pa.schema([

@@ -1,4 +1,5 @@
-"""Post-processing of tracks as explicit steps, and ground-truth target matching (SPEC section 1)."""
+"""Post-processing of tracks as explicit steps, and ground-truth target matching (STVG-R1: per-frame IoU, majority
+vote)."""
 
 from __future__ import annotations
 

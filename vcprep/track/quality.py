@@ -1,7 +1,7 @@
 """How good tracking is for grounding: the oracle tIoU / vIoU the best single track reaches.
 
 If the target was never tracked, no answer in the ID format can be right; the oracle is the
-ceiling an STVG-R1 model trained on these IDs can reach (SPEC sections 1 and 7).
+ceiling an STVG-R1 model trained on these IDs can reach.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from vcprep.core.errors import ErrorRecord, InputError, resolve_under
 from vcprep.core.types import Frame, Sample, Tracks, VideoInfo
 from vcprep.decode.frame_pass import FramePass
 from vcprep.decode.video import DecodeError, probe, sample_frame_indices
-from vcprep.sources.plan import plan_jobs
+from vcprep.sources.plan import first_videos, plan_jobs
 from vcprep.track.cache import TracksCache, cache_key, video_sha256
 from vcprep.track.detectors import AnyDetector, build_detector
 from vcprep.track.detectors.gt import boxes_from_samples
@@ -215,7 +215,7 @@ def run_track_stage(config: PipelineConfig, out_dir: str | Path, *, progress: bo
     summary.errors.extend(errors)
     trackers = Trackers.build(config)
     data_root = config.resolve(config.source.data_root)
-    for job in jobs[:limit] if limit is not None else jobs:
+    for job in first_videos(jobs, limit):
         t_video = time.perf_counter()
         try:
             video_file, info = probe_video(data_root, job.video_path, config.decode)

@@ -1,10 +1,13 @@
-"""Rewards of both methods as plain functions, selected by name with weights (SPEC section 4).
+"""Rewards of both methods as plain functions, selected by name with weights (each term in [0, 1]).
 
 Every reward has the signature `fn(completion, gt, *, progress=0.0, **params) -> {"score": [0, 1], <sub>: float}`
 and returns the same keys for every input; keyword parameters switch conventions (see each function), and
 `compute_rewards(..., reward_params={"tiou": {"grammar": "paper"}})` passes them per reward. Every reward takes
 `convention` (`default`, `stvg_r1`, `visioncoach`, `time_r1`, `tubedetr`: vctrain.rewards.conventions), which sets all
 of one source's behaviours at once; `compute_rewards(..., convention="stvg_r1")` passes it to every reward.
+
+Where to start: each reward lives in its own module here (`temporal.py`, `spatial.py`, ...); `scoring.py` turns the
+config's `rewards:` weights and `reward_params:` into the one checked callable that training and `vctrain eval` share.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from vctrain.groundtruth import GroundTruth
+from vctrain.data.groundtruth import GroundTruth
 from vctrain.rewards.boxes import answer_box
 from vctrain.rewards.conventions import CONVENTIONS, Convention, check_convention
 from vctrain.rewards.format import format_stvg, format_visioncoach

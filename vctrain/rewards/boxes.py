@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from vctrain.groundtruth import Box, GroundTruth
+from vctrain.data.groundtruth import Box, GroundTruth
 from vctrain.rewards.conventions import check_convention
 from vctrain.rewards.geometry import box_iou
 from vctrain.rewards.parse import answer_text

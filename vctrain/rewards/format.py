@@ -1,10 +1,10 @@
-"""Format rewards: does the completion have the shape the method asks for (SPEC sections 3 and 4)?"""
+"""Format rewards: does the completion have the shape the method asks for (think/answer, grounded tags)?"""
 
 from __future__ import annotations
 
 import re
 
-from vctrain.groundtruth import GroundTruth
+from vctrain.data.groundtruth import GroundTruth
 from vctrain.rewards.conventions import check_convention
 from vctrain.rewards.parse import answer_text, think_text
 from vctrain.rewards.tasks import GENERAL_TASKS, IMAGE_TASKS, TEMPORAL_TASKS

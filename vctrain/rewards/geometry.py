@@ -10,7 +10,8 @@ def interval_iou(pred: Sequence[float], gt: Sequence[float]) -> float:
     """|[s,e] ∩ [s*,e*]| / |[s,e] ∪ [s*,e*]| over continuous time.
 
     A reversed interval (e < s) scores 0, and so does a zero-length union (both intervals one and the same instant):
-    the sources divide by zero there and either drop the sample or reuse the previous one's value (SPEC section 9).
+    the sources divide by zero there and either drop the sample or reuse the previous one's value
+    (data_cards/CONVENTIONS.md).
     """
     s, e = float(pred[0]), float(pred[1])
     gs, ge = float(gt[0]), float(gt[1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vctrain.groundtruth import GroundTruth
+from vctrain.data.groundtruth import GroundTruth
 from vctrain.rewards.conventions import resolve_options
 from vctrain.rewards.parse import AnswerTag, Grammar, answer_text, parse_stvg_answer, pick_answer_tag
 

@@ -1,7 +1,7 @@
 """Reading the model's text: answer tags, STVG-R1 answers, VisionCoach claims, `<t>` times, MCQ letters.
 
-Deliberate fixes of the sources' parsing pitfalls (SPEC section 9), each with a switch back where a user may need the
-paper's behaviour to reproduce its numbers:
+Deliberate fixes of the sources' parsing pitfalls (README, "Conventions"), each with a switch back where a user may need
+the paper's behaviour to reproduce its numbers:
 - `answer_tag`: STVG-R1 reads the *last* `<answer>`, VisionCoach the *first*; `"auto"` picks per task.
 - `grammar="lenient"` (default) accepts STVG-R1's own prompt style `Target ID: [3]`, `[12 to 17]`, "to"/"and"/"-"
   with any spacing, unit suffixes (`12s`, `12 sec`) and numbers with a trailing dot (`12.`), as every source does.

@@ -1,4 +1,5 @@
-"""VisionCoach's object-aware spatial reward on the grounded claims of the reasoning (SPEC section 4).
+"""VisionCoach's object-aware spatial reward on the grounded claims of the reasoning
+(`<obj>name</obj><box>[x1,y1,x2,y2]</box>at<t>sec</t>s`).
 
 Per claim `<obj>name</obj><box>..</box>at<t>T</t>s`: the temporal gate keeps key frames with |T - t*| <= gate; a
 ground-truth object of a gated key frame is scored when its name matches the claim's (`identity_match`), with the
@@ -26,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from vctrain.groundtruth import Box, GroundTruth, KeyFrame
+from vctrain.data.groundtruth import Box, GroundTruth, KeyFrame
 from vctrain.rewards.boxes import as_box, reasoning_box_iou
 from vctrain.rewards.conventions import resolve_options
 from vctrain.rewards.geometry import box_iou

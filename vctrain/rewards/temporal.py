@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from vctrain.groundtruth import GroundTruth
+from vctrain.data.groundtruth import GroundTruth
 from vctrain.rewards.conventions import resolve_options
 from vctrain.rewards.geometry import interval_iou
 from vctrain.rewards.parse import (

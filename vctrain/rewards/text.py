@@ -7,7 +7,7 @@ from collections import Counter
 from functools import lru_cache
 from typing import Any
 
-from vctrain.groundtruth import GroundTruth
+from vctrain.data.groundtruth import GroundTruth
 from vctrain.rewards.conventions import check_convention
 from vctrain.rewards.parse import AnswerTag, answer_text, mcq_letter, pick_answer_tag
 from vctrain.rewards.tasks import IMAGE_TASKS

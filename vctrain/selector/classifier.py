@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vcconfig import ConfigError
 from vctrain.selector.config import TrainSelectorConfig
 from vctrain.selector.encoders import TextEncoder, build_encoder
 from vctrain.selector.features import VISUAL_FEATURES, sample_text
@@ -145,12 +146,12 @@ def encoder_spec(cfg: TrainSelectorConfig) -> dict[str, Any]:
         return {"kind": "hashing", "dim": cfg.hashing_dim, "ngrams": cfg.hashing_ngrams}
     if cfg.encoder == "text":
         if not cfg.encoder_path:
-            raise ValueError("train.encoder=text needs train.encoder_path (a local HF model folder); "
+            raise ConfigError("train.encoder=text needs train.encoder_path (a local HF model folder); "
                              "or use train.encoder=hashing, which needs no weights")  # fmt: skip
         return {"kind": "text", "path": cfg.encoder_path, "max_length": cfg.max_length}
     if cfg.encoder == "lora":
         if not cfg.encoder_path:
-            raise ValueError("train.encoder=lora needs train.encoder_path (a local language model or VLM folder)")
+            raise ConfigError("train.encoder=lora needs train.encoder_path (a local language model or VLM folder)")
         return {
             "kind": "lora", "path": cfg.encoder_path, "max_length": cfg.max_length, "rank": cfg.lora_rank,
             "alpha": cfg.lora_alpha, "targets": list(cfg.lora_targets), "dropout": cfg.dropout,
@@ -179,7 +180,7 @@ def _counts(labels: list[str], classes: list[str]) -> dict[str, int]:
 
 def train_selector(cfg: TrainSelectorConfig) -> dict[str, Any]:
     """Train on the labels, evaluate on the held-out split against the baselines, write the model and the report."""
-    from vctrain.model import resolve_device
+    from vctrain.policy.model import resolve_device
 
     data = read_labels(cfg.labels)
     classes = data.classes

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import typer
 
+from vctrain.usage_errors import usage_errors
+
 selector_app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__)
 
 _CONFIG = typer.Option(None, "--config", help="YAML with `label:`, `train:`, `predict:` sections.")
@@ -48,7 +50,7 @@ def label_cmd(
     shards: list[str] = typer.Option(None, "--shards", help="vcprep shard folder (repeat for several)."),
     model: str = typer.Option(None, "--model", help="Local folder of the frozen proxy VLM."),
     out: str = typer.Option(None, "--out", help="Labels Parquet to write."),
-    samples: int = typer.Option(None, "--samples", help="0: greedy; G > 0: G seeded samples, mean reward."),
+    samples: int = typer.Option(None, "--samples", min=0, help="0: greedy; G > 0: G seeded samples, mean reward."),
     config: Path = _CONFIG,
     overrides: list[str] = _OVERRIDES,
 ) -> None:
@@ -64,7 +66,7 @@ def label_cmd(
     try:
         cfg = _load("label", config, overrides, {"shards": shards, "model": model, "output": out, "samples": samples})
         summary = label(cfg)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except usage_errors() as exc:
         _fail(exc)
     typer.echo(json.dumps(summary, indent=2))
 
@@ -89,7 +91,7 @@ def train_cmd(
     direct = {"labels": labels, "output_dir": out, "encoder": encoder, "encoder_path": encoder_path}
     try:
         report = train_selector(_load("train", config, overrides, direct))
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except usage_errors() as exc:
         _fail(exc)
     typer.echo(report_markdown(report))
     typer.echo(f"model: {report['config']['output_dir']}")
@@ -114,6 +116,6 @@ def predict_cmd(
     direct = {"model_dir": model, "shards": shards, "labels": labels, "output": out}
     try:
         summary = predict(_load("predict", config, overrides, direct))
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except usage_errors() as exc:
         _fail(exc)
     typer.echo(json.dumps(summary, indent=2))

@@ -1,6 +1,6 @@
 """`selector label`: run a frozen proxy model on every variant of each sample and keep the best variant as the label.
 
-Why this is the label (VisionCoach's Visual Prompt Selector, SPEC section 5): the variant under which a fixed
+Why this is the label (VisionCoach's Visual Prompt Selector): the variant under which a fixed
 reasoner scores best on answer + grounding is the prompt that helps that sample most. Every score is stored, not only
 the argmax, so a later selector can learn from margins or ties.
 """
@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from vctrain.data import RowRef, index_variants, load_sample
+from vcconfig import ConfigError
+from vctrain.data.reader import RowRef, index_variants, load_sample
 from vctrain.selector.config import LabelConfig
 from vctrain.selector.features import VISUAL_FEATURES, key_items_of, split_of, visual_features_of_row
 
@@ -27,13 +28,13 @@ LABEL_COLUMNS = ("sample_id", "variant", "task", "answer_reward", "grounding_rew
 def index_all_variants(shards: list[str], variants: list[str], tasks: list[str]) -> dict[str, dict[str, RowRef]]:
     """sample_id -> {variant -> where its row is}, over every shard of the folders, in shard order."""
     if not shards:
-        raise ValueError("label.shards is empty: give at least one vcprep shard folder")
+        raise ConfigError("label.shards is empty: give at least one vcprep shard folder")
     out: dict[str, dict[str, RowRef]] = {}
     for (sid, var), ref in index_variants(shards, tasks).items():
         if not variants or var in variants:
             out.setdefault(sid, {})[var] = ref
     if not out:
-        raise ValueError(f"no rows in {shards} (variants={variants or 'all'}, tasks={tasks or 'all'})")
+        raise ConfigError(f"label: no rows in {shards} (variants={variants or 'all'}, tasks={tasks or 'all'})")
     return out
 
 
@@ -76,11 +77,11 @@ class Proxy:
 def load_proxy(path: str, device_name: str) -> Proxy:
     """Load the proxy VLM frozen (eval mode, no grads); a vctrain checkpoint's `model/` folder is used as is."""
     from vctrain.config import ModelConfig
-    from vctrain.evaluate import _model_dir
-    from vctrain.model import load_model, load_processor, resolve_device, vision_token_ids
+    from vctrain.evaluation.evaluate import _model_dir
+    from vctrain.policy.model import load_model, load_processor, resolve_device, vision_token_ids
 
     if not path:
-        raise ValueError("label.model is empty: give a local model folder (e.g. one from `vctrain build-tiny`)")
+        raise ConfigError("label.model is empty: give a local model folder (e.g. one from `vctrain build-tiny`)")
     model_dir = _model_dir(Path(path))
     device = resolve_device(device_name)
     processor = load_processor(str(model_dir))
@@ -96,8 +97,8 @@ def load_proxy(path: str, device_name: str) -> Proxy:
 def answer_row(proxy: Proxy, ref: RowRef, cfg: LabelConfig) -> tuple[dict[str, Any], list[str]]:
     """The row (without frames) and the proxy's answers to it: one greedy, or `cfg.samples` seeded samples."""
     from vctrain.config import DataConfig, RolloutConfig
-    from vctrain.model import encode_prompt
-    from vctrain.rollout import HFGenerateEngine
+    from vctrain.policy.model import encode_prompt
+    from vctrain.rl.rollout import HFGenerateEngine
 
     sample = load_sample(ref, cfg.max_frames)
     data = DataConfig(max_pixels_per_frame=cfg.max_pixels_per_frame, min_pixels_per_frame=cfg.min_pixels_per_frame)
@@ -118,7 +119,7 @@ def answer_row(proxy: Proxy, ref: RowRef, cfg: LabelConfig) -> tuple[dict[str, A
 
 def score_texts(row: Mapping[str, Any], texts: list[str], cfg: LabelConfig) -> tuple[float, float]:
     """(answer reward, grounding reward) of a row's answers: each the weighted reward sum, averaged over answers."""
-    from vctrain.groundtruth import ground_truth_from_row
+    from vctrain.data.groundtruth import ground_truth_from_row
     from vctrain.rewards import compute_rewards
 
     task = str(row.get("task") or "")

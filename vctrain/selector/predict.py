@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vcconfig import ConfigError
 from vctrain.selector.classifier import availability_mask, load_selector, order_classes, read_labels
 from vctrain.selector.config import PredictConfig
 from vctrain.selector.features import key_items_of, sample_text, visual_features_of_row
@@ -25,7 +26,7 @@ def samples_from_shards(shards: list[str]) -> tuple[list[str], list[str], np.nda
     """(sample ids, texts, visual features [N, V], available variants) from shard rows (no frames read)."""
     import pyarrow.parquet as pq
 
-    from vctrain.data import _check_folder
+    from vctrain.data.reader import _check_folder
 
     rows: dict[str, dict[str, Any]] = {}
     variants: dict[str, list[str]] = {}
@@ -58,7 +59,7 @@ def predict(cfg: PredictConfig) -> dict[str, Any]:
     """Predict every sample of the shards (or of a labels file), write the Parquet, return a summary."""
     import pyarrow.parquet as pq
 
-    from vctrain.model import resolve_device
+    from vctrain.policy.model import resolve_device
 
     device = resolve_device(cfg.device)
     model, meta = load_selector(cfg.model_dir, device)
@@ -69,7 +70,7 @@ def predict(cfg: PredictConfig) -> dict[str, Any]:
         data = read_labels(cfg.labels)
         ids, texts, visual, available = data.sample_ids, data.texts, data.visual, data.available
     else:
-        raise ValueError("predict needs predict.shards (shard folders) or predict.labels (a labels Parquet)")
+        raise ConfigError("predict needs predict.shards (shard folders) or predict.labels (a labels Parquet)")
     unknown = sorted({v for names in available for v in names} - set(classes))
     visual_t = torch.tensor(visual, dtype=torch.float32, device=device).reshape(len(ids), -1)
     chosen, confidence = [], []

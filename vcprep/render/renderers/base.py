@@ -31,6 +31,10 @@ class Renderer:
     hint: str = ""
 
     def __init__(self, *, hint: str | None = None) -> None:
+        """
+        Args:
+            hint: text appended to the question when this prompt is used (None: the renderer's own hint).
+        """
         if hint is not None:
             self.hint = hint
 
@@ -83,6 +87,12 @@ class FrameRenderer(Renderer):
     own, which then saves the frame copy."""
 
     def __init__(self, *, key_frames_only: bool = False, hint: str | None = None) -> None:
+        """
+        Args:
+            key_frames_only: draw only on the sample's annotated key frames, leave the others untouched (VisionCoach
+                draws its prompts on key frames only).
+            hint: text appended to the question when this prompt is used (None: the renderer's own hint).
+        """
         super().__init__(hint=hint)
         self.key_frames_only = key_frames_only
 

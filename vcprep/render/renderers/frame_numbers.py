@@ -35,6 +35,13 @@ class FrameNumbers(FrameRenderer):
         key_frames_only: bool = False,
         hint: str | None = None,
     ) -> None:
+        """
+        Args:
+            numbering: `sampled` counts the frames the model sees, `source` prints the video's own frame index.
+            start: number of the first frame.
+            font_px: font size in pixels at `reference_px` (NumPro: 40).
+            reference_px: longer frame side at which `font_px` applies; the text scales with the frame.
+        """
         if numbering not in NUMBERINGS:
             raise ValueError(f"numbering must be one of {NUMBERINGS}, got {numbering!r}")
         super().__init__(key_frames_only=key_frames_only, hint=hint)

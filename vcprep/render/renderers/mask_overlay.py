@@ -51,6 +51,14 @@ class Masks(FrameRenderer):
         key_frames_only: bool = False,
         hint: str | None = None,
     ) -> None:
+        """
+        Args:
+            opacity: weight of the ID's colour inside the mask (0 to 1).
+            outline: also draw the mask's edge in the ID's colour.
+            thickness: outline width in pixels (None: scaled with the frame's size).
+            antialias: anti-aliased outline.
+            engine: `auto` (numba where installed), `numba` or `opencv` (the same pixels).
+        """
         super().__init__(key_frames_only=key_frames_only, hint=hint)
         if not 0.0 <= opacity <= 1.0:
             raise ValueError(f"opacity must lie in [0, 1], got {opacity}")

@@ -34,6 +34,11 @@ class Boxes(FrameRenderer):
         key_frames_only: bool = False,
         hint: str | None = None,
     ) -> None:
+        """
+        Args:
+            thickness: line width in pixels (None: scaled with the frame's size).
+            antialias: anti-aliased lines (3x the cost, little visible on axis-aligned lines).
+        """
         super().__init__(key_frames_only=key_frames_only, hint=hint)
         self.thickness = thickness
         self.line_type = cv2.LINE_AA if antialias else cv2.LINE_8
@@ -73,6 +78,13 @@ class Circle(FrameRenderer):
         key_frames_only: bool = False,
         hint: str | None = None,
     ) -> None:
+        """
+        Args:
+            focus: `target` circles the sample's target, `all` every key object.
+            pad_px: pixels added around the box before the ellipse is fitted through its corners.
+            thickness: line width in pixels (None: scaled with the frame's size).
+            antialias: anti-aliased edges.
+        """
         super().__init__(key_frames_only=key_frames_only, hint=hint)
         if focus not in FOCUS_MODES:
             raise ValueError(f"focus must be one of {FOCUS_MODES}, got {focus!r}")

@@ -69,6 +69,16 @@ class Spotlight(FrameRenderer):
         key_frames_only: bool = False,
         hint: str | None = None,
     ) -> None:
+        """
+        Args:
+            mode: `darken` (VisionCoach), `blur` or `desaturate`: what happens outside the lit boxes.
+            factor: `darken`: brightness kept outside (VisionCoach: 0.3).
+            pad_px: pixels added around each lit box (VisionCoach: 10).
+            focus: `target` lights the sample's target, `all` every key object.
+            blur_sigma_frac: `blur`: Gaussian sigma as a share of the frame's longer side.
+            saturation: `desaturate`: share of the colour kept outside (0: grey).
+            feather_px: sigma in pixels of a soft edge (0: hard edges).
+        """
         if mode not in MODES:
             raise ValueError(f"spotlight mode must be one of {MODES}, got {mode!r}")
         if focus not in FOCUS_MODES:

@@ -35,6 +35,12 @@ class IdTags(FrameRenderer):
 
     def __init__(self, *, placement: str = "centred", engine: str = "auto", key_frames_only: bool = False,
                  hint: str | None = None) -> None:
+        """
+        Args:
+            placement: `centred` (the text centred on the mask centre, kept inside the frame) or `stvg_r1`
+                (STVG-R1's `cv2.putText` origin at its anchor, exactly as the paper's data).
+            engine: `auto`, `numba` or `opencv`: how mask centres are found (the same pixels).
+        """
         super().__init__(key_frames_only=key_frames_only, hint=hint)
         if placement not in PLACEMENTS:
             raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
@@ -83,6 +89,10 @@ class IdTagsSom(FrameRenderer):
     hint = "Each object in the video carries a number on a coloured box, placed on the object, giving its ID."
 
     def __init__(self, *, size: float = 0.8, key_frames_only: bool = False, hint: str | None = None) -> None:
+        """
+        Args:
+            size: text size as a multiple of STVG-R1's ID tag formula.
+        """
         super().__init__(key_frames_only=key_frames_only, hint=hint)
         self.size = size
 

@@ -25,6 +25,10 @@ class TemporalCrop(Renderer):
     hint = "The video is trimmed to the part where the event happens."
 
     def __init__(self, *, margin_seconds: float = 1.0, hint: str | None = None) -> None:
+        """
+        Args:
+            margin_seconds: seconds kept on each side of the reference span, within the clip.
+        """
         super().__init__(hint=hint)
         if margin_seconds < 0:
             raise ValueError(f"margin_seconds must be >= 0, got {margin_seconds}")

@@ -1,5 +1,5 @@
-"""Detectors, chosen by name: `ssdlite` (default: a pretrained person SSD run by OpenCV), `hog`
-(OpenCV's own people detector), `yolo`, `gt`.
+"""Detectors, chosen by name: `ssdlite` (a pretrained person SSD run by OpenCV), `nanodet` (80 COCO
+classes, npm-packaged weights run by OpenCV), `hog` (OpenCV's own people detector), `yolo`, `gt`.
 
 Each implements one declared interface from `base.py` (`Detector.detect(image)`, or
 `FrameIndexedDetector.detect_at(image, frame_index)` for annotation-backed boxes). Each factory
@@ -19,28 +19,35 @@ __all__ = ["DETECTORS", "AnyDetector", "Detector", "FrameIndexedDetector", "buil
 DETECTORS: Registry[AnyDetector] = Registry("detector")
 
 
-@DETECTORS.register("hog")
+@DETECTORS.register("hog", implementation="vcprep.track.detectors.hog:HOGPersonDetector")
 def _hog(**params: Any) -> AnyDetector:
     from vcprep.track.detectors.hog import HOGPersonDetector
 
     return HOGPersonDetector(**params)
 
 
-@DETECTORS.register("ssdlite")
+@DETECTORS.register("ssdlite", implementation="vcprep.track.detectors.ssdlite:SSDLitePersonDetector")
 def _ssdlite(**params: Any) -> AnyDetector:
     from vcprep.track.detectors.ssdlite import SSDLitePersonDetector
 
     return SSDLitePersonDetector(**params)
 
 
-@DETECTORS.register("yolo")
+@DETECTORS.register("nanodet", implementation="vcprep.track.detectors.nanodet:NanoDetDetector")
+def _nanodet(**params: Any) -> AnyDetector:
+    from vcprep.track.detectors.nanodet import NanoDetDetector
+
+    return NanoDetDetector(**params)
+
+
+@DETECTORS.register("yolo", implementation="vcprep.track.detectors.yolo:YOLODetector")
 def _yolo(**params: Any) -> AnyDetector:
     from vcprep.track.detectors.yolo import YOLODetector
 
     return YOLODetector(**params)
 
 
-@DETECTORS.register("gt")
+@DETECTORS.register("gt", implementation="vcprep.track.detectors.gt:GroundTruthDetector")
 def _gt(**params: Any) -> AnyDetector:
     from vcprep.track.detectors.gt import GroundTruthDetector
 

@@ -36,35 +36,35 @@ class RoboflowTracker(FrameTracker):
 
 
 # Each factory imports `trackers` only when built; BoT-SORT alone is given the frame.
-@TRACKERS.register("bytetrack")
+@TRACKERS.register("bytetrack", implementation="trackers:ByteTrackTracker")
 def _bytetrack(**params: Any) -> AnyTracker:
     from trackers import ByteTrackTracker
 
     return RoboflowTracker(ByteTrackTracker(**params), uses_frame=False)
 
 
-@TRACKERS.register("botsort")
+@TRACKERS.register("botsort", implementation="trackers:BoTSORTTracker")
 def _botsort(**params: Any) -> AnyTracker:
     from trackers import BoTSORTTracker
 
     return RoboflowTracker(BoTSORTTracker(**params), uses_frame=True)
 
 
-@TRACKERS.register("ocsort")
+@TRACKERS.register("ocsort", implementation="trackers:OCSORTTracker")
 def _ocsort(**params: Any) -> AnyTracker:
     from trackers import OCSORTTracker
 
     return RoboflowTracker(OCSORTTracker(**params), uses_frame=False)
 
 
-@TRACKERS.register("sort")
+@TRACKERS.register("sort", implementation="trackers:SORTTracker")
 def _sort(**params: Any) -> AnyTracker:
     from trackers import SORTTracker
 
     return RoboflowTracker(SORTTracker(**params), uses_frame=False)
 
 
-@TRACKERS.register("sam2")
+@TRACKERS.register("sam2", implementation="vcprep.track.trackers.sam2:SAM2Tracker")
 def _sam2(**params: Any) -> AnyTracker:
     from vcprep.track.trackers.sam2 import SAM2Tracker
 

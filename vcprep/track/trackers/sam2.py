@@ -1,4 +1,4 @@
-"""SAM2 video propagation as STVG-R1 builds ID-consistent objects (SPEC section 1).
+"""SAM2 video propagation as STVG-R1 builds ID-consistent objects (arXiv 2602.11730).
 
 Boxes become masks (SAM2 image predictor, one mask per box); SAM2's video predictor propagates
 all masks; every `redetect_every` tracked frames the detector runs again and a detection becomes

@@ -1,0 +1,1 @@
+"""`vcprep view`: a local, read-only web app over dataset folders and `vctrain eval` reports."""
