@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from shard_recipes import render_small
 from test_export_frameworks import MIXED
-from vcprep.dataset.shards import iter_rows
+from vcprep.dataset.reader import iter_rows
 
 from vcprep.dataset.export import token_messages
 from vcprep.dataset.prompt_tokens import IMAGES, VIDEO, PromptTokenCounter, TokenBudget
