@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from shard_recipes import render_small
 from test_export_frameworks import MIXED
-from vcprep.dataset.reader import iter_rows
 
 from vcprep.dataset.export import token_messages
 from vcprep.dataset.prompt_tokens import IMAGES, VIDEO, PromptTokenCounter, TokenBudget
+from vcprep.dataset.reader import iter_rows
 from vctrain.tools.tiny import TINY_FAMILIES
 
 TOKENS_PER_PATCH = {"qwen2.5-vl": 63, "qwen3-vl": 48}  # see the module docstring

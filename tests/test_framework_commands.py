@@ -22,9 +22,9 @@ import pytest
 from framework_commands import ROOT, command_args, example, readme_blocks
 from shard_recipes import render_small
 from test_export_frameworks import AT_2FPS, MIXED, VERL_PYTHON
-from vcprep.dataset.reader import iter_rows
 
 from vcprep.dataset.export import ExportOptions, export_dataset
+from vcprep.dataset.reader import iter_rows
 from vctrain.tools.tiny import TINY_FAMILIES
 
 PATCH = {"qwen2.5-vl": 14, "qwen3-vl": 16}
