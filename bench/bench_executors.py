@@ -5,7 +5,7 @@
     python bench/bench_executors.py --yolo-fps --device cuda:0   # YOLO batched vs one frame (GPU box)
 
 Every number is a ratio against a baseline measured in the same run: the serial run for
-throughput, the driver-writes-all Ray run (`run_pipeline(executor="ray")`: every row with its
+throughput, the driver-writes-all run (`run_pipeline` with a 2-process pool: every row with its
 JPEGs is sent to the driver, which writes all shards) for the driver's memory and bytes, and one
 model load per video (what `--executor ray` did before) for loading. Real media: copies
 of bikes.mp4 and Megamind.avi under distinct names, so each is its own video job.
@@ -78,8 +78,7 @@ def run_one(mode: str, workers: int, recipe: Path, out: Path) -> dict[str, float
                 yield result
 
         pipeline.iter_results = counting
-        executor = "ray" if mode == "ray-driver-writes" else "local"
-        summary = pipeline.run_pipeline(cfg, out, workers=workers, progress=False, executor=executor)
+        summary = pipeline.run_pipeline(cfg, out, workers=workers, progress=False)
     seconds = time.perf_counter() - t0
     assert summary.samples_written == NUM_VIDEOS and summary.failed == 0, (summary.samples_written, summary.errors)
     return {"seconds": seconds, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -124,14 +123,14 @@ def throughput_table(tmp: Path) -> list[str]:
 
 def driver_table(tmp: Path) -> list[str]:
     recipe = make_recipe(tmp / "d", max_side=640, max_frames=16)  # heavier rows, as a real dataset has
-    base = measure("ray-driver-writes", 2, recipe, tmp / "driver_writes")
+    base = measure("local", 2, recipe, tmp / "driver_writes")
     mine = measure("ray", 2, recipe, tmp / "workers_write")
     return [
-        "| run (2 workers, Ray) | driver peak RSS MiB | x | bytes received by the driver | x |",
+        "| run (2 workers) | driver peak RSS MiB | x | bytes received by the driver | x |",
         "|---|---|---|---|---|",
-        f"| driver writes all shards (baseline) | {base['peak_rss_mib']:.0f} | 1.00x | "
+        f"| driver writes all shards: local pool (baseline) | {base['peak_rss_mib']:.0f} | 1.00x | "
         f"{base['bytes_received']:,} | 1.00x |",
-        f"| workers write their shards | {mine['peak_rss_mib']:.0f} | "
+        f"| workers write their shards: Ray (`--executor ray`) | {mine['peak_rss_mib']:.0f} | "
         f"{mine['peak_rss_mib'] / base['peak_rss_mib']:.2f}x | {mine['bytes_received']:,} | "
         f"{mine['bytes_received'] / base['bytes_received']:.4f}x |",
     ]
@@ -217,7 +216,7 @@ def main() -> None:
             "not scaling, and one run's noise is about 20% (the 1-worker pool against serial is the same work).",
             "Every run's rows equal the serial run's. On a cluster the throughput comes from more nodes; what the",
             "design changes is what the driver carries, below.", "",
-            "The driver's share (a fresh driver process each; Ray workers are other processes):", "",
+            "The driver's share (a fresh driver process each; pool and Ray workers are other processes):", "",
             *driver_table(Path(tmp)), "",
             "Model loading per video (build time measured here; the per-video figures divide it by the videos",
             "one loaded model serves):", "",

@@ -49,6 +49,9 @@ BENCHES = (
     Bench("selector", "Visual Prompt Selector", "bench_selector.py", (), 10),
     Bench("executors", "Executors", "bench_executors.py", (), 15),
     Bench("view", "Dataset viewer", "bench_view.py", (), 6),
+    Bench("target_match", "Target matching", "bench_target_match.py", (), 4),
+    Bench("seed_trackers", "Seeding a target", "bench_seed_trackers.py", (), 0.5),
+    Bench("multiclass", "Multi-class detection", "bench_multiclass.py", ("--rounds", "3"), 12),
 )
 BY_KEY = {b.key: b for b in BENCHES}
 

@@ -34,6 +34,7 @@ from vcshard.manifest import load_manifest
 # test cluster, its driver and workers must stay on 127.0.0.1
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow  # a two-node Ray cluster and five renders: minutes on 2 cores
 ROOT = Path(__file__).resolve().parents[1]
 WALKERS = ROOT / "pipelines" / "vtest_walkers.yaml"
 

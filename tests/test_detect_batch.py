@@ -32,6 +32,7 @@ def test_yolo_batched_tracking_equals_one_frame_at_a_time(vtest_path: Path) -> N
         build_detector("yolo", {"weights": "yolo11n.yaml", "batch_size": 0})
 
 
+@pytest.mark.slow  # two tracking runs compared
 def test_batched_detection_in_the_loop_gives_the_same_tracks(vtest_path: Path) -> None:
     """The loop's batching path (frames held per batch, tracker fed in order) with a real detector
     that finds the walkers (HOG; random YOLO boxes do not persist long enough to become tracks)."""

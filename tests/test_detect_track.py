@@ -98,6 +98,7 @@ def test_gt_detector_tracks_the_annotated_boxes(vtest_path: Path) -> None:
     assert isinstance(detector, FrameIndexedDetector) and not hasattr(detector, "detect")
 
 
+@pytest.mark.slow  # ultralytics imported, a YOLO built, saved and loaded
 def test_yolo_from_a_saved_checkpoint_filters_classes(tmp_path: Path, vtest_path: Path) -> None:
     """YOLO built from its config (random weights), saved, and loaded through the checkpoint path."""
     import torch

@@ -88,6 +88,7 @@ def test_easyr1_layout_and_variant_filter(small: Path, shard_rows: dict, tmp_pat
         _same_frames(ex["images"], row, tmp_path / "easyr1")
 
 
+@pytest.mark.slow  # a real VLM processor over every frame
 def test_trl_layout_goes_through_a_real_vlm_processor(small: Path, shard_rows: dict, tmp_path: Path) -> None:
     from transformers import AutoProcessor
 

@@ -105,6 +105,7 @@ def _expected(row: dict, completion: str) -> float:
 
 @pytest.mark.skipif(not VERL_PYTHON.is_file() and "VCPREP_VERL_PYTHON" not in os.environ,
                     reason="verl's environment is missing: run `make install-verl`")
+@pytest.mark.slow  # verl's own environment in a subprocess
 def test_verl_dataset_timing_and_reward_managers_on_a_mixed_batch(
     sources: list[Path], shard_rows: dict[str, dict], tmp_path: Path
 ) -> None:
@@ -219,6 +220,7 @@ def test_trl_rows_timing_and_reward_functions(
         assert [im.tobytes() for im in ex["images"][:1]] and len(ex["images"]) == len(row["frames"])
 
 
+@pytest.mark.slow  # TRL's trainer, two steps
 def test_trl_grpo_trainer_trains_two_steps_with_pixels_in_the_training_forward(
     sources: list[Path], tmp_path: Path
 ) -> None:

@@ -84,6 +84,7 @@ def _assert_same_dataset(out: Path, reference: list) -> None:
     assert report.ok, report.problems
 
 
+@pytest.mark.slow  # a killed and a resumed render
 def test_gt_detector_kill_after_three_shards_then_resume_gives_the_uninterrupted_rows(
     gt_recipe: Path, gt_reference: list,
 ) -> None:
@@ -117,6 +118,7 @@ def test_gt_detector_resume_of_a_half_done_video_gives_the_uninterrupted_rows(
     _assert_same_dataset(out, gt_reference)
 
 
+@pytest.mark.slow  # three renders
 def test_a_changed_recipe_is_refused_then_redone_with_overwrite(gt_recipe: Path, gt_reference: list) -> None:
     out = gt_recipe.parent / "changed"
     shutil.copytree(gt_recipe.parent / "reference", out)
@@ -201,6 +203,7 @@ def _mount_tmpfs(path: Path, size: str) -> None:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
 
 
+@pytest.mark.slow  # a failed and a full render
 def test_disk_full_exits_3_commits_nothing_half_written_and_a_rerun_completes(
     gt_recipe: Path, gt_reference: list, tmp_path: Path,
 ) -> None:

@@ -21,6 +21,7 @@ from upstream_renders import CASES
 from vcprep.render.prompts import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # six recipes rendered with the real detector (the session renders them once)
 
 
 @pytest.fixture(scope="module")

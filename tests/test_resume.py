@@ -89,6 +89,7 @@ def reference(recipe: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+@pytest.mark.slow  # two full renders
 def test_identical_runs_give_identical_content_hashes(recipe: Path, reference: list) -> None:
     out = recipe.parent / "second"
     done = _render(recipe, out)
@@ -102,6 +103,7 @@ def test_identical_runs_give_identical_content_hashes(recipe: Path, reference: l
     assert info_a["config_hash"] == info_b["config_hash"] and info_a["stats"] == info_b["stats"]
 
 
+@pytest.mark.slow  # several killed and resumed renders
 def test_kill_9_at_several_points_then_resume_loses_nothing(recipe: Path, reference: list) -> None:
     out = recipe.parent / "killed"
     # 1) during start-up / tracking, before any shard exists

@@ -362,6 +362,7 @@ def _claims_of(gt: GroundTruth, shift_seconds: float) -> str:
     )
 
 
+@pytest.mark.slow  # the STGR recipe rendered with the real detector (shared with test_pipelines)
 def test_visioncoach_rewards_on_real_stgr_rows(stgr_rows: list[dict]) -> None:
     """A completion that restates each row's own ground truth earns full marks on every reward meant for its task."""
     tasks = set()

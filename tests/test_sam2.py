@@ -71,6 +71,7 @@ def sam2_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow  # SAM2 on CPU, about 1 s a frame
 def test_sam2_propagates_masks_in_segments_from_a_checkpoint(sam2_checkpoint: Path, vtest_path: Path) -> None:
     frames = np.arange(46, 60, 2)  # 7 tracked frames; re-detection every 3 -> segments [0..3], [3..6]
     gt = {int(k): [v] for k, v in ANN["boxes"].items()}
@@ -100,6 +101,7 @@ def test_sam2_refuses_to_run_without_weights(tmp_path: Path) -> None:
         build_tracker("sam2", {"checkpoint": str(tmp_path / "missing.pt"), "device": "cpu"})
 
 
+@pytest.mark.slow  # YOLO + SAM2 through vcprep track
 def test_the_stvg_r1_recipe_runs_yolo_and_sam2_through_vcprep_track(
     sam2_checkpoint: Path, vtest_path: Path, tmp_path: Path
 ) -> None:

@@ -10,11 +10,15 @@ from vcprep.dataset.manifest import merge_parts
 from vcprep.dataset.writers import PartShardWriter, ShardWriter
 from vcshard.layout import MANIFEST_PARTS_DIR
 from vcshard.manifest import load_manifest
+from vcshard.schema import COLUMN_NAMES, HASH_COLUMN
 
 
 def make_rows(sample_id: str) -> list[dict]:
-    """Two variant rows of one sample (columns not given are null, as the schema allows)."""
-    return [{"sample_id": sample_id, "variant": v, "question": f"where is {sample_id}?"} for v in ("raw", "boxes")]
+    """Two variant rows of one sample: every column of the schema (the writer refuses a row without one), null where
+    these tests need no value."""
+    empty = {name: None for name in COLUMN_NAMES if name != HASH_COLUMN}
+    return [{**empty, "sample_id": sample_id, "variant": v, "question": f"where is {sample_id}?"}
+            for v in ("raw", "boxes")]
 
 
 def _ids(root: Path) -> list[str]:

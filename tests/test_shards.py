@@ -37,15 +37,6 @@ def _sample_rows(ds: Path) -> list[tuple[str, list[dict]]]:
     return list(by_sample.items())
 
 
-def test_every_column_is_documented_in_schema_md() -> None:
-    doc = (ROOT / "data_cards/SCHEMA.md").read_text()
-    assert f"version {FORMAT_VERSION}" in doc.splitlines()[0]
-    documented = set(re.findall(r"^\| `([a-z_0-9]+)`", doc, flags=re.M))
-    documented |= {n for pair in re.findall(r"^\| `([a-z_]+)`, `([a-z_]+)`", doc, flags=re.M) for n in pair}
-    missing = [f.name for f in arrow_schema() if f.name not in documented]
-    assert not missing, f"columns not documented in SCHEMA.md: {missing}"
-
-
 def test_info_tolerates_unknown_keys_and_refuses_a_newer_major(small: Path, tmp_path: Path) -> None:
     import shutil
 

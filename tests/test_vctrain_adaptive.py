@@ -253,6 +253,7 @@ def _run(model: Path, shards: Path, out: Path, **adaptive: object) -> list[dict]
     return read_metrics(out)
 
 
+@pytest.mark.slow  # a real adaptive training run
 def test_real_run_logs_metrics_and_distils(tiny_model: Path, demo_dataset: Path, tmp_path: Path, one_thread) -> None:
     plain = _run(tiny_model, demo_dataset, tmp_path / "plain")
     no_sd = _run(tiny_model, demo_dataset, tmp_path / "no_sd", alpha=0.0)
@@ -330,6 +331,7 @@ train(load_config(sys.argv[1]), reward_fn=reward)
 """
 
 
+@pytest.mark.slow  # two torchrun ranks
 def test_adaptive_under_torchrun(tiny_model: Path, demo_dataset: Path, tmp_path: Path) -> None:
     """Two gloo ranks: the extra forward/backward of L_SD (run under no_sync) must not upset DDP's reducer."""
     import os

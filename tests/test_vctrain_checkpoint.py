@@ -48,6 +48,7 @@ def stopped_run(tiny_model: Path, demo_dataset: Path, tmp_path_factory: pytest.T
     return root
 
 
+@pytest.mark.slow  # two training runs and a resume
 def test_stop_saves_and_resume_says_where_from(stopped_run: Path, capsys: pytest.CaptureFixture) -> None:
     ckpt = stopped_run / "run" / "checkpoints" / "step-000003"
     assert read_trainer_state(ckpt)["step"] == 3

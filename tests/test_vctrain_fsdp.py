@@ -26,6 +26,7 @@ from vctrain.rl.runlog import read_metrics
 from vctrain.rl.train import train
 from vctrain.tools.tiny import build_tiny_qwen25vl
 
+pytestmark = pytest.mark.slow  # torchrun with two FSDP ranks, several runs (one fixture)
 ROOT = Path(__file__).resolve().parents[1]
 LOSS_RTOL = 1e-4  # FSDP vs one process: same rollouts, gradients summed in another order (float32 rounding)
 KEYS = ("loss", "loss/policy_loss", "loss/kl", "reward/total", "grad_norm", "adaptive/l_sd")

@@ -137,6 +137,7 @@ def length_reward(texts: list[str], gts: list, progress: float):
     return total, {"length": total}
 
 
+@pytest.mark.slow  # two training steps compared
 def test_gradient_checkpointing_gives_the_same_step(tiny_model: Path, demo_dataset: Path, tmp_path: Path) -> None:
     from safetensors.torch import load_file
 

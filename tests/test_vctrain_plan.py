@@ -38,6 +38,7 @@ def _bytes(tensors) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
+@pytest.mark.slow  # a measured training step of a small model
 @pytest.mark.parametrize("name", list(SIZES))
 def test_planner_against_a_measured_step(name: str, tmp_path: Path) -> None:
     torch.manual_seed(0)

@@ -59,6 +59,7 @@ def test_example_config_is_complete_and_portable() -> None:
     assert cfg.rewards == {"format_stvg": 1.0, "tiou": 1.0, "id_match": 1.0} and cfg.loss.beta > 0
 
 
+@pytest.mark.slow  # two GRPO steps through the CLI
 def test_cli_run_writes_metrics_tensorboard_and_checkpoint(trained_run: Path) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -89,6 +90,7 @@ def test_cli_run_writes_metrics_tensorboard_and_checkpoint(trained_run: Path) ->
     assert (ckpt / "model" / "config.json").is_file() and (ckpt / "trainer_state.json").is_file()
 
 
+@pytest.mark.slow  # needs the two-step CLI run
 def test_cli_eval_scores_the_checkpoint(trained_run: Path, tiny_model: Path, demo_dataset: Path) -> None:
     ckpt = trained_run / "checkpoints" / "step-000002"
     report_path = trained_run / "eval.json"

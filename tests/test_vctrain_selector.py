@@ -173,6 +173,7 @@ def test_classifier_learns_a_separable_labelling(
     assert np.mean([preds[s]["variant"] == gold[s] for s in held]) == pytest.approx(report["heldout_accuracy"])
 
 
+@pytest.mark.slow  # LoRA adapters trained on the tiny model
 def test_split_is_stable_and_lora_trains_adapters(synthetic: Path, tiny: Path, tmp_path: Path) -> None:
     base = dict(labels=str(synthetic), encoder_path=str(tiny), epochs=6, batch_size=32)
     first = train_selector(TrainSelectorConfig(**base, output_dir=str(tmp_path / "a"), encoder="lora"))

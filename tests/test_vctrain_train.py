@@ -73,6 +73,7 @@ def tag_presence_rewards(texts: list[str], gts: list, progress: float):
     return dense, {"tag_presence": dense, **parts}
 
 
+@pytest.mark.slow  # 30 training steps of G = 8
 def test_short_cpu_run_raises_a_learnable_reward(tiny_model: Path, demo_dataset: Path, tmp_path: Path) -> None:
     cfg_path = write_config(
         tmp_path / "learn.yaml", tiny_model, demo_dataset, tmp_path / "run",
@@ -138,6 +139,7 @@ def test_resumed_run_matches_uninterrupted_run(tiny_model: Path, demo_dataset: P
     assert any(not torch.equal(wa[k], w0[k]) for k in wa)  # and training did change the weights
 
 
+@pytest.mark.slow  # two torchrun ranks
 def test_torchrun_two_processes_gloo(tiny_model: Path, demo_dataset: Path, tmp_path: Path) -> None:
     cfg = write_config(
         tmp_path / "ddp.yaml", tiny_model, demo_dataset, tmp_path / "ddp",

@@ -84,6 +84,8 @@ def render(
     from vcprep.pipeline import RecipeMismatchError, run_pipeline, summary_table
     from vcprep.sources.plan import UnusableSourceError
 
+    if executor not in ("local", "ray"):
+        _fail(f"--executor must be `local` or `ray`, got {executor!r}")
     cfg = _load_recipe(pipeline, data_root=data_root, annotations=annotations, tracks=tracks)
     from vcprep.dataset.lock import DatasetLockedError
 
@@ -94,8 +96,7 @@ def render(
             run = run_cluster(cfg, out, workers=workers, limit=limit, progress=not quiet, overwrite=overwrite)
             summary = run.summary
         else:
-            summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, executor=executor,
-                                   overwrite=overwrite)
+            summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, overwrite=overwrite)
     except (ConfigError, UnusableSourceError, RecipeMismatchError) as exc:
         _fail(str(exc))
     except DatasetLockedError as exc:

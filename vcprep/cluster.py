@@ -175,13 +175,13 @@ def run_cluster(config: PipelineConfig, out_dir: str | Path, *, workers: int | N
     check_names(config)  # cheap: a misspelt plug-in or source fails before Ray starts
     out = Path(out_dir)
     summary = RunSummary(str(out))
+    jobs, source_errors = plan_jobs(config)  # before the recipe is hashed: it may set the detector's classes
     # the driver's writer holds the folder lock, merges parts of a killed run and drops uncommitted files
     writer = ShardWriter(out, max_shard_bytes=config.output.max_shard_bytes,
                          samples_per_shard=config.output.samples_per_shard,
                          max_row_group_bytes=config.output.max_row_group_bytes)
     claim_folder(out, config, writer, overwrite=overwrite)
     (out / ERRORS_PATH).unlink(missing_ok=True)
-    jobs, source_errors = plan_jobs(config)
     summary.errors.extend(source_errors)
     todo, summary.samples_skipped = pending_jobs(jobs, writer.done)
     todo = first_videos(todo, limit)

@@ -1,20 +1,18 @@
-"""Where `process_video` runs for `run_pipeline`: in this process, a local process pool, or Ray Data.
+"""Where `process_video` runs for `run_pipeline`: in this process, or a local process pool.
 
-All of them call the same function on the same (job, config) pairs with the recipe's plug-ins
-and yield results in job order, so the written dataset is identical whichever runs it. The
-plug-ins (models) are built once per process: the caller's for `local` with one worker, once per
-worker process for a pool (its initializer), once per Ray Data actor. Only the caller writes, so
-every row travels back to it: `vcprep render --executor ray` uses vcprep/cluster.py instead, where
-workers write their own shards; this Ray path stays as the driver-writes-all baseline of the bench.
+Both call the same function on the same (job, config) pairs with the recipe's plug-ins and yield
+results in job order, so the written dataset is identical whichever runs it. The plug-ins (models)
+are built once per process: the caller's with one worker, once per worker process for a pool (its
+initializer). Only the caller writes, so every row travels back to it. Ray is the other place it
+runs: `vcprep render --executor ray` (vcprep/cluster.py), where workers write their own shards.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from vcprep.core.config import PipelineConfig
 from vcprep.plugins import Plugins, build_plugins
@@ -23,17 +21,11 @@ J = TypeVar("J")
 R = TypeVar("R")
 VideoFn = Callable[[J, PipelineConfig, Plugins], R]
 
-EXECUTORS = ("local", "ray")
-
 
 def iter_results(fn: VideoFn[J, R], jobs: Sequence[J], config: PipelineConfig, plugins: Plugins, *,
-                 executor: str = "local", workers: int = 1) -> Iterator[R]:
-    if executor == "local":
-        yield from _local(fn, jobs, config, plugins, workers)
-    elif executor == "ray":
-        yield from _ray(fn, jobs, config, workers)
-    else:
-        raise ValueError(f"unknown executor {executor!r}; choose one of {EXECUTORS}")
+                 workers: int = 1) -> Iterator[R]:
+    """`fn` over the jobs, in job order: in this process with one worker, else in a pool of `workers` processes."""
+    yield from _local(fn, jobs, config, plugins, workers)
 
 
 class _Worker:
@@ -65,43 +57,3 @@ def _local(fn: VideoFn[J, R], jobs: Sequence[J], config: PipelineConfig, plugins
                              mp_context=context) as pool:
         # map keeps the input order, so the output is deterministic whatever the timing
         yield from pool.map(_run_in_worker, [fn] * len(jobs), jobs)
-
-
-class _RayDataActor:
-    """A Ray Data actor: the plug-ins built once, then every job index it is handed."""
-
-    def __init__(self, fn: VideoFn[J, R], jobs: list[J], config: PipelineConfig) -> None:
-        self.fn, self.jobs, self.config = fn, jobs, config
-        self.plugins = build_plugins(config)
-
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        return {"result": [self.fn(self.jobs[int(i)], self.config, self.plugins) for i in batch["index"]]}
-
-
-def _ray(fn: VideoFn[J, R], jobs: Sequence[J], config: PipelineConfig, workers: int) -> Iterator[R]:
-    """Ray Data map over the jobs. Connects to RAY_ADDRESS when set (a real cluster), else
-    starts a local Ray with `workers` CPUs. Order is preserved so output stays deterministic."""
-    try:
-        import ray
-    except ImportError as exc:  # pragma: no cover - depends on the extra
-        raise RuntimeError("the ray executor needs the extra: pip install 'vcprep[ray]'") from exc
-
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    started = False
-    if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-        if not os.environ.get("RAY_ADDRESS"):
-            kwargs["num_cpus"] = max(1, workers)
-        ray.init(**kwargs)
-        started = True
-    try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.execution_options.preserve_order = True
-        ds = ray.data.from_items([{"index": i} for i in range(len(jobs))], override_num_blocks=max(1, len(jobs)))
-        mapped = ds.map_batches(_RayDataActor, fn_constructor_args=(fn, list(jobs), config),
-                                concurrency=max(1, workers), batch_size=1, batch_format="numpy")
-        for row in mapped.iter_rows():
-            yield row["result"]
-    finally:
-        if started:
-            ray.shutdown()

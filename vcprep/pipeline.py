@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -24,18 +25,33 @@ from tqdm.auto import tqdm
 from vcprep.core.config import PipelineConfig
 from vcprep.core.errors import ErrorRecord, InputError
 from vcprep.core.records import RunSummary, VideoStats
-from vcprep.core.types import Frame, Sample
-from vcprep.dataset.card import finalize_dataset
+from vcprep.core.types import Frame, Sample, Tracks, VideoInfo
+from vcprep.dataset.card import finalize_dataset, unanswered_by_reason
 from vcprep.dataset.files import append_jsonl
 from vcprep.dataset.writers import SampleTooLargeError, ShardWriter
 from vcprep.decode.frame_pass import FramePass
-from vcprep.decode.video import DecodeError
+from vcprep.decode.video import DecodeError, read_frames
 from vcprep.executors import iter_results
 from vcprep.plugins import Plugins, build_plugins
 from vcprep.render.context import VideoContext, stored_size
-from vcprep.render.rows import SamplePlan, plan_sample, resize_to, sample_rows
+from vcprep.render.rows import (
+    SamplePlan,
+    UnansweredSampleError,
+    clip_ground_truth,
+    clip_span_of,
+    match_tolerance,
+    needs_target_id,
+    plan_sample,
+    resize_to,
+    sample_rows,
+    validate_sample,
+)
 from vcprep.sources.plan import VideoJob, first_videos, plan_jobs
+from vcprep.sources.routing import undetectable_reason
+from vcprep.track.detectors import detector_class_names
+from vcprep.track.matching import CLASS_NOT_DETECTABLE, match_target
 from vcprep.track.quality import quality_line, run_quality, track_stats
+from vcprep.track.seeding import add_seeded_tracks, seeded_boxes
 from vcprep.track.stage import plan_tracking, postprocess, probe_video, run_tracking
 from vcshard.layout import ERRORS_PATH, INFO_PATH, RECIPE_PATH, VIDEO_STATS_PATH
 
@@ -79,11 +95,18 @@ def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Tracke
         fail("decode", pending, str(exc))
         return TrackedVideo(job.video_path, [], None, errors, stats)
     plans: list[SamplePlan] = []
+    detector_classes = detector_class_names(plugins.trackers.detector)
     for sample in pending:
         try:
-            plans.append(plan_sample(sample, info, config.sampling, plugins.chains))
+            plan = plan_sample(sample, info, config.sampling, plugins.chains)
+            undetectable = undetectable_reason(sample, detector_classes) if needs_target_id(sample) else None
         except (InputError, ValueError) as exc:
             fail("render", [sample], str(exc))
+            continue
+        if undetectable and not config.postprocess.seed_targets:  # a seeded target needs no detector class
+            fail("match", [sample], f"{CLASS_NOT_DETECTABLE}: {undetectable}")
+            continue
+        plans.append(plan)
     t0 = time.perf_counter()
     try:
         track_plan = plan_tracking(video_file, info, config, plugins.trackers, job.samples, job.video_path)
@@ -96,8 +119,15 @@ def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Tracke
         fail("track", [p.sample for p in plans], str(exc))
         return TrackedVideo(job.video_path, [], None, errors, stats)
     tracks = postprocess(raw, config.postprocess, info)
+    seeded: dict[str, int] = {}
+    if config.postprocess.seed_targets:
+        try:
+            tracks, seeded = seed_unmatched(job.samples, tracks, info, config, video_file)
+        except DecodeError as exc:
+            fail("track", [p.sample for p in plans], f"seeding targets: {exc}")
+            return TrackedVideo(job.video_path, [], None, errors, stats)
     ctx = VideoContext.build(info, tracks, kept, decode=config.decode, output=config.output,
-                             postprocess=config.postprocess)
+                             postprocess=config.postprocess, seeded_targets=seeded)
     summary = track_stats(tracks)
     stats.frames_tracked = summary["frames_tracked"]
     stats.frames_decoded = frames.frames_decoded
@@ -109,6 +139,36 @@ def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Tracke
     return TrackedVideo(job.video_path, plans, ctx, errors, stats)
 
 
+def seed_unmatched(samples: list[Sample], tracks: Tracks, info: VideoInfo, config: PipelineConfig,
+                   video_file: Path) -> tuple[Tracks, dict[str, int]]:
+    """Tracks with a seeded track for every ID sample of the video whose target no track matches under the
+    recipe's rule (`vcprep.track.seeding`), and the seeded track of each such sample. Decided from *all*
+    the video's samples, like tracking, so a resumed run (fewer samples pending) gets the same IDs. Only
+    the tracked frames of those samples' clips are decoded again."""
+    step = max(1, math.ceil(info.fps / min(config.decode.track_fps, info.fps)))
+    seeds = []
+    for sample in samples:
+        try:
+            validate_sample(sample, info)
+            if not needs_target_id(sample):
+                continue
+        except ValueError:  # a sample that does not fit the video, or an unknown task: recorded when planned
+            continue
+        gt = clip_ground_truth(sample, info)
+        if not gt or match_target(tracks, gt, config.match,
+                                  tolerance_frames=match_tolerance(step)).target_id is not None:
+            continue
+        start, end = clip_span_of(sample, info)
+        wanted = [int(f) for f in tracks.frame_indices_tracked if start - 1e-6 <= f / info.fps <= end + 1e-6]
+        frames = list(read_frames(video_file, wanted, backend=config.decode.backend))
+        if frames:
+            seeds.append((sample.sample_id, seeded_boxes(frames, gt)))
+    if not seeds:
+        return tracks, {}
+    made = add_seeded_tracks(tracks, seeds)
+    return made.tracks, made.target_of
+
+
 def render_tracked(tracked: TrackedVideo, config: PipelineConfig) -> VideoResult:
     """Draw and encode every planned sample of a tracked video (CPU work only)."""
     result = VideoResult(tracked.video_path, errors=list(tracked.errors))
@@ -118,7 +178,10 @@ def render_tracked(tracked: TrackedVideo, config: PipelineConfig) -> VideoResult
     stats = tracked.stats
     for plan in tracked.plans:
         try:
-            made = sample_rows(plan, tracked.ctx, output=config.output, min_match_iou=config.postprocess.min_match_iou)
+            made = sample_rows(plan, tracked.ctx, output=config.output, match_rule=config.match)
+        except UnansweredSampleError as exc:
+            result.errors.append(ErrorRecord("match", tracked.video_path, plan.sample.sample_id, str(exc)))
+            continue
         except (InputError, DecodeError, ValueError) as exc:
             result.errors.append(ErrorRecord("render", tracked.video_path, plan.sample.sample_id, str(exc)))
             continue
@@ -199,7 +262,7 @@ def claim_folder(out: Path, config: PipelineConfig, writer: ShardWriter, *, over
 
 def run_pipeline(
     config: PipelineConfig, out_dir: str | Path, *, workers: int | None = None,
-    progress: bool = True, limit: int | None = None, executor: str = "local", overwrite: bool = False,
+    progress: bool = True, limit: int | None = None, overwrite: bool = False,
 ) -> RunSummary:
     """Render every sample of the pipeline into `out_dir`, resuming what a previous run finished.
 
@@ -210,16 +273,16 @@ def run_pipeline(
     """
     t0 = time.perf_counter()
     first_videos([], limit)  # a bad --limit fails before any plug-in loads
+    jobs, source_errors = plan_jobs(config)  # before the plug-ins: it may set the detector's classes from the samples
     plugins = build_plugins(config)
     out = Path(out_dir)
     summary = RunSummary(str(out))
-    jobs, source_errors = plan_jobs(config)
     writer = ShardWriter(out, max_shard_bytes=config.output.max_shard_bytes,
                          samples_per_shard=config.output.samples_per_shard,
                          max_row_group_bytes=config.output.max_row_group_bytes)
     try:
         _render_into(writer, out, config, plugins, jobs, source_errors, summary, overwrite=overwrite,
-                     workers=workers, progress=progress, limit=limit, executor=executor)
+                     workers=workers, progress=progress, limit=limit)
     except BaseException:  # disk full, permissions, Ctrl-C: commit nothing half written
         writer.abort()
         raise
@@ -231,7 +294,7 @@ def run_pipeline(
 def _render_into(
     writer: ShardWriter, out: Path, config: PipelineConfig, plugins: Plugins, jobs: list[VideoJob],
     source_errors: list[ErrorRecord], summary: RunSummary, *, overwrite: bool, workers: int | None,
-    progress: bool, limit: int | None, executor: str,
+    progress: bool, limit: int | None,
 ) -> None:
     claim_folder(out, config, writer, overwrite=overwrite)
     # errors of earlier attempts are superseded by this run's
@@ -242,8 +305,7 @@ def _render_into(
     n_workers = workers if workers is not None else config.output.workers
     bar = tqdm(total=sum(len(j.pending()) for j in todo), desc=f"render {config.name}", unit="sample",
                disable=not progress)
-    results: Iterator[VideoResult] = iter_results(process_video, todo, config, plugins, executor=executor,
-                                                  workers=n_workers)
+    results: Iterator[VideoResult] = iter_results(process_video, todo, config, plugins, workers=n_workers)
     for result in results:
         if result.stats:  # before the rows: every video with written samples has its stats on disk
             append_jsonl(out / VIDEO_STATS_PATH, result.stats.to_dict())
@@ -267,11 +329,14 @@ def _render_into(
 
 
 def summary_table(summary: RunSummary) -> str:
+    unanswered = unanswered_by_reason([e.to_dict() for e in summary.errors])
     lines = [
         f"output:   {summary.out_dir}",
         f"written:  {summary.samples_written} samples ({summary.rows_written} rows)",
         f"resumed:  {summary.samples_skipped} samples already done",
         f"failed:   {summary.failed}",
+        f"no target: {sum(unanswered.values())} samples not written (no acceptable target)"
+        + (f" {unanswered}" if unanswered else ""),
         f"time:     {summary.wall_seconds:.1f} s",
     ]
     if summary.video_stats:

@@ -3,16 +3,18 @@
 `data_cards/SCHEMA.md` documents every column; `FORMAT_VERSION` is bumped on any change
 (minor: columns added; major: anything a reader relies on changed or removed).
 1.1 added `row_sha256`, a content hash of each row that `vcprep verify` recomputes.
+1.2 added `target_match`, `target_votes`, `target_frames_annotated`, `target_mean_iou`: how the target was matched.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pyarrow as pa
 
-FORMAT_VERSION = "1.1"
+FORMAT_VERSION = "1.2"
 
 _IMAGE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 _BOX = pa.list_(pa.float32())
@@ -52,6 +54,10 @@ _COLUMNS: list[tuple[str, pa.DataType, Any]] = [
     ("tube_pts_seconds", pa.list_(pa.float64()), ["float64"]),
     ("tube_track_ids", pa.list_(pa.int32()), ["int32"]),
     ("tube_boxes", pa.list_(_BOX), [["float32"]]),
+    ("target_match", pa.string(), "string"),
+    ("target_votes", pa.int32(), "int32"),
+    ("target_frames_annotated", pa.int32(), "int32"),
+    ("target_mean_iou", pa.float64(), "float64"),
     ("oracle_tiou", pa.float64(), "float64"),
     ("oracle_viou", pa.float64(), "float64"),
     ("meta", pa.string(), "string"),
@@ -84,6 +90,40 @@ COLUMN_NAMES = [n for n, _, _ in _COLUMNS]
 HASH_COLUMN = "row_sha256"
 
 
+class RowSchemaError(ValueError):
+    """A row that does not fit the schema; the message names the row, each offending column and why."""
+
+
+def check_row_columns(row: Mapping[str, Any], where: str) -> None:
+    """Refuse a row with a column the schema lacks or without one it has (`row_sha256` excepted: the writer fills it).
+
+    Why: Arrow builds a table from the schema's names only, so a misspelt key would be dropped without a word and
+    its column written as null. `where` names the row in the message (e.g. `sample s1 variant raw`).
+    """
+    unknown = sorted(set(row) - set(COLUMN_NAMES))
+    missing = [name for name in COLUMN_NAMES if name not in row and name != HASH_COLUMN]
+    reasons = []
+    if unknown:
+        reasons.append(f"unknown column(s) {unknown} (not in the shard schema)")
+    if missing:
+        reasons.append(f"missing column(s) {missing}")
+    if reasons:
+        raise RowSchemaError(f"{where}: {'; '.join(reasons)}; data_cards/SCHEMA.md lists the columns")
+
+
+def column_type_problem(row: Mapping[str, Any]) -> str | None:
+    """The first column whose value Arrow cannot store as the schema's type, with Arrow's reason; None if all fit.
+
+    Used to name the column after Arrow refuses a whole row (its own message does not say which column)."""
+    for name, arrow_type, _ in _COLUMNS:
+        try:
+            pa.array([row.get(name)], type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
+            value = row.get(name)
+            return f"column {name!r} holds {type(value).__name__} {value!r:.60}, expected {arrow_type} ({exc})"
+    return None
+
+
 class DatasetFormatError(RuntimeError):
     """meta/info.json or the manifest is not what the format says (wrong types, unparsable, unsafe paths)."""
 
@@ -99,5 +139,5 @@ def check_version(version: str) -> None:
         raise DatasetFormatError(f"format_version {version!r} is not MAJOR.MINOR") from None
     if major > int(FORMAT_VERSION.split(".")[0]):
         raise FormatVersionError(
-            f"dataset format {version} is newer than this reader ({FORMAT_VERSION}); upgrade vcprep"
+            f"dataset format {version} is newer than this reader ({FORMAT_VERSION}); upgrade vcprep / vctrain"
         )

@@ -80,8 +80,6 @@ class SamplingConfig:
 class PostprocessConfig:
     min_track_length: Annotated[int, Range(ge=1, le=1_000_000)] = 3
     """Tracks seen on fewer tracked frames are dropped before IDs are made compact."""
-    min_match_iou: Annotated[float, Range(ge=0, le=1)] = 0.3
-    """A ground-truth box votes for a track only when their IoU reaches this."""
     join_max_gap_seconds: Annotated[float, Range(ge=0, le=MAX_SPAN_SECONDS, note="0: off")] = 0.0
     """Join a track ending to one starting at most this long after it, where their boxes overlap (0: off)."""
     join_min_iou: Annotated[float, Range(ge=0, le=1)] = 0.3
@@ -89,9 +87,28 @@ class PostprocessConfig:
     fill_gaps_max_frames: Annotated[int, Range(ge=0, le=10_000, note="0: off")] = 2
     """Fill a track's holes of at most this many tracked frames (missed detections while the object
     stays in view) with boxes interpolated linearly between the two sides (0: off)."""
+    seed_targets: bool = False
+    """A sample whose target no track matches (or whose class the detector cannot see) gets a track seeded
+    from its ground-truth boxes and carried beyond them over its clip by a single-object tracker (OpenCV
+    MIL), instead of being left out; rows record `target_match: seeded`. Off by default: the seeded
+    target's box is the annotation, not what a detector would find at inference."""
     render_min_mask_ratio: Annotated[float, Range(ge=0, le=1)] = 1 / 3
     """Rendering only (STVG-R1): per frame, objects whose mask is smaller than this share of the largest
     mask are not drawn. Applies to tracks with masks; box-only tracks are drawn unfiltered."""
+
+
+@dataclass
+class MatchConfig:
+    """How a sample's target track is chosen from its ground-truth boxes (`vcprep.track.matching`)."""
+
+    convention: Literal["strict", "stvg_r1"] = "strict"
+    """`strict`: each annotated frame votes for its best-overlapping track only at IoU >= `min_iou`, and the
+    winner must hold `min_frames_share` of the annotated frames, else the sample is not written (it is
+    recorded in meta/errors.jsonl). `stvg_r1`: the paper's rule, any overlap votes and the majority wins."""
+    min_iou: Annotated[float, Range(gt=0, le=1)] = 0.5
+    """Box IoU a ground-truth box needs with a track's box to vote for it (`strict` only)."""
+    min_frames_share: Annotated[float, Range(ge=0, le=1)] = 0.5
+    """Share of the sample's annotated frames the winning track must hold (`strict` only)."""
 
 
 @dataclass
@@ -159,6 +176,8 @@ class PipelineConfig:
     detector: PluginConfig = field(default_factory=lambda: PluginConfig("ssdlite"))
     tracker: PluginConfig = field(default_factory=lambda: PluginConfig("bytetrack"))
     postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
+    match: MatchConfig = field(default_factory=MatchConfig)
+    """How each sample's target is matched to a track, and which matches are refused."""
     variants: list[VariantConfig] = field(default_factory=list)
     """Prompt variants, each a name (`id_tags+spotlight`) or `{name, renderers}`; empty: `raw` only."""
     output: OutputConfig = field(default_factory=OutputConfig)

@@ -18,12 +18,14 @@ import pyarrow.parquet as pq
 import yaml
 
 from vcprep import __version__
+from vcprep.core.classes import COCO_80
 from vcprep.core.records import RunSummary, VideoStats
 from vcprep.dataset.info import DatasetInfo, write_info
 from vcprep.dataset.reader import shard_paths
+from vcprep.sources.routing import TABLES, CategoryTable, uncovered_categories
 from vcprep.track.quality import answer_ceiling_of_tube, fragmentation, length_distribution
 from vcshard.layout import ERRORS_PATH, VIDEO_STATS_PATH
-from vcshard.manifest import load_manifest
+from vcshard.manifest import load_manifest, read_jsonl
 from vcshard.schema import FORMAT_VERSION, hf_features
 
 if TYPE_CHECKING:
@@ -167,6 +169,46 @@ def _yaml_features() -> list[dict[str, Any]]:
     return [conv(n, s) for n, s in hf_features().items()]
 
 
+def unanswered_by_reason(errors: list[dict[str, Any]]) -> dict[str, int]:
+    """Samples not written because their answer cannot be known (errors of stage `match`), by reason kind
+    (`class not detectable`, `not detected`, `weak match`: the text before the first colon)."""
+    out: dict[str, int] = {}
+    for e in errors:
+        if e.get("stage") == "match":
+            kind = str(e.get("reason", "")).split(":", 1)[0]
+            out[kind] = out.get(kind, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def _unanswered(root: Path | None) -> str:
+    if root is None:
+        return "0"
+    counts = unanswered_by_reason(read_jsonl(root / ERRORS_PATH))
+    total = sum(counts.values())
+    return f"{total}" + (" (" + ", ".join(f"{k}: {v}" for k, v in counts.items()) + ")" if total else "")
+
+
+def routing_table(source: str) -> str:
+    """The source's class routing as Markdown: a table (a closed category set: category -> detector classes;
+    free-text object names: detector class -> the words that map to it), then the categories or known words
+    no detector class covers. Shown in the source's data card and in every generated card."""
+    table = TABLES.get(source)
+    if table is None:
+        return f"The `{source}` source names no object targets: no class routing."
+    if isinstance(table, CategoryTable):
+        lines = ["| category | detector classes (COCO) |", "|---|---|",
+                 *(f"| {name} | {', '.join(classes) if classes else '(none)'} |" for name, classes in table.rows())]
+    else:
+        by_class: dict[str, list[str]] = {}
+        for word, classes in table.rows():
+            for c in classes:
+                by_class.setdefault(c, []).append(word)
+        lines = ["| detector class (COCO) | words of an object name that map to it |", "|---|---|",
+                 *(f"| {c} | {', '.join(sorted(by_class[c]))} |" for c in COCO_80 if c in by_class)]
+    uncovered = uncovered_categories(source)
+    return "\n".join([*lines, "", f"No detector class covers: {', '.join(uncovered) if uncovered else '(none)'}."])
+
+
 def _by_stage(root: Path | None) -> str:
     if root is None or not (root / ERRORS_PATH).is_file():
         return ""
@@ -210,6 +252,7 @@ Column meanings: `data_cards/SCHEMA.md` of the vcprep repository.
 | videos | {s['num_videos']} ({s['video_seconds']} s) |
 | shards | {info.num_shards} |
 | failed inputs | {info.num_errors} {_by_stage(root)} (see `meta/errors.jsonl`) |
+| samples not written: no acceptable target | {_unanswered(root)} |
 
 | variant | rows |
 |---|---|
@@ -227,6 +270,16 @@ Column meanings: `data_cards/SCHEMA.md` of the vcprep repository.
 | mean IDs per video | {s.get('mean_ids_per_video')} |
 | track length (tracked frames) | {s.get('track_length_frames')} |
 | IDs per matched target (fragmentation) | {s.get('id_fragmentation')} |
+
+## Target matching and class routing
+
+Targets matched with the `{config.match.convention}` rule (box IoU >= {config.match.min_iou} on at least
+{config.match.min_frames_share:.0%} of the annotated frames under `strict`; any overlap and a majority under
+`stvg_r1`); each row records `target_votes`, `target_frames_annotated` and `target_mean_iou`. A sample whose
+target has no acceptable track is not written (errors table, stage `match`). The source's categories map to
+the detector's classes as follows (detector `{config.detector.name}`).
+
+{routing_table(config.source.name)}
 
 ## Provenance
 

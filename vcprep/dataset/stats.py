@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from vcprep.dataset.card import dataset_stats
+from vcprep.dataset.card import dataset_stats, unanswered_by_reason
 from vcprep.dataset.info import load_info
 from vcshard.layout import ERRORS_PATH
 from vcshard.manifest import load_manifest, read_jsonl
@@ -31,6 +31,7 @@ def dataset_summary(root: str | Path) -> dict[str, Any]:
         **stats,
         "errors": len(errors),
         "errors_by_stage": dict(sorted(Counter(e.get("stage", "?") for e in errors).items())),
+        "unanswered": unanswered_by_reason(errors),
         "failed_samples": sorted({e.get("sample_id", "") for e in errors if e.get("sample_id")}),
     }
 
@@ -49,6 +50,8 @@ def format_summary(s: dict[str, Any]) -> str:
         f"oracle vIoU    {s['mean_oracle_viou']} (mean; best single track over the clip)",
         f"answer ceiling {s.get('mean_answer_ceiling_viou')} (mean vIoU of the best ID + span answer, as vctrain eval)",
         f"errors         {s['errors']}" + (f" {s['errors_by_stage']}" if s["errors"] else ""),
+        f"not written    {sum(s['unanswered'].values())} samples without an acceptable target"
+        + (f" {s['unanswered']}" if s["unanswered"] else ""),
     ]
     if s["failed_samples"]:
         shown = ", ".join(s["failed_samples"][:10])

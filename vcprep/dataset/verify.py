@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vcprep.dataset.info import load_info
-from vcshard.hashing import row_content_hash, sha256_file
+from vcshard.hashing import row_content_hash
 from vcshard.layout import INFO_PATH, MANIFEST_PATH
-from vcshard.manifest import load_manifest, manifest_entry_problem
+from vcshard.manifest import check_manifest, shard_file_problems
 from vcshard.schema import HASH_COLUMN, DatasetFormatError, arrow_schema, check_version
 
 # Per-frame lists that must all have one entry per stored frame.
@@ -118,18 +118,11 @@ def open_shard(root: Path, entry: dict[str, Any], report: VerifyReport, *, hash_
     """The shard's file checked against its manifest entry (presence, size, sha256, schema, row count);
     None when its rows cannot be checked. `hash_file=False` skips the sha256 (a viewer opening a large
     dataset checks each row's own hash when it reads the row instead)."""
-    rel = entry.get("shard", "?")
+    rel = entry["shard"]
     path = root / rel
-    if not path.is_file():
-        report.problems.append(f"{rel}: listed in the manifest but missing")
+    report.problems.extend(shard_file_problems(root, entry, check_sha256=hash_file))
+    if not path.is_file() or path.is_symlink():
         return None
-    if path.is_symlink():  # it could point anywhere; a dataset's shards are its own files
-        report.problems.append(f"{rel}: is a symbolic link, not a file of the dataset")
-        return None
-    if "bytes" in entry and path.stat().st_size != entry["bytes"]:
-        report.problems.append(f"{rel}: {path.stat().st_size} bytes, manifest says {entry['bytes']} (truncated?)")
-    if hash_file and "sha256" in entry and sha256_file(path) != entry["sha256"]:
-        report.problems.append(f"{rel}: sha256 differs from the manifest (file changed or damaged)")
     try:
         pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -209,20 +202,9 @@ def verify_dataset(root: str | Path, *, decode_frames: bool = True) -> VerifyRep
 def trusted_manifest(root: Path, report: VerifyReport) -> list[dict[str, Any]] | None:
     """The manifest's entries when every one of them is well formed (checked before any path in it
     is opened); None, with the problems reported, otherwise."""
-    if not (root / MANIFEST_PATH).is_file():
-        report.problems.append(f"{MANIFEST_PATH}: missing")
-        return None
-    raw_lines = (root / MANIFEST_PATH).read_text().splitlines()
-    manifest = load_manifest(root)
-    if len(manifest) != len([line for line in raw_lines if line.strip()]):
-        report.problems.append(f"{MANIFEST_PATH}: has a damaged line (interrupted write; re-run `vcprep render`)")
-    bad = 0
-    for i, entry in enumerate(manifest):
-        problem = manifest_entry_problem(entry)
-        if problem:
-            report.problems.append(f"{MANIFEST_PATH}: entry {i + 1}: {problem}")
-            bad += 1
-    return None if bad else manifest
+    check = check_manifest(root)
+    report.problems.extend(check.problems)
+    return check.entries if check.trusted else None
 
 
 def _check_counts(info: Any, manifest: list[dict[str, Any]], manifest_samples: Counter, report: VerifyReport) -> None:

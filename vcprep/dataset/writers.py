@@ -27,7 +27,7 @@ from vcshard.layout import (
     VIDEO_STATS_PATH,
 )
 from vcshard.manifest import load_manifest, manifest_entry_problem, read_jsonl
-from vcshard.schema import HASH_COLUMN, arrow_schema
+from vcshard.schema import HASH_COLUMN, RowSchemaError, arrow_schema, check_row_columns, column_type_problem
 
 DEFAULT_MAX_SHARD_BYTES = 500_000_000
 DEFAULT_MAX_ROW_GROUP_BYTES = 100_000_000
@@ -43,7 +43,8 @@ class SampleTooLargeError(ValueError):
 def sample_table(
     sample_id: str, rows: list[dict[str, Any]], schema: pa.Schema | None = None, *, max_row_bytes: int = MAX_ROW_BYTES,
 ) -> pa.Table:
-    """The rows of one sample as a table with `row_sha256` filled in.
+    """The rows of one sample as a table with `row_sha256` filled in, each row first checked against the schema
+    (RowSchemaError names an unknown, missing or mistyped column).
 
     Each row is its own chunk, so no array ever holds more than one row's bytes (Arrow's
     2 GiB limit per array then only bounds a single row, which MAX_ROW_BYTES guards).
@@ -51,8 +52,13 @@ def sample_table(
     schema = schema or arrow_schema()
     chunks = []
     for row in rows:
+        where = f"sample {sample_id} variant {row.get('variant')}"
+        check_row_columns(row, where)
         row = {**row, HASH_COLUMN: None}
-        one = pa.Table.from_pylist([row], schema=schema)
+        try:
+            one = pa.Table.from_pylist([row], schema=schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
+            raise RowSchemaError(f"{where}: {column_type_problem(row) or exc}") from exc
         if one.nbytes > max_row_bytes:
             raise SampleTooLargeError(
                 f"sample {sample_id} variant {row.get('variant')}: one row is {one.nbytes / 2**20:.0f} MiB, "

@@ -38,16 +38,19 @@ class VideoContext:
     height: int
     step: int
     """Source frames between two tracked frames (the tolerance for matching and box lookup)."""
+    seeded_targets: dict[str, int] = field(default_factory=dict)
+    """Sample ID -> the track seeded from that sample's ground truth (`postprocess.seed_targets`)."""
     _objects: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     _masks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = field(default_factory=dict)
 
     @classmethod
     def build(cls, info: VideoInfo, tracks: Tracks, frames: dict[int, Frame], *, decode: DecodeConfig,
-              output: OutputConfig, postprocess: PostprocessConfig) -> VideoContext:
+              output: OutputConfig, postprocess: PostprocessConfig,
+              seeded_targets: dict[str, int] | None = None) -> VideoContext:
         width, height = stored_size(info, output.max_side)
         step = max(1, math.ceil(info.fps / min(decode.track_fps, info.fps)))
         return cls(info, tracks, drop_small_masks(tracks, postprocess.render_min_mask_ratio), frames, width,
-                   height, step)
+                   height, step, dict(seeded_targets or {}))
 
     @property
     def scale(self) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vcprep.core.config import ConfigError, OutputConfig, PipelineConfig, SamplingConfig
+from vcprep.core.config import ConfigError, MatchConfig, OutputConfig, PipelineConfig, SamplingConfig
 from vcprep.core.errors import InputError
 from vcprep.core.types import Clip, Sample, Tracks, VideoInfo
 from vcprep.decode.frame_pass import FramePass
@@ -26,7 +26,7 @@ from vcprep.render.answers import key_boxes_per_frame, resolve_key_items, sample
 from vcprep.render.context import VideoContext, stored_size
 from vcprep.render.prompts import load_template, user_prompt
 from vcprep.render.renderers import Renderer, build_renderer, chain_hint, crop_reference, render_chain
-from vcprep.track.postprocess import match_target
+from vcprep.track.matching import TargetMatch, match_target, seeded_match
 from vcprep.track.quality import oracle_for_sample
 
 
@@ -93,6 +93,49 @@ class SamplePlan:
         return {f for v in self.variants for f in v.frame_indices}
 
 
+class UnansweredSampleError(InputError):
+    """A sample whose target has no acceptable track, so its ID answer cannot be known: it is recorded in
+    the errors table, never written as a training row.
+
+    `reason` is the short kind (`not detected`, `weak match`); the message adds the numbers.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+def clip_span_of(sample: Sample, info: VideoInfo) -> tuple[float, float]:
+    """The part of the video the sample is about, in seconds (the whole video when it names none)."""
+    return sample.clip_span_seconds or (0.0, info.duration_seconds)
+
+
+def clip_ground_truth(sample: Sample, info: VideoInfo) -> dict[int, tuple[float, float, float, float]]:
+    """The sample's ground-truth boxes on frames inside its clip, in frame order (what the target is matched on)."""
+    start, end = clip_span_of(sample, info)
+    return {f: b for f, b in sorted(sample.gt_boxes.items()) if start - 1e-6 <= f / info.fps <= end + 1e-6}
+
+
+def match_tolerance(step: int) -> int:
+    """Source frames an annotated frame may be from the nearest tracked frame it is matched on (half the
+    tracking step, at least 1)."""
+    return max(1, step // 2 + 1)
+
+
+def needs_target_id(sample: Sample) -> bool:
+    """Whether the sample's answer names a track ID (an ID task whose source gives no answer of its own)."""
+    return "{target_id" in load_template(sample.task).answer and not (sample.task == "stvg" and sample.answer)
+
+
+def match_columns(match: TargetMatch | None) -> dict[str, Any]:
+    """The row's record of how its target was matched (all None for a sample without ground-truth boxes)."""
+    if match is None:
+        return {"target_match": None, "target_votes": None, "target_frames_annotated": None, "target_mean_iou": None}
+    return {"target_match": match.convention, "target_votes": match.target_votes,
+            "target_frames_annotated": match.frames_annotated,
+            "target_mean_iou": None if match.mean_iou is None else round(match.mean_iou, 4)}
+
+
 @dataclass
 class SampleRows:
     """The rows of one sample and what it tells about tracking quality (for the run's stats)."""
@@ -106,7 +149,7 @@ def plan_sample(sample: Sample, info: VideoInfo, sampling: SamplingConfig,
                 chains: dict[str, list[Renderer]]) -> SamplePlan:
     """Validate the sample against the video and pick each variant's frames (raises InputError)."""
     validate_sample(sample, info)
-    clip_span = sample.clip_span_seconds or (0.0, info.duration_seconds)
+    clip_span = clip_span_of(sample, info)
     variants = []
     for name, chain in chains.items():
         span = clip_span
@@ -118,17 +161,25 @@ def plan_sample(sample: Sample, info: VideoInfo, sampling: SamplingConfig,
     return SamplePlan(sample, clip_span, variants)
 
 
-def sample_rows(plan: SamplePlan, ctx: VideoContext, *, output: OutputConfig, min_match_iou: float) -> SampleRows:
+def sample_rows(plan: SamplePlan, ctx: VideoContext, *, output: OutputConfig, match_rule: MatchConfig) -> SampleRows:
+    """The rows of one sample, or UnansweredSampleError when it has ground-truth boxes but no track the
+    match rule accepts (no row is then written: a row without an answer teaches nothing, and an ID hint
+    over frames without the target misleads). A query without boxes (span only) has no target to match
+    and is written as before, with a null `target_match`."""
     sample, info, clip_span = plan.sample, ctx.info, plan.clip_span_seconds
     scale = ctx.scale
     in_clip = lambda f: clip_span[0] - 1e-6 <= f / info.fps <= clip_span[1] + 1e-6  # noqa: E731
-    gt_boxes = {f: b for f, b in sorted(sample.gt_boxes.items()) if in_clip(f)}
-    tolerance = max(1, ctx.step // 2 + 1)
-    match = match_target(ctx.tracks, gt_boxes, min_iou=min_match_iou, tolerance_frames=tolerance)
+    gt_boxes = clip_ground_truth(sample, info)
+    tolerance = match_tolerance(ctx.step)
+    match = match_target(ctx.tracks, gt_boxes, match_rule, tolerance_frames=tolerance)
+    if sample.sample_id in ctx.seeded_targets:
+        match = seeded_match(ctx.tracks, gt_boxes, ctx.seeded_targets[sample.sample_id], tolerance)
     oracle = oracle_for_sample(ctx.tracks, gt_boxes, tolerance_frames=tolerance)
     template = load_template(sample.task)  # per-task prompt; an unknown task is a bad record
     key_items = resolve_key_items(sample, info, scale)
     answer = sample_answer(sample, template, target_id=match.target_id, key_items=key_items)
+    if answer is None and gt_boxes and match.refusal and needs_target_id(sample):
+        raise UnansweredSampleError(match.refusal, match.detail)
     clip_tracks = ctx.tracks.select(np.array([in_clip(int(f)) for f in ctx.tracks.frame_index], bool))
     ext = "png" if output.image_format == "png" else "jpg"
     rows = []
@@ -175,6 +226,7 @@ def sample_rows(plan: SamplePlan, ctx: VideoContext, *, output: OutputConfig, mi
             "tube_pts_seconds": clip_tracks.pts_seconds.tolist(),
             "tube_track_ids": clip_tracks.track_id.astype(np.int32).tolist(),
             "tube_boxes": (clip_tracks.xyxy * scale).tolist(),
+            **match_columns(match if gt_boxes else None),
             "oracle_tiou": oracle.tiou if gt_boxes else None,
             "oracle_viou": oracle.viou if gt_boxes else None,
             "meta": json.dumps({
@@ -260,4 +312,4 @@ def build_sample_rows(sample: Sample, *, video_file: Path, info: VideoInfo, trac
                        resize=resize_to(width, height)).finish()
     ctx = VideoContext.build(info, tracks, frames, decode=config.decode, output=config.output,
                              postprocess=config.postprocess)
-    return sample_rows(plan, ctx, output=config.output, min_match_iou=config.postprocess.min_match_iou).rows
+    return sample_rows(plan, ctx, output=config.output, match_rule=config.match).rows

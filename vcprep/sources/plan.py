@@ -12,6 +12,7 @@ from vcprep.core.errors import ErrorRecord, InputError
 from vcprep.core.types import Sample
 from vcprep.sources import Source, build_source
 from vcprep.sources.bounds import sample_bounds_error
+from vcprep.sources.routing import restrict_detector_classes
 
 
 @dataclass
@@ -65,8 +66,10 @@ def plan_jobs(config: PipelineConfig) -> tuple[list[VideoJob], list[ErrorRecord]
     """Read the source and group its samples by video, keeping the source's order.
 
     A sample with a number outside what any video can hold (a frame index of 10^20, a rate of 1e308)
-    becomes an ErrorRecord here, whatever source made it. Raises UnusableSourceError when the file yields
-    no usable sample.
+    becomes an ErrorRecord here, whatever source made it. A recipe asking its detector for the classes
+    its samples need (`detector.params.classes: from_samples`) gets them written into `config` here,
+    before any model is built or the recipe hashed. Raises UnusableSourceError when the file yields no
+    usable sample, or no sample's target maps to a detector class.
     """
     source = check_source(config)
     by_video: dict[str, list[Sample]] = defaultdict(list)
@@ -85,4 +88,8 @@ def plan_jobs(config: PipelineConfig) -> tuple[list[VideoJob], list[ErrorRecord]
     if not seen:
         what = "no records" if not errors else f"no usable record ({len(errors)} bad; first: {errors[0].reason})"
         raise UnusableSourceError(f"{config.resolve(config.source.annotations)}: {what}")
+    try:
+        restrict_detector_classes(config, (s for samples in by_video.values() for s in samples))
+    except ValueError as exc:
+        raise UnusableSourceError(f"{config.resolve(config.source.annotations)}: {exc}") from exc
     return [VideoJob(v, s) for v, s in by_video.items()], errors

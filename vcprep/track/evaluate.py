@@ -27,6 +27,8 @@ class MotGroundTruth:
     frame_index: np.ndarray  # [N] int64
     track_id: np.ndarray  # [N] int64
     xyxy: np.ndarray  # [N, 4] float64
+    class_id: np.ndarray | None = None
+    """[N] COCO class ids, from a multi-class file's 8th column; None where that column is -1 (one class)."""
 
     @classmethod
     def load(cls, path: str | Path) -> MotGroundTruth:
@@ -37,11 +39,29 @@ class MotGroundTruth:
         if rows.size == 0 or rows.shape[1] < 6:
             raise InputError(f"{path}: not a MOT file (frame,id,x,y,w,h,...): no rows of 6+ columns")
         xywh = rows[:, 2:6]
+        classes = rows[:, 7].astype(np.int64) if rows.shape[1] >= 8 and np.all(rows[:, 7] >= 0) else None
         return cls(rows[:, 0].astype(np.int64) - 1, rows[:, 1].astype(np.int64),
-                   np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1))
+                   np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1), classes)
 
     def frames(self) -> np.ndarray:
         return np.unique(self.frame_index)
+
+    def of_class(self, class_id: int) -> MotGroundTruth:
+        """The rows of one class (all rows of a one-class file)."""
+        if self.class_id is None:
+            return self
+        keep = self.class_id == class_id
+        return MotGroundTruth(self.frame_index[keep], self.track_id[keep], self.xyxy[keep], self.class_id[keep])
+
+
+def tracks_of_class(tracks: Tracks, class_id: int) -> Tracks:
+    """The tracks whose boxes are mostly of `class_id` (a track's class is the majority of its boxes')."""
+    keep = np.zeros(len(tracks), dtype=bool)
+    for track in np.unique(tracks.track_id):
+        mine = tracks.track_id == track
+        classes, counts = np.unique(tracks.class_id[mine], return_counts=True)
+        keep |= mine & (classes[np.argmax(counts)] == class_id)
+    return tracks.select(keep)
 
 
 @dataclass(frozen=True)
@@ -90,6 +110,8 @@ class RecipeEvaluation:
     seconds_per_frame: float
     """Decode + detect + track time per tracked frame."""
     frames_tracked: int
+    tracks: Tracks | None = None
+    """The post-processed tracks that were scored (for per-class scores)."""
 
 
 def evaluate_recipe(config: PipelineConfig, video_path: str, gt_path: str | Path, *,
@@ -115,4 +137,4 @@ def evaluate_recipe(config: PipelineConfig, video_path: str, gt_path: str | Path
     tracks = postprocess(raw, config.postprocess, info)
     step = int(np.max(np.diff(frames))) if frames.size > 1 else 1
     return RecipeEvaluation(evaluate_tracks(tracks, gt, max_gap_frames=2 * step), seconds / max(1, frames.size),
-                            int(frames.size))
+                            int(frames.size), tracks)

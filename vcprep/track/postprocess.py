@@ -1,11 +1,8 @@
-"""Post-processing of tracks as explicit steps, and ground-truth target matching (STVG-R1: per-frame IoU, majority
-vote)."""
+"""Post-processing of tracks as explicit steps (ground-truth target matching is in `matching.py`)."""
 
 from __future__ import annotations
 
 import itertools
-from collections import Counter
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -159,58 +156,6 @@ def join_fragments(tracks: Tracks, *, max_gap_frames: int, min_iou: float = 0.3)
     out = tracks.select(np.ones(len(tracks), bool))
     out.track_id = np.array([mapping.get(int(t), int(t)) for t in tracks.track_id], np.int64)
     return out, mapping
-
-
-@dataclass
-class TargetMatch:
-    """Result of matching a ground-truth tube to the tracks."""
-
-    target_id: int | None
-    """Majority-vote track, or None if no annotated frame overlapped any track."""
-    votes: dict[int, int] = field(default_factory=dict)
-    frames_voted: int = 0
-    frames_annotated: int = 0
-
-
-def nearest_tracked_frame(tracked: np.ndarray, frame_index: int, tolerance: int) -> int | None:
-    """The tracked frame closest to `frame_index` within `tolerance` frames, else None."""
-    if tracked.size == 0:
-        return None
-    pos = int(np.argmin(np.abs(tracked - frame_index)))
-    return int(tracked[pos]) if abs(int(tracked[pos]) - frame_index) <= tolerance else None
-
-
-def match_target(
-    tracks: Tracks,
-    gt_boxes: dict[int, tuple[float, float, float, float]],
-    *,
-    min_iou: float = 0.3,
-    tolerance_frames: int = 0,
-) -> TargetMatch:
-    """For every annotated frame, vote for the track whose box has the highest IoU with the
-    ground-truth box (at least `min_iou`); the target is the majority (ties: lower ID).
-
-    An annotated frame the tracker did not see uses the nearest tracked frame within
-    `tolerance_frames`.
-    """
-    votes: Counter[int] = Counter()
-    for frame_index, gt in gt_boxes.items():
-        f = nearest_tracked_frame(tracks.frame_indices_tracked, frame_index, tolerance_frames)
-        if f is None:
-            # no tracked-frame list (e.g. hand-made tracks): fall back to exact frames
-            f = frame_index
-        here = tracks.at_frame(f)
-        if len(here) == 0:
-            continue
-        ious = box_iou_matrix(np.array([gt]), here.xyxy)[0]
-        best = int(np.argmax(ious))
-        if ious[best] >= min_iou:
-            votes[int(here.track_id[best])] += 1
-    if not votes:
-        return TargetMatch(None, {}, 0, len(gt_boxes))
-    top = max(votes.values())
-    target = min(t for t, v in votes.items() if v == top)
-    return TargetMatch(target, dict(votes), sum(votes.values()), len(gt_boxes))
 
 
 def boxes_at_frame(tracks: Tracks, frame_index: int, *, max_gap: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,8 @@
 """Reading vcprep shards (data_cards/SCHEMA.md) into model-ready samples, in a resumable order.
 
+The contract itself (hashes, manifest checks, version, layout) is vcshard's, shared with the writer and
+`vcprep verify`, so the trainer refuses exactly what verify refuses.
+
 Why an index of (file, row group, row) instead of loading tables: shards hold encoded frames, so only the
 light columns are read up front and each sample's row group (one per sample) is read when it is visited.
 The visiting order is a pure function of (seed, counter), so the data position is one integer in checkpoints.
@@ -7,7 +10,6 @@ The visiting order is a pure function of (seed, counter), so the data position i
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import warnings
@@ -19,8 +21,11 @@ from typing import Any
 import numpy as np
 
 from vcconfig import ConfigError
+from vcshard.hashing import row_content_hash
+from vcshard.layout import INFO_PATH
+from vcshard.manifest import check_manifest, shard_file_problems
+from vcshard.schema import HASH_COLUMN, DatasetFormatError, check_version
 
-SUPPORTED_MAJOR = 1
 _INDEX_COLUMNS = ("sample_id", "variant", "task")
 _READ_COLUMNS = ("sample_id", "variant", "task", "frames", "pts_seconds", "frame_indices", "video_fps",
                  "system_prompt", "user_prompt", "row_sha256")
@@ -59,68 +64,41 @@ class VideoSample:
     row: dict  # every column but `frames` (ground truth, tubes, ...)
 
 
-def _manifest_entries(folder: Path) -> list[dict]:
-    """The manifest's lines, each checked like `vcprep verify` does before any path in it is opened."""
-    manifest = folder / "meta" / "manifest.jsonl"
-    if not manifest.is_file():
-        raise ShardCheckError(f"{manifest}: missing (an unfinished or hand-made folder; run `vcprep render`)")
-    entries = []
-    for n, line in enumerate(manifest.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
-            raise ShardCheckError(f"{manifest}: line {n} is damaged (re-run `vcprep render`)") from None
-        shard = entry.get("shard") if isinstance(entry, dict) else None
-        name = shard[5:] if isinstance(shard, str) and shard.startswith("data/") else ""
-        if not name.endswith(".parquet") or "/" in name or name.startswith("."):
-            raise ShardCheckError(f"{manifest}: line {n}: shard {shard!r} is not a file directly under data/")
-        ids, size, rows = entry.get("sample_ids"), entry.get("bytes"), entry.get("num_rows")
-        typed = isinstance(ids, list) and isinstance(rows, int) and isinstance(size, int)
-        if not typed or not isinstance(entry.get("sha256"), str) or isinstance(rows, bool) or isinstance(size, bool):
-            raise ShardCheckError(f"{manifest}: line {n}: sample_ids, num_rows, bytes or sha256 has the wrong type")
-        entries.append(entry)
-    return entries
-
-
-def _check_folder(folder: Path, *, full_check: bool = False) -> list[Path]:
-    """Shard files of one dataset folder, listed by its manifest, after the checks `vcprep verify` makes cheaply.
+def check_folder(folder: Path, *, full_check: bool = False) -> list[Path]:
+    """Shard files of one dataset folder, listed by its manifest, after the checks `vcprep verify` makes cheaply,
+    with the very same rules (vcshard: version, manifest lines, file size and sha256).
 
     Always: info.json parses with a supported major version and counts matching the manifest; every manifest
-    line is well formed and names a file directly under data/; each shard exists with the manifest's size and
-    the columns the trainer reads. With `full_check`, also each file's sha256 (flipped bytes, edited rows).
-    Row hashes are checked as each row is read (`load_sample`). Raises ShardCheckError.
+    line is well formed and names a file directly under data/; each shard is the folder's own file with the
+    manifest's size and the columns the trainer reads. With `full_check`, also each file's sha256 (flipped bytes,
+    edited rows). Row hashes are checked as each row is read (`load_sample`). Raises ShardCheckError.
     """
     import pyarrow.parquet as pq
 
-    info_path = folder / "meta" / "info.json"
+    info_path = folder / INFO_PATH
     if not info_path.is_file():
-        raise FileNotFoundError(f"{folder}: not a vcprep shard folder (meta/info.json missing)")
+        raise FileNotFoundError(f"{folder}: not a vcprep shard folder ({INFO_PATH} missing)")
     try:
         info = json.loads(info_path.read_text())
-        version = str(info.get("format_version", "1.0"))
-        major = int(version.split(".")[0])
-    except (json.JSONDecodeError, RecursionError, AttributeError, ValueError) as exc:
+        check_version(str(info.get("format_version", "1.0")))
+    except (json.JSONDecodeError, RecursionError, AttributeError) as exc:
         raise ShardCheckError(f"{info_path}: not a valid info.json ({exc})") from None
-    if major > SUPPORTED_MAJOR:
-        raise ShardCheckError(f"{info_path}: shard format {version} is newer than this reader ({SUPPORTED_MAJOR}.x)")
-    entries = _manifest_entries(folder)
+    except DatasetFormatError as exc:
+        raise ShardCheckError(f"{info_path}: {exc}") from None
+    manifest = check_manifest(folder)
+    if manifest.problems:
+        raise ShardCheckError(f"{folder}: {manifest.problems[0]}")
+    entries = manifest.entries
     total_rows = sum(e["num_rows"] for e in entries)
     if info.get("num_rows") != total_rows or info.get("num_shards") != len(entries):
         raise ShardCheckError(f"{info_path}: num_rows/num_shards {info.get('num_rows')}/{info.get('num_shards')}, "
                               f"manifest lists {total_rows}/{len(entries)}")
     paths = []
     for entry in entries:
+        problems = shard_file_problems(folder, entry, check_sha256=full_check)
+        if problems:
+            raise ShardCheckError(f"{folder}: {problems[0]}")
         path = folder / entry["shard"]
-        if not path.is_file():
-            raise ShardCheckError(f"{path}: listed in the manifest but missing")
-        if path.is_symlink():
-            raise ShardCheckError(f"{path}: is a symbolic link, not a file of the dataset")
-        if path.stat().st_size != entry["bytes"]:
-            raise ShardCheckError(f"{path}: {path.stat().st_size} bytes, manifest says {entry['bytes']} (truncated?)")
-        if full_check and _sha256(path) != entry.get("sha256"):
-            raise ShardCheckError(f"{path}: sha256 differs from the manifest (file changed or damaged)")
         meta = pq.ParquetFile(path).metadata
         names = set(meta.schema.to_arrow_schema().names)
         absent = [c for c in _READ_COLUMNS if c not in names]
@@ -130,28 +108,6 @@ def _check_folder(folder: Path, *, full_check: bool = False) -> list[Path]:
             raise ShardCheckError(f"{path}: {meta.num_rows} rows, manifest says {entry['num_rows']}")
         paths.append(path)
     return paths
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _hash_default(value: object) -> str:
-    if isinstance(value, bytes):
-        return hashlib.sha256(value).hexdigest()
-    raise TypeError(f"cannot hash a {type(value).__name__}")
-
-
-def row_hash(row: dict) -> str:
-    """`row_sha256` as data_cards/SCHEMA.md defines it (vcprep writes it; vctrain reads vcprep's format only):
-    sha256 of canonical JSON of every other column, bytes replaced by their sha256."""
-    body = {k: v for k, v in row.items() if k != "row_sha256"}
-    text = json.dumps(body, sort_keys=True, default=_hash_default, allow_nan=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _shard_positions(pf: Any, shard: Path, variant: str, column: str, tasks: Sequence[str]
@@ -191,7 +147,7 @@ def index_rows(
     refs: list[RowRef] = []
     missing: list[str] = []
     for folder in shard_folders:
-        for shard in _check_folder(Path(folder), full_check=full_check):
+        for shard in check_folder(Path(folder), full_check=full_check):
             by_sample, wanted = _shard_positions(pq.ParquetFile(shard), shard, variant, column, tasks)
             for sid, variants in by_sample.items():
                 want = wanted.get(sid, "raw") if column else variant
@@ -216,7 +172,7 @@ def index_variants(
 
     out: dict[tuple[str, str], RowRef] = {}
     for folder in shard_folders:
-        for shard in _check_folder(Path(folder), full_check=full_check):
+        for shard in check_folder(Path(folder), full_check=full_check):
             pf = pq.ParquetFile(shard)
             for rg in range(pf.num_row_groups):
                 table = pf.read_row_group(rg, columns=list(_INDEX_COLUMNS)).to_pydict()
@@ -244,7 +200,7 @@ def load_sample(ref: RowRef, max_frames: int, *, max_prompt_chars: int = MAX_PRO
 
     table = pq.ParquetFile(ref.shard_path).read_row_group(ref.row_group)
     row = table.slice(ref.row_in_group, 1).to_pylist()[0]
-    if row.get("row_sha256") != row_hash(row):
+    if row.get(HASH_COLUMN) != row_content_hash(row):
         raise ShardCheckError(f"{ref.shard_path}: sample {ref.sample_id!r} variant {ref.variant!r}: content does not "
                               "match row_sha256 (changed after writing; `vcprep verify` rejects it)")
     chars = len(row.get("system_prompt") or "") + len(row.get("user_prompt") or "")

@@ -26,12 +26,12 @@ def samples_from_shards(shards: list[str]) -> tuple[list[str], list[str], np.nda
     """(sample ids, texts, visual features [N, V], available variants) from shard rows (no frames read)."""
     import pyarrow.parquet as pq
 
-    from vctrain.data.reader import _check_folder
+    from vctrain.data.reader import check_folder
 
     rows: dict[str, dict[str, Any]] = {}
     variants: dict[str, list[str]] = {}
     for folder in shards:
-        for shard in _check_folder(Path(folder)):
+        for shard in check_folder(Path(folder)):
             pf = pq.ParquetFile(shard)
             cols = [c for c in _LIGHT if c in pf.schema_arrow.names]
             for row in pf.read(columns=cols).to_pylist():

@@ -1,5 +1,6 @@
 """Detectors, chosen by name: `ssdlite` (a pretrained person SSD run by OpenCV), `nanodet` (80 COCO
-classes, npm-packaged weights run by OpenCV), `hog` (OpenCV's own people detector), `yolo`, `gt`.
+classes, npm-packaged weights run by OpenCV), `ssdlite_nanodet` (people from the first, other classes
+from the second), `hog` (OpenCV's own people detector), `yolo`, `gt`.
 
 Each implements one declared interface from `base.py` (`Detector.detect(image)`, or
 `FrameIndexedDetector.detect_at(image, frame_index)` for annotation-backed boxes). Each factory
@@ -12,9 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from vcprep.core.registry import Registry
-from vcprep.track.detectors.base import AnyDetector, Detector, FrameIndexedDetector, detect_frame
+from vcprep.track.detectors.base import AnyDetector, Detector, FrameIndexedDetector, detect_frame, detector_class_names
 
-__all__ = ["DETECTORS", "AnyDetector", "Detector", "FrameIndexedDetector", "build_detector", "detect_frame"]
+__all__ = ["DETECTORS", "AnyDetector", "Detector", "FrameIndexedDetector", "build_detector", "detect_frame",
+           "detector_class_names"]
 
 DETECTORS: Registry[AnyDetector] = Registry("detector")
 
@@ -38,6 +40,13 @@ def _nanodet(**params: Any) -> AnyDetector:
     from vcprep.track.detectors.nanodet import NanoDetDetector
 
     return NanoDetDetector(**params)
+
+
+@DETECTORS.register("ssdlite_nanodet", implementation="vcprep.track.detectors.combined:PeopleAndObjectsDetector")
+def _ssdlite_nanodet(**params: Any) -> AnyDetector:
+    from vcprep.track.detectors.combined import PeopleAndObjectsDetector
+
+    return PeopleAndObjectsDetector(**params)
 
 
 @DETECTORS.register("yolo", implementation="vcprep.track.detectors.yolo:YOLODetector")

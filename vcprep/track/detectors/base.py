@@ -22,6 +22,9 @@ class Detector(ABC):
 
     batch_size: int = 1
     """Frames the tracking loop hands to `detect_batch` at once; models that batch on the GPU raise it."""
+    class_names: tuple[str, ...] | None = None
+    """The classes this detector can output (COCO names, `vcprep.core.classes`), after any `classes`
+    restriction; None: not a fixed vocabulary (text-prompted or annotation-backed detectors)."""
 
     @abstractmethod
     def detect(self, image: np.ndarray) -> sv.Detections: ...
@@ -39,6 +42,12 @@ class FrameIndexedDetector(ABC):
 
 
 AnyDetector = Detector | FrameIndexedDetector
+
+
+def detector_class_names(detector: AnyDetector) -> tuple[str, ...] | None:
+    """The classes a detector can output; None when any target can be found (boxes read from the
+    annotations, or an open vocabulary)."""
+    return detector.class_names if isinstance(detector, Detector) else None
 
 
 def detect_frame(detector: AnyDetector, frame: Frame) -> sv.Detections:

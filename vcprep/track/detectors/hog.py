@@ -16,6 +16,8 @@ PERSON_CLASS_ID = 0  # COCO's "person", so HOG and YOLO outputs share class ids
 
 
 class HOGPersonDetector(Detector):
+    class_names = ("person",)
+
     def __init__(
         self,
         *,

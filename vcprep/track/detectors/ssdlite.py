@@ -80,6 +80,7 @@ def drop_cut_boxes(xyxy: np.ndarray, cut: np.ndarray, containment: float) -> np.
 
 class SSDLitePersonDetector(Detector):
     batch_size = 4
+    class_names = ("person",)
 
     def __init__(
         self,

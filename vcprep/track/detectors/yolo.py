@@ -99,6 +99,7 @@ class YOLODetector(Detector):
             names = _coco_names()  # a config-built COCO model: give its classes their names
         self.names = names
         self.class_ids = resolve_classes(names, classes)
+        self.class_names = tuple(names[k] for k in (self.class_ids if self.class_ids is not None else sorted(names)))
         self.confidence = confidence
         self.nms_iou = nms_iou
         self.image_size = image_size
