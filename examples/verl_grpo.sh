@@ -2,6 +2,7 @@
 #   EXPORTS      the folder the exports were written under with --path-root (their paths are relative to it)
 #   TRAIN_FILES  one export's train.parquet, or several: "[demo_verl/train.parquet,walkers_verl/train.parquet]"
 #   MODEL        e.g. Qwen/Qwen2.5-VL-3B-Instruct (PATCH=14) or Qwen/Qwen3-VL-4B-Instruct (PATCH=16)
+# The batch sizes let the 5-row demo fill one batch; raise them with the dataset.
 VCTRAIN=$(python -c "import os, vctrain; print(os.path.dirname(vctrain.__file__))")
 cd "$EXPORTS"
 python -m verl.trainer.main_ppo \
@@ -9,10 +10,10 @@ python -m verl.trainer.main_ppo \
   data.train_files="$TRAIN_FILES" data.val_files="$TRAIN_FILES" \
   data.prompt_key=prompt data.video_key=videos data.image_patch_size="$PATCH" \
   data.max_prompt_length=8192 data.max_response_length=1024 data.filter_overlong_prompts=True \
-  data.train_batch_size=8 \
+  data.train_batch_size=4 \
   data.custom_cls.path=pkg://vctrain.adapters.verl_dataset data.custom_cls.name=TrueTimesRLHFDataset \
   actor_rollout_ref.model.path="$MODEL" \
-  actor_rollout_ref.actor.ppo_mini_batch_size=8 \
+  actor_rollout_ref.actor.ppo_mini_batch_size=4 \
   actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=1 \
   actor_rollout_ref.rollout.name=vllm actor_rollout_ref.rollout.n=4 \
   actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=1 \

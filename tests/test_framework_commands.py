@@ -78,6 +78,7 @@ def test_verl_readme_command_is_accepted_keeps_every_row_and_gives_true_times(
     report = json.loads((tmp_path / "out.json").read_text())
     assert report["dataset_class"] == "TrueTimesRLHFDataset"
     assert report["kept"] == len(exports["rows"])  # every row survives verl's prompt-length filter
+    assert report["batches"] >= 1
     for got in report["rows"]:
         pts = exports["rows"][f"{got['sample_id']}/{got['variant']}"]["pts_seconds"]
         assert got["prompt_tokens"] <= report["max_prompt_length"]

@@ -62,7 +62,10 @@ def main(spec_path: str, out_path: str) -> None:
             "second_per_grid_ts": spacing,
             "timestamps": [float(t) for t in TIMESTAMP.findall(decoded)],
         })
+    # verl's trainer drops the last incomplete batch and refuses a dataloader without one
+    batches = len(dataset) // int(data.get("gen_batch_size") or data.train_batch_size)
     Path(out_path).write_text(json.dumps({"dataset_class": type(dataset).__name__, "kept": len(dataset), "rows": rows,
+                                          "batches": batches,
                                           "max_prompt_length": int(data.max_prompt_length)}))
 
 
