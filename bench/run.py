@@ -52,6 +52,7 @@ BENCHES = (
     Bench("target_match", "Target matching", "bench_target_match.py", (), 4),
     Bench("seed_trackers", "Seeding a target", "bench_seed_trackers.py", (), 0.5),
     Bench("multiclass", "Multi-class detection", "bench_multiclass.py", ("--rounds", "3"), 12),
+    Bench("frame_bombs", "Frame bombs", "bench_frame_bombs.py", (), 1),
 )
 BY_KEY = {b.key: b for b in BENCHES}
 

@@ -101,8 +101,9 @@ def test_an_undecodable_frame_is_caught(ds: Path) -> None:
 
     _rewrite_shard(ds, 0, edit, update_manifest=True)
     problems = verify_dataset(ds).problems
+    # refused from its header, before any decoder sees it (vcshard/frames.py: byte 2 should start a marker)
     assert problems == ["data/shard-00000.parquet sample vtest-a variant raw: frame 2: "
-                        "frame bytes do not decode as an image"]
+                        "damaged JPEG header (no marker at byte 2)"]
 
 
 def test_duplicates_strays_and_count_mismatches_are_caught(ds: Path) -> None:

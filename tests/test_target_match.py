@@ -147,3 +147,17 @@ def test_a_seeded_track_replaces_the_boxes_it_duplicates_and_ids_stay_compact() 
         (0, 1), (0, 2), (5, 1), (5, 2), (10, 1)]
     # between annotated frames the ground truth is linear: frame 3 of boxes on 0 and 6
     assert ground_truth_at({0: (0, 0, 10, 10), 6: (6, 0, 16, 10)}, 3) == pytest.approx((3, 0, 13, 10))
+
+
+def test_mil_following_does_not_depend_on_what_ran_before(media_dir) -> None:  # type: ignore[no-untyped-def]
+    """OpenCV's MIL samples patches at random; a resumed run must still give the same seeded boxes."""
+    import cv2
+
+    from vcprep.decode.video import read_frames
+    from vcprep.track.seeding import seeded_boxes
+
+    frames = list(read_frames(media_dir / "bikes.mp4", [200, 205, 210, 215]))
+    gt = {210: (268.0, 14.0, 535.0, 212.0)}
+    first = seeded_boxes(frames, gt)
+    cv2.randu(np.zeros((64, 64), np.float32), 0, 1)  # use the generator in between, as other code would
+    assert seeded_boxes(frames, gt) == first and sorted(first) == [200, 205, 210, 215]

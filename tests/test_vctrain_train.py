@@ -73,7 +73,7 @@ def tag_presence_rewards(texts: list[str], gts: list, progress: float):
     return dense, {"tag_presence": dense, **parts}
 
 
-@pytest.mark.slow  # 30 training steps of G = 8
+@pytest.mark.slow  # 30 training steps of G = 8 (about 90 s of CPU)
 def test_short_cpu_run_raises_a_learnable_reward(tiny_model: Path, demo_dataset: Path, tmp_path: Path) -> None:
     cfg_path = write_config(
         tmp_path / "learn.yaml", tiny_model, demo_dataset, tmp_path / "run",
@@ -110,6 +110,7 @@ def test_short_cpu_run_raises_a_learnable_reward(tiny_model: Path, demo_dataset:
     assert list((tmp_path / "run" / "tb").glob("events.out.tfevents.*"))
 
 
+@pytest.mark.slow  # three training runs compared (about 50 s of CPU)
 def test_resumed_run_matches_uninterrupted_run(tiny_model: Path, demo_dataset: Path, tmp_path: Path) -> None:
     full = write_config(tmp_path / "full.yaml", tiny_model, demo_dataset, tmp_path / "full")
     train(load_config(full), reward_fn=tag_presence_rewards)

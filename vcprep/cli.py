@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -25,10 +28,50 @@ EXIT_BAD_INPUTS = 1
 """The run completed, but some inputs were bad; each is recorded in meta/errors.jsonl."""
 EXIT_USAGE = 2
 """The recipe or the command line is wrong (named by key), the annotation file is empty or unusable,
-or the output folder holds another recipe's dataset. Nothing was read or written."""
+the output folder holds another recipe's dataset, or its data/ or meta/ folder is a symbolic link.
+Nothing was read or written."""
 EXIT_CANNOT_PROCEED = 3
 """The run could not proceed: disk full, permissions, or another render holds the folder's lock.
 What was committed before stays valid; re-run once the cause is fixed."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, raised where the program is as Ctrl-C's KeyboardInterrupt is, so the same cleanup runs:
+    the open shard is dropped, worker processes, the forkserver, the resource tracker and Ray are ended."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Received:
+    """The last signal `_raise_interrupted` turned into an exception: Ray re-raises a plain KeyboardInterrupt
+    from inside `ray.get`, losing which signal it was."""
+
+    signum: int | None = None
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    signal.signal(signum, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
+    _Received.signum = signum
+    raise Interrupted(signum)
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises Interrupted (Python's default would end the process on the spot,
+    leaving every child process running)."""
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> NoReturn:
+    signum = exc.signum if isinstance(exc, Interrupted) else (_Received.signum or signal.SIGINT)
+    _fail("interrupted: committed shards are intact and no process of the run is left; re-run to resume",
+          128 + int(signum))
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -88,22 +131,27 @@ def render(
         _fail(f"--executor must be `local` or `ray`, got {executor!r}")
     cfg = _load_recipe(pipeline, data_root=data_root, annotations=annotations, tracks=tracks)
     from vcprep.dataset.lock import DatasetLockedError
+    from vcshard.schema import DatasetFormatError
 
-    try:
-        if executor == "ray":
-            from vcprep.cluster import run_cluster
+    with _terminate_as_interrupt():
+        try:
+            if executor == "ray":
+                from vcprep.cluster import run_cluster
 
-            run = run_cluster(cfg, out, workers=workers, limit=limit, progress=not quiet, overwrite=overwrite)
-            summary = run.summary
-        else:
-            summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet, overwrite=overwrite)
-    except (ConfigError, UnusableSourceError, RecipeMismatchError) as exc:
-        _fail(str(exc))
-    except DatasetLockedError as exc:
-        _fail(str(exc), EXIT_CANNOT_PROCEED)
-    except OSError as exc:  # ENOSPC, EACCES, EROFS...: committed shards stay valid, a re-run resumes
-        _fail(f"the run could not proceed: {exc}; committed shards are intact, re-run to resume",
-              EXIT_CANNOT_PROCEED)
+                run = run_cluster(cfg, out, workers=workers, limit=limit, progress=not quiet, overwrite=overwrite)
+                summary = run.summary
+            else:
+                summary = run_pipeline(cfg, out, workers=workers, limit=limit, progress=not quiet,
+                                       overwrite=overwrite)
+        except (ConfigError, UnusableSourceError, RecipeMismatchError, DatasetFormatError) as exc:
+            _fail(str(exc))
+        except DatasetLockedError as exc:
+            _fail(str(exc), EXIT_CANNOT_PROCEED)
+        except OSError as exc:  # ENOSPC, EACCES, EROFS...: committed shards stay valid, a re-run resumes
+            _fail(f"the run could not proceed: {exc}; committed shards are intact, re-run to resume",
+                  EXIT_CANNOT_PROCEED)
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM, after every worker and helper was ended
+            _interrupted(exc)
     typer.echo(summary_table(summary))
     if executor == "ray":
         typer.echo(run.throughput.line())
@@ -175,6 +223,7 @@ def preview(
 ) -> None:
     """Write a contact sheet (variants by frames) of one sample as PNG, and optionally one variant as MP4."""
     from vcprep.dataset.preview import write_contact_sheet, write_variant_mp4
+    from vcshard.schema import DatasetFormatError
 
     target = out or dataset / "preview.png"
     try:
@@ -184,7 +233,7 @@ def preview(
             movie = target.with_name(f"{target.stem}_{mp4.replace('+', '_')}.mp4")
             _, count = write_variant_mp4(dataset, movie, mp4, sample_id=sample_id, fps=mp4_fps)
             typer.echo(f"wrote {movie} ({count} frames of variant {mp4})")
-    except (FileNotFoundError, KeyError) as exc:
+    except (FileNotFoundError, KeyError, DatasetFormatError, ValueError) as exc:  # ValueError: a refused frame
         _fail(str(exc).strip("'\""))
 
 

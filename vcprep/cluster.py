@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import pickle
 import secrets
+import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -146,7 +147,12 @@ def _connect(ray: Any, workers: int) -> bool:
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
     if not os.environ.get("RAY_ADDRESS"):
         kwargs["num_cpus"] = max(2, 2 * workers)  # a track actor and a render worker per worker
+    # ray.init replaces the driver's SIGTERM handler with its own sys.exit(15); keep the caller's (the CLI
+    # raises an interrupt there, so run_cluster's cleanup and the exit code are those of Ctrl-C)
+    handler = signal.getsignal(signal.SIGTERM)
     ray.init(**kwargs)
+    if handler is not None:
+        signal.signal(signal.SIGTERM, handler)
     return True
 
 
@@ -165,6 +171,9 @@ def run_cluster(config: PipelineConfig, out_dir: str | Path, *, workers: int | N
     """Render every pending sample of the recipe on Ray into `out_dir` (see the module docstring).
 
     As `run_pipeline`: a folder holding another recipe's dataset is refused unless `overwrite`."""
+    # Ray's C++ failure handler would turn a SIGTERM to the driver into an abort before Python sees it (no
+    # cleanup, exit -6); read when ray is imported, so set first
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     try:
         import ray
     except ImportError as exc:  # pragma: no cover - depends on the extra
@@ -179,8 +188,12 @@ def run_cluster(config: PipelineConfig, out_dir: str | Path, *, workers: int | N
     # the driver's writer holds the folder lock, merges parts of a killed run and drops uncommitted files
     writer = ShardWriter(out, max_shard_bytes=config.output.max_shard_bytes,
                          samples_per_shard=config.output.samples_per_shard,
-                         max_row_group_bytes=config.output.max_row_group_bytes)
-    claim_folder(out, config, writer, overwrite=overwrite)
+                         max_row_group_bytes=config.output.max_row_group_bytes, recover=False)
+    try:
+        claim_folder(out, config, writer, overwrite=overwrite)
+    except BaseException:
+        writer.abort()  # release the lock: nothing was changed
+        raise
     (out / ERRORS_PATH).unlink(missing_ok=True)
     summary.errors.extend(source_errors)
     todo, summary.samples_skipped = pending_jobs(jobs, writer.done)

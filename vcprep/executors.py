@@ -9,7 +9,9 @@ runs: `vcprep render --executor ray` (vcprep/cluster.py), where workers write th
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -36,6 +38,8 @@ class _Worker:
 
 
 def _init_worker(config: PipelineConfig) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone handles it and ends the workers (stop_pool)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _Worker.config, _Worker.plugins = config, build_plugins(config)
 
 
@@ -53,7 +57,37 @@ def _local(fn: VideoFn[J, R], jobs: Sequence[J], config: PipelineConfig, plugins
     # forkserver, not fork: a forked child inherits OpenCV's (DNN) and torch's thread pools without their
     # threads and can hang in its first parallel call; forkserver children start from a clean process
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(config,),
-                             mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(config,), mp_context=context)
+    try:
         # map keeps the input order, so the output is deterministic whatever the timing
         yield from pool.map(_run_in_worker, [fn] * len(jobs), jobs)
+    except BaseException:  # Ctrl-C, SIGTERM (see vcprep.interrupt), an error, or the consumer stopped early
+        stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """End a pool's workers now, and the forkserver and resource tracker that came with them.
+
+    `ProcessPoolExecutor.shutdown` waits for the running jobs (minutes of tracking each) and, on
+    SIGTERM, nothing runs at all: the workers, the forkserver and the resource tracker then outlive
+    the run (554 MB a worker). Workers are terminated (SIGTERM, then SIGKILL after 5 s); the
+    forkserver and resource tracker are stopped through their own `_stop` (private, but the only
+    handle multiprocessing gives; both restart on demand if this process starts another pool).
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+    from multiprocessing import forkserver, resource_tracker
+
+    for helper in (forkserver._forkserver, resource_tracker._resource_tracker):
+        with contextlib.suppress(Exception):  # already stopped, or never started
+            helper._stop()  # type: ignore[union-attr]
+

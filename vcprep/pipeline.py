@@ -27,7 +27,7 @@ from vcprep.core.errors import ErrorRecord, InputError
 from vcprep.core.records import RunSummary, VideoStats
 from vcprep.core.types import Frame, Sample, Tracks, VideoInfo
 from vcprep.dataset.card import finalize_dataset, unanswered_by_reason
-from vcprep.dataset.files import append_jsonl
+from vcprep.dataset.files import append_jsonl, atomic_write_text
 from vcprep.dataset.writers import SampleTooLargeError, ShardWriter
 from vcprep.decode.frame_pass import FramePass
 from vcprep.decode.video import DecodeError, read_frames
@@ -231,7 +231,8 @@ def claim_folder(out: Path, config: PipelineConfig, writer: ShardWriter, *, over
     The recipe's hash is written to meta/recipe.json before the first shard, so even a run killed
     before info.json exists is recognised (a folder written before recipe.json existed is judged by
     info.json's config_hash). A folder holding another recipe's rows is refused, or emptied first
-    with `overwrite`.
+    with `overwrite`. Nothing in the folder changes before this check: the writer (opened with
+    `recover=False`) merges parts and deletes leftovers only at the end, once the folder is claimed.
     """
     want = recipe_hash(config)
     path = out / RECIPE_PATH
@@ -255,9 +256,8 @@ def claim_folder(out: Path, config: PipelineConfig, writer: ShardWriter, *, over
             )
         writer.discard_all()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"recipe_hash": want, "name": config.name}, sort_keys=True))
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps({"recipe_hash": want, "name": config.name}, sort_keys=True))
+    writer.recover()  # only now, the folder being this recipe's: merge parts, drop leftovers
 
 
 def run_pipeline(
@@ -279,7 +279,7 @@ def run_pipeline(
     summary = RunSummary(str(out))
     writer = ShardWriter(out, max_shard_bytes=config.output.max_shard_bytes,
                          samples_per_shard=config.output.samples_per_shard,
-                         max_row_group_bytes=config.output.max_row_group_bytes)
+                         max_row_group_bytes=config.output.max_row_group_bytes, recover=False)
     try:
         _render_into(writer, out, config, plugins, jobs, source_errors, summary, overwrite=overwrite,
                      workers=workers, progress=progress, limit=limit)

@@ -57,6 +57,23 @@ def load_manifest(root: str | Path) -> list[dict[str, Any]]:
     return read_jsonl(Path(root) / MANIFEST_PATH)
 
 
+def shard_file_problem(root: str | Path, entry: dict[str, Any]) -> str | None:
+    """Why the shard of a well-formed manifest entry cannot be opened as the folder's own file, or None.
+
+    The check every reader and writer makes before opening, deleting or merging a listed shard (verify, export,
+    preview, the card, a resume, merging workers' parts, vctrain): `data/` is the folder's own directory and the
+    shard a regular file in it, not a link that could point anywhere (a manifest comes from a shared folder)."""
+    rel = entry["shard"]
+    if (Path(root) / "data").is_symlink():
+        return f"{rel}: data/ is a symbolic link, not a folder of the dataset"
+    path = Path(root) / rel
+    if path.is_symlink():
+        return f"{rel}: is a symbolic link, not a file of the dataset"
+    if not path.is_file():
+        return f"{rel}: listed in the manifest but missing"
+    return None
+
+
 @dataclass
 class ManifestCheck:
     """What reading a folder's manifest found, before any path in it is opened."""
@@ -97,20 +114,19 @@ def check_manifest(root: str | Path) -> ManifestCheck:
 
 
 def shard_file_problems(root: str | Path, entry: dict[str, Any], *, check_sha256: bool) -> list[str]:
-    """The shard file of a well-formed manifest entry against the entry: present, the folder's own file (not a link
-    that could point anywhere), the listed size and, with `check_sha256`, the listed sha256 (reads the whole file).
+    """The shard file of a well-formed manifest entry against the entry: present, the folder's own file
+    (`shard_file_problem`: not a link that could point anywhere, in a data/ that is no link either), the listed size
+    and, with `check_sha256`, the listed sha256 (reads the whole file).
 
     Empty when it matches. A missing or linked file is the only problem reported (nothing else can be checked)."""
     rel = entry["shard"]
     path = Path(root) / rel
-    if not path.is_file():
-        return [f"{rel}: listed in the manifest but missing"]
-    if path.is_symlink():
-        return [f"{rel}: is a symbolic link, not a file of the dataset"]
+    own = shard_file_problem(root, entry)
+    if own:
+        return [own]
     problems = []
     if path.stat().st_size != entry["bytes"]:
         problems.append(f"{rel}: {path.stat().st_size} bytes, manifest says {entry['bytes']} (truncated?)")
     if check_sha256 and sha256_file(path) != entry["sha256"]:
         problems.append(f"{rel}: sha256 differs from the manifest (file changed or damaged)")
     return problems
-

@@ -141,3 +141,18 @@ def check_version(version: str) -> None:
         raise FormatVersionError(
             f"dataset format {version} is newer than this reader ({FORMAT_VERSION}); upgrade vcprep / vctrain"
         )
+
+
+def column_problems(schema: pa.Schema) -> list[str]:
+    """Each column of the shard format that `schema` lacks or stores with another Arrow type, named.
+
+    `vcprep verify` reports them and vctrain refuses the folder on the first: a reader that trusted a column's
+    type would train on an integer `sample_id` or end in a traceback deep in a step."""
+    problems = []
+    for expected in arrow_schema():
+        idx = schema.get_field_index(expected.name)
+        if idx < 0:
+            problems.append(f"column {expected.name!r} is missing")
+        elif not schema.field(idx).type.equals(expected.type):
+            problems.append(f"column {expected.name!r} is {schema.field(idx).type}, expected {expected.type}")
+    return problems

@@ -20,6 +20,7 @@ import yaml
 from vcprep import __version__
 from vcprep.core.classes import COCO_80
 from vcprep.core.records import RunSummary, VideoStats
+from vcprep.dataset.files import atomic_write_text
 from vcprep.dataset.info import DatasetInfo, write_info
 from vcprep.dataset.reader import shard_paths
 from vcprep.sources.routing import TABLES, CategoryTable, uncovered_categories
@@ -148,7 +149,7 @@ def finalize_dataset(root: Path, config: PipelineConfig, summary: RunSummary | N
         provenance=provenance(config),
     )
     write_info(root, info)
-    (root / "README.md").write_text(render_card(info, config, root))
+    atomic_write_text(root / "README.md", render_card(info, config, root))  # a planted link is replaced, not followed
     return info
 
 

@@ -23,6 +23,8 @@ Why these forms:
 - portability: file paths are relative to OUT, or to a stated `--path-root` so several exports train in one run
   (or absolute with `--absolute-paths`); TRL's frames are embedded. Ground-truth columns keep the shard schema's
   types even when every value is null or empty, so exports concatenate.
+- safety: frame and clip files are named from a hash of the sample id and variant (`safe_name`), never from
+  the id itself, so any id gives its own folder inside OUT.
 """
 
 from __future__ import annotations
@@ -39,11 +41,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vcprep.dataset.export_card import render_export_card
-from vcprep.dataset.export_media import PathStyle, clip_rate_fps, write_clip, write_frames
+from vcprep.dataset.export_media import PathStyle, clip_rate_fps, frame_file, safe_name, write_clip, write_frames
 from vcprep.dataset.info import load_info
 from vcprep.dataset.prompt_tokens import IMAGES, VIDEO, PromptTokenCounter, TokenBudget, TokenReport
 from vcprep.dataset.reader import iter_rows
-from vcshard.schema import arrow_schema
+from vcshard.schema import DatasetFormatError, arrow_schema
+
+__all__ = ["FORMATS", "ExportOptions", "ExportResult", "export_dataset", "frame_file", "safe_name"]
 
 FORMATS = ("verl", "easyr1", "trl")
 FRAMES_AS: dict[str, tuple[str, ...]] = {"verl": (VIDEO,), "easyr1": (VIDEO, IMAGES), "trl": (IMAGES,)}
@@ -260,7 +264,8 @@ def trl_row(row: dict[str, Any], index: int, ctx: _Context) -> dict[str, Any]:
     return {
         "prompt": [{"role": "system", "content": [{"type": "text", "text": row["system_prompt"]}]},
                    {"role": "user", "content": parts}],
-        "images": [{"bytes": f["bytes"], "path": f["path"]} for f in row["frames"]],
+        "images": [{"bytes": f["bytes"], "path": frame_file(row["sample_id"], row["variant"], k, f["bytes"])}
+                   for k, f in enumerate(row["frames"])],
         "solution": row["answer"] or "",
         **_ground_truth(row),
     }
@@ -334,7 +339,12 @@ def export_dataset(
     n_frames, uneven, max_rate = 0, [], 0.0
     columns = sorted({*GROUND_TRUTH_COLUMNS, "system_prompt", "user_prompt", "pts_seconds", "frames", "video_fps",
                       "frame_indices"})
+    seen: set[tuple[str, str]] = set()
     for row in iter_rows(root, columns=columns, variants=options.variants):
+        pair = (row["sample_id"], row["variant"])
+        if pair in seen:  # two rows would share one frame folder; `vcprep verify` rejects it too
+            raise DatasetFormatError(f"{root}: sample {pair[0]!r} variant {pair[1]!r} has two rows")
+        seen.add(pair)
         key = f"{row['sample_id']}/{row['variant']}"
         rate = sample_fps(row["pts_seconds"])
         if frames_as == VIDEO:

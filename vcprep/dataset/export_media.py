@@ -8,15 +8,17 @@ take every frame and compute the row's true spacing (`second_per_grid_ts`), for 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from vcprep.core.errors import InputError, resolve_under
+from vcprep.core.errors import InputError
 
 FRAMES_DIR = "frames"
 CLIPS_DIR = "clips"
@@ -47,27 +49,40 @@ class PathStyle:
         return cls(base, absolute)
 
 
-def contained(folder: Path, path: str) -> Path:
-    """`path` under `folder`; when it would escape (a sample id such as `../x` or `/x`) the same path with
-    `.`/`..` parts and leading slashes percent-encoded, so the export neither writes outside OUT nor fails."""
-    try:
-        return resolve_under(folder, path)
-    except InputError:
-        parts = [p.replace(".", "%2E") if p in (".", "..") else p for p in path.split("/") if p]
-        return resolve_under(folder, "/".join(parts))
+FRAME_NAME_CHARS = 48
+"""Characters of a sample id or variant kept readable in a frame folder's name (the rest is in its hash)."""
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe, distinct folder name for a sample id or a variant name.
+
+    Sample ids come from annotation files and are arbitrary text: `ok` and `./ok`, `../x` and
+    `%2E%2E/x`, ids with NUL bytes or 300 characters must give distinct names that stay inside
+    the folder and that every file system accepts. The name is a readable slug (letters, digits,
+    `_`, `-`; at most FRAME_NAME_CHARS) plus 16 hex digits of the sha256 of the exact text."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", text)[:FRAME_NAME_CHARS].strip("_") or "id"
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{slug}-{digest}"
+
+
+def frame_file(sample_id: str, variant: str, position: int, data: bytes) -> str:
+    """Where a row's `position`-th frame goes under OUT/frames: one folder per (sample, variant), the
+    extension from the bytes (`.png` for PNG, else `.jpg`; `vcprep verify` checks the formats)."""
+    ext = "png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "jpg"
+    return f"{FRAMES_DIR}/{safe_name(sample_id)}/{safe_name(variant)}/{position:06d}.{ext}"
 
 
 def _write_if_changed(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.is_file() or target.stat().st_size != len(data):
+    if not target.is_file() or target.read_bytes() != data:
         target.write_bytes(data)
 
 
 def write_frames(row: dict[str, Any], out: Path) -> list[Path]:
     """Write a row's encoded frames as files under OUT/frames (bytes unchanged); return where they went."""
     paths = []
-    for frame in row["frames"]:
-        target = contained(out / FRAMES_DIR, frame["path"])
+    for position, frame in enumerate(row["frames"]):
+        target = out / frame_file(row["sample_id"], row["variant"], position, frame["bytes"])
         _write_if_changed(target, frame["bytes"])
         paths.append(target)
     return paths
@@ -91,7 +106,7 @@ def write_clip(row: dict[str, Any], out: Path, rate_fps: float) -> Path:
     JPEG frames are muxed unchanged; PNG frames are re-encoded as JPEG (quality 95)."""
     import av
 
-    target = contained(out / CLIPS_DIR, f"{row['sample_id']}/{row['variant']}.avi")
+    target = out / CLIPS_DIR / safe_name(row["sample_id"]) / f"{safe_name(row['variant'])}.avi"
     target.parent.mkdir(parents=True, exist_ok=True)
     payloads = [_as_jpeg(f["bytes"]) for f in row["frames"]]
     payloads += payloads[-1:] * (len(payloads) % 2)

@@ -10,10 +10,22 @@ import cv2
 import numpy as np
 
 from vcprep.dataset.reader import iter_rows
+from vcshard.frames import FrameHeaderError, frame_problem, read_frame_header
 
 
-def decode_frame(data: bytes) -> np.ndarray:
-    """Stored frame bytes -> RGB uint8; raises ValueError when the bytes are not an image."""
+def decode_frame(data: bytes, width: int | None = None, height: int | None = None) -> np.ndarray:
+    """Stored frame bytes of a `width` x `height` row -> RGB uint8; raises ValueError when the bytes are not an image,
+    or when vcshard's header check refuses them (not JPEG/PNG, another size than the row's, above the cap) before
+    any decoder runs. Without the row's size, the size the header declares is only held to the cap."""
+    if width is None or height is None:
+        try:
+            header = read_frame_header(data)
+        except FrameHeaderError as exc:
+            raise ValueError(f"frame refused: {exc}") from None
+        width, height = header.width, header.height
+    problem = frame_problem(data, width, height)
+    if problem:
+        raise ValueError(f"frame refused: {problem}")
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
         raise ValueError("frame bytes do not decode as an image")
@@ -46,7 +58,8 @@ def contact_sheet(
     root: str | Path, *, sample_id: str | None = None, num_frames: int = 6, tile_width: int = 320
 ) -> tuple[np.ndarray, str]:
     """RGB image of one sample: one row per variant, `num_frames` evenly spaced frames each."""
-    rows, sample_id = sample_rows(root, sample_id, ["frames", "frame_indices", "pts_seconds"])
+    rows, sample_id = sample_rows(root, sample_id, ["frames", "frame_indices", "pts_seconds", "frame_width",
+                                                    "frame_height"])
     sheet_rows = []
     for row in rows:
         n = len(row["frames"])
@@ -54,7 +67,7 @@ def contact_sheet(
         picks: list[int] = np.unique(spread).tolist() if n else []
         tiles = []
         for k in picks:
-            img = decode_frame(row["frames"][k]["bytes"])
+            img = decode_frame(row["frames"][k]["bytes"], row["frame_width"], row["frame_height"])
             h = round(img.shape[0] * tile_width / img.shape[1])
             tile = cv2.resize(img, (tile_width, h), interpolation=cv2.INTER_AREA)
             _label(tile, f"{row['variant']}  f{row['frame_indices'][k]}  {row['pts_seconds'][k]:.1f}s")
@@ -87,7 +100,7 @@ def write_variant_mp4(
     """
     import av
 
-    rows, sample_id = sample_rows(root, sample_id, ["frames", "pts_seconds"])
+    rows, sample_id = sample_rows(root, sample_id, ["frames", "pts_seconds", "frame_width", "frame_height"])
     row = next((r for r in rows if r["variant"] == variant), None)
     if row is None:
         known = ", ".join(sorted(r["variant"] for r in rows))
@@ -98,7 +111,7 @@ def write_variant_mp4(
         steps = np.diff(np.asarray(row["pts_seconds"], float))
         steps = steps[steps > 0]
         fps = float(1.0 / np.median(steps)) if len(steps) else 1.0
-    images = [decode_frame(f["bytes"]) for f in row["frames"]]
+    images = [decode_frame(f["bytes"], row["frame_width"], row["frame_height"]) for f in row["frames"]]
     h, w = images[0].shape[:2]
     H, W = h + h % 2, w + w % 2
     Path(out_mp4).parent.mkdir(parents=True, exist_ok=True)

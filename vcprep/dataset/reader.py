@@ -9,11 +9,23 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from vcprep.dataset.info import load_info
-from vcshard.manifest import load_manifest
+from vcshard.layout import MANIFEST_PATH
+from vcshard.manifest import load_manifest, manifest_entry_problem, shard_file_problem
+from vcshard.schema import DatasetFormatError
 
 
 def shard_paths(root: str | Path) -> list[Path]:
-    return [Path(root) / e["shard"] for e in load_manifest(root)]
+    """The dataset's shard files, after the manifest-entry and own-file checks on every entry, before any is opened.
+
+    Raises DatasetFormatError naming the first entry `vcprep verify` would reject for it, so export, preview and
+    the card never read a file outside the folder."""
+    root = Path(root)
+    entries = load_manifest(root)
+    for n, entry in enumerate(entries, 1):
+        problem = manifest_entry_problem(entry) or shard_file_problem(root, entry)
+        if problem:
+            raise DatasetFormatError(f"{root / MANIFEST_PATH}: entry {n}: {problem}")
+    return [root / e["shard"] for e in entries]
 
 
 def iter_rows(

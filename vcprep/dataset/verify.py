@@ -18,10 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vcprep.dataset.info import load_info
+from vcshard.frames import frame_problem, recipe_image_format
 from vcshard.hashing import row_content_hash
 from vcshard.layout import INFO_PATH, MANIFEST_PATH
-from vcshard.manifest import check_manifest, shard_file_problems
-from vcshard.schema import HASH_COLUMN, DatasetFormatError, arrow_schema, check_version
+from vcshard.manifest import check_manifest, shard_file_problem, shard_file_problems
+from vcshard.schema import HASH_COLUMN, DatasetFormatError, check_version, column_problems
 
 # Per-frame lists that must all have one entry per stored frame.
 _PER_FRAME = ("frame_indices", "pts_seconds", "key_frame", "frame_track_ids", "frame_track_boxes")
@@ -55,7 +56,6 @@ class VerifyReport:
 
 
 def _check_schema(rel: str, schema: pa.Schema, report: VerifyReport) -> bool:
-    expected = arrow_schema()
     meta = schema.metadata or {}
     version = meta.get(b"vcprep_format_version", b"").decode()
     if not version:
@@ -66,23 +66,15 @@ def _check_schema(rel: str, schema: pa.Schema, report: VerifyReport) -> bool:
         except DatasetFormatError as exc:
             report.problems.append(f"{rel}: {exc}")
             return False
-    ok = True
-    for f in expected:
-        idx = schema.get_field_index(f.name)
-        if idx < 0:
-            report.problems.append(f"{rel}: column {f.name!r} is missing")
-            ok = False
-        elif not schema.field(idx).type.equals(f.type):
-            report.problems.append(f"{rel}: column {f.name!r} is {schema.field(idx).type}, expected {f.type}")
-            ok = False
-    return ok
+    problems = column_problems(schema)  # the check vctrain makes too
+    report.problems.extend(f"{rel}: {p}" for p in problems)
+    return not problems
 
 
-def _decode_ok(data: bytes | None, width: int, height: int) -> str | None:
+def _decode_ok(data: bytes, width: int, height: int) -> str | None:
+    """Decode a frame whose header `frame_problem` accepted (so at most the row's size, under the cap)."""
     import cv2  # here, not at import: `vcprep view` opens datasets through this module and decodes nothing
 
-    if not data:
-        return "empty frame bytes"
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         return "frame bytes do not decode as an image"
@@ -91,7 +83,8 @@ def _decode_ok(data: bytes | None, width: int, height: int) -> str | None:
     return None
 
 
-def _check_row(where: str, row: dict[str, Any], report: VerifyReport, decode_frames: bool) -> None:
+def _check_row(where: str, row: dict[str, Any], report: VerifyReport, decode_frames: bool,
+               image_format: str | None) -> None:
     if row.get(HASH_COLUMN) != row_content_hash(row):
         report.problems.append(f"{where}: content does not match row_sha256 (the row was changed after writing)")
     n = len(row["frames"] or [])
@@ -104,13 +97,15 @@ def _check_row(where: str, row: dict[str, Any], report: VerifyReport, decode_fra
             report.problems.append(f"{where}: {name} has {len(row[name] or [])} entries, tube has {m}")
     if len(row["gt_boxes"] or []) != len(row["gt_frame_indices"] or []):
         report.problems.append(f"{where}: gt_boxes and gt_frame_indices differ in length")
-    if decode_frames:
-        for i, frame in enumerate(row["frames"] or []):
+    for i, frame in enumerate(row["frames"] or []):
+        # the header first, always: format and declared size, before any decoder sees the bytes
+        reason = frame_problem(frame["bytes"], row["frame_width"], row["frame_height"], image_format)
+        if reason is None and decode_frames:
             reason = _decode_ok(frame["bytes"], row["frame_width"], row["frame_height"])
-            if reason:
-                report.problems.append(f"{where}: frame {i}: {reason}")
-            else:
-                report.frames_decoded += 1
+        if reason:
+            report.problems.append(f"{where}: frame {i}: {reason}")
+        elif decode_frames:
+            report.frames_decoded += 1
 
 
 def open_shard(root: Path, entry: dict[str, Any], report: VerifyReport, *, hash_file: bool = True,
@@ -120,8 +115,9 @@ def open_shard(root: Path, entry: dict[str, Any], report: VerifyReport, *, hash_
     dataset checks each row's own hash when it reads the row instead)."""
     rel = entry["shard"]
     path = root / rel
+    # vcshard's checks, the ones vctrain, export, preview and a resume make: the folder's own file, size, sha256
     report.problems.extend(shard_file_problems(root, entry, check_sha256=hash_file))
-    if not path.is_file() or path.is_symlink():
+    if shard_file_problem(root, entry):  # missing or not the folder's own file: nothing more can be checked
         return None
     try:
         pf = pq.ParquetFile(path)
@@ -136,7 +132,7 @@ def open_shard(root: Path, entry: dict[str, Any], report: VerifyReport, *, hash_
 
 
 def _check_shard(root: Path, entry: dict[str, Any], report: VerifyReport, decode_frames: bool,
-                 seen_rows: Counter, sample_shard: dict[str, str]) -> None:
+                 seen_rows: Counter, sample_shard: dict[str, str], image_format: str | None) -> None:
     rel = entry.get("shard", "?")
     pf = open_shard(root, entry, report)
     if pf is None:
@@ -160,7 +156,7 @@ def _check_shard(root: Path, entry: dict[str, Any], report: VerifyReport, decode
             if not ids_in_shard or ids_in_shard[-1] != row["sample_id"]:
                 ids_in_shard.append(row["sample_id"])
             report.rows += 1
-            _check_row(where, row, report, decode_frames)
+            _check_row(where, row, report, decode_frames, image_format)
     if sorted(set(ids_in_shard)) != sorted(entry.get("sample_ids", [])):
         missing = sorted(set(entry.get("sample_ids", [])) - set(ids_in_shard))
         extra = sorted(set(ids_in_shard) - set(entry.get("sample_ids", [])))
@@ -192,8 +188,9 @@ def verify_dataset(root: str | Path, *, decode_frames: bool = True) -> VerifyRep
     for sample_id, n in manifest_samples.items():
         if n > 1:
             report.problems.append(f"{MANIFEST_PATH}: sample {sample_id} is listed in {n} shards")
+    image_format = recipe_image_format(info.config)
     for entry in manifest:
-        _check_shard(root, entry, report, decode_frames, seen_rows, sample_shard)
+        _check_shard(root, entry, report, decode_frames, seen_rows, sample_shard, image_format)
     report.samples = len(sample_shard)
     _check_counts(info, manifest, manifest_samples, report)
     return report

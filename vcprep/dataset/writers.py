@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vcprep.dataset.files import append_jsonl, atomic_write_text, fsync_dir
-from vcprep.dataset.lock import lock_folder
-from vcprep.dataset.manifest import merge_parts, repair_manifest
+from vcprep.dataset.lock import check_folder_layout, lock_folder
+from vcprep.dataset.manifest import merge_parts, part_entry_problem, repair_manifest
 from vcshard.hashing import row_content_hash, sha256_file
 from vcshard.layout import (
     ERRORS_PATH,
@@ -24,6 +24,7 @@ from vcshard.layout import (
     PART_SHARD_TEMPLATE,
     RECIPE_PATH,
     SHARD_TEMPLATE,
+    VIDEO_STATS_PARTS_DIR,
     VIDEO_STATS_PATH,
 )
 from vcshard.manifest import load_manifest, manifest_entry_problem, read_jsonl
@@ -76,15 +77,18 @@ class ShardWriter:
     Samples are gathered into row groups of at most `max_row_group_bytes` (a single larger
     sample gets a row group of its own) and shards are closed before they would pass
     `max_shard_bytes` or `samples_per_shard`. A shard is written under a `.tmp` name, fsynced,
-    renamed, and only then listed in the manifest. On open, leftovers of an interrupted run
-    (tmp files, shards missing from the manifest, a torn manifest line) are removed, and `done`
-    lists samples already written, so a resumed run neither duplicates nor loses a sample.
+    renamed, and only then listed in the manifest. `recover` (on open, unless `recover=False`)
+    removes the leftovers of an interrupted run (tmp files, shards missing from the manifest, a torn
+    manifest line) and merges workers' parts, and `done` lists samples already written, so a resumed
+    run neither duplicates nor loses a sample. A render opens with `recover=False`, checks the
+    folder is its recipe's (`claim_folder`), and only then recovers: nothing in a folder changes
+    before it is claimed.
     """
 
     def __init__(
         self, root: str | Path, *, max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
         samples_per_shard: int = 1000, max_row_group_bytes: int = DEFAULT_MAX_ROW_GROUP_BYTES,
-        max_row_bytes: int = MAX_ROW_BYTES,
+        max_row_bytes: int = MAX_ROW_BYTES, recover: bool = True,
     ) -> None:
         self.root = Path(root)
         self.max_shard_bytes = max_shard_bytes
@@ -92,17 +96,11 @@ class ShardWriter:
         self.max_row_group_bytes = max_row_group_bytes
         self.max_row_bytes = max_row_bytes
         self.schema = arrow_schema()
-        (self.root / "data").mkdir(parents=True, exist_ok=True)
-        self._lock = lock_folder(self.root)
-        merge_parts(self.root)  # a killed distributed run's committed shards count as done
-        manifest = repair_manifest(self.root)
-        listed = {e["shard"] for e in manifest}
-        for stray in (self.root / "data").iterdir():
-            rel = f"data/{stray.name}"
-            if stray.name.endswith(".tmp") or (stray.suffix == ".parquet" and rel not in listed):
-                stray.unlink()
-        self.done: set[str] = {s for e in manifest for s in e["sample_ids"]}
-        self._next_index = 1 + max((_shard_number(e["shard"]) for e in manifest), default=-1)
+        self._lock = lock_folder(self.root)  # refuses linked data/ or meta/ folders before creating anything
+        self.done: set[str] = set()
+        self._next_index = 0
+        if recover:
+            self.recover()
         self.manifest_path = self.root / MANIFEST_PATH
         self._writer: pq.ParquetWriter | None = None
         self._tmp: Path | None = None
@@ -113,6 +111,21 @@ class ShardWriter:
         self._bytes = 0
         self._group: list[pa.Table] = []
         self._group_bytes = 0
+
+    def recover(self) -> None:
+        """Merge workers' parts, repair the manifest, delete unlisted shards and temp files; fill `done`.
+
+        Only for the folder's owner, under the lock, after the folder was claimed (see the class)."""
+        (self.root / "data").mkdir(parents=True, exist_ok=True)
+        merge_parts(self.root)  # a killed distributed run's committed shards count as done
+        manifest = repair_manifest(self.root)
+        listed = {e["shard"] for e in manifest}
+        for stray in (self.root / "data").iterdir():
+            rel = f"data/{stray.name}"
+            if stray.name.endswith(".tmp") or (stray.suffix == ".parquet" and rel not in listed):
+                stray.unlink()  # a link is removed itself, never its target
+        self.done = {s for e in manifest for s in e["sample_ids"]}
+        self._next_index = 1 + max((_shard_number(e["shard"]) for e in manifest), default=-1)
 
     def write_sample(self, sample_id: str, rows: list[dict[str, Any]]) -> None:
         """Add one sample (all its variant rows). Raises SampleTooLargeError for an oversized row."""
@@ -174,11 +187,15 @@ class ShardWriter:
     def discard_all(self) -> None:
         """Remove every shard and the per-run metadata, keeping the lock: the folder is redone from scratch
         (`vcprep render --overwrite` on a folder that holds another recipe's dataset)."""
+        check_folder_layout(self.root)
         for entry in load_manifest(self.root):
             if manifest_entry_problem(entry) is None:
-                (self.root / entry["shard"]).unlink(missing_ok=True)
+                (self.root / entry["shard"]).unlink(missing_ok=True)  # under data/ (checked), a link itself
         for rel in (MANIFEST_PATH, INFO_PATH, ERRORS_PATH, VIDEO_STATS_PATH, RECIPE_PATH, "README.md"):
             (self.root / rel).unlink(missing_ok=True)
+        for folder in (MANIFEST_PARTS_DIR, VIDEO_STATS_PARTS_DIR):  # the other recipe's workers' parts
+            for part in (self.root / folder).glob("*.jsonl"):
+                part.unlink()
         repair_manifest(self.root)
         self.done = set()
         self._next_index = 0
@@ -241,8 +258,9 @@ class PartShardWriter(ShardWriter):
         self.schema = arrow_schema()
         self._lock = None
         self.manifest_path = self.root / MANIFEST_PARTS_DIR / f"{worker}.jsonl"
+        check_folder_layout(self.root)
         (self.root / "data").mkdir(parents=True, exist_ok=True)
-        mine = [e for e in read_jsonl(self.manifest_path) if (self.root / e["shard"]).is_file()]
+        mine = [e for e in read_jsonl(self.manifest_path) if part_entry_problem(self.root, worker, e) is None]
         atomic_write_text(self.manifest_path, "".join(json.dumps(e, sort_keys=True) + "\n" for e in mine))
         for stray in (self.root / "data").glob(f"shard-{worker}-*.parquet.tmp"):
             stray.unlink()

@@ -14,7 +14,9 @@ where plain template matching loses it (IoU 0.00-0.46 on the hidden frames), at 
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -51,7 +53,18 @@ def ground_truth_at(gt_boxes: dict[int, Box], frame_index: int) -> Box:
 def seeded_boxes(frames: Sequence[Frame], gt_boxes: dict[int, Box]) -> dict[int, Box]:
     """The target's box on each of `frames` (ascending frame order) that can be known: the ground truth on
     frames inside the annotated stretch, the MIL tracker's outside it (forward from the last frame inside,
-    backward from the first), until the tracker loses the object."""
+    backward from the first), until the tracker loses the object.
+
+    Run in a fresh process: OpenCV's MIL draws its training patches from a random generator that lives as
+    long as the process and that Python cannot reseed, so in-process the boxes would depend on how many
+    targets were seeded before (a resumed run, or another sample of the same worker, would differ).
+    """
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(seeded_boxes_here, list(frames), dict(gt_boxes)).result()
+
+
+def seeded_boxes_here(frames: Sequence[Frame], gt_boxes: dict[int, Box]) -> dict[int, Box]:
+    """`seeded_boxes` in this process (its result depends on the MIL calls this process made before)."""
     first, last = min(gt_boxes), max(gt_boxes)
     out = {fr.frame_index: ground_truth_at(gt_boxes, fr.frame_index) for fr in frames
            if first <= fr.frame_index <= last}

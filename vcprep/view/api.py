@@ -229,7 +229,10 @@ class ViewApp:
         if data is None:
             raise BadRequest(f"sample {entry.sample_id!r} has no frame {index} in variant {variant!r}", 404)
         if query.get("thumb"):
-            return Response(200, "image/jpeg", thumbnail_jpeg(data))
+            try:
+                return Response(200, "image/jpeg", thumbnail_jpeg(data))
+            except ValueError as exc:  # refused from its header (vcshard.frames), never decoded
+                raise BadRequest(f"sample {entry.sample_id!r} frame {index}: {exc}", 422) from None
         return Response(200, image_type(data), data)
 
     def eval(self, query: dict[str, str]) -> Response:

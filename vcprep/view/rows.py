@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from vcprep.view.catalog import DatasetCatalog
+from vcshard.frames import read_frame_header, size_problem
 from vcshard.hashing import row_content_hash
 from vcshard.schema import HASH_COLUMN
 
@@ -80,8 +81,13 @@ class RowGroupCache:
 
 
 def thumbnail_jpeg(data: bytes, width_px: int = 160) -> bytes:
-    """A small JPEG of a stored frame for the sample list."""
-    with Image.open(BytesIO(data)) as stored:
+    """A small JPEG of a stored frame for the sample list; ValueError for bytes that vcshard's header check refuses
+    (not JPEG/PNG, or declaring a size above the cap), before Pillow decodes anything (its JPEG and PNG only)."""
+    header = read_frame_header(data)
+    problem = size_problem(header.width, header.height)
+    if problem:
+        raise ValueError(problem)
+    with Image.open(BytesIO(data), formats=["JPEG", "PNG"]) as stored:
         image = stored.convert("RGB")
     image.thumbnail((width_px, width_px * 4))
     out = BytesIO()

@@ -21,14 +21,13 @@ from typing import Any
 import numpy as np
 
 from vcconfig import ConfigError
+from vcshard.frames import frame_problem, recipe_image_format
 from vcshard.hashing import row_content_hash
 from vcshard.layout import INFO_PATH
 from vcshard.manifest import check_manifest, shard_file_problems
-from vcshard.schema import HASH_COLUMN, DatasetFormatError, check_version
+from vcshard.schema import HASH_COLUMN, DatasetFormatError, check_version, column_problems
 
 _INDEX_COLUMNS = ("sample_id", "variant", "task")
-_READ_COLUMNS = ("sample_id", "variant", "task", "frames", "pts_seconds", "frame_indices", "video_fps",
-                 "system_prompt", "user_prompt", "row_sha256")
 MAX_PROMPT_CHARS = 32_000
 """A row whose system + user prompt is longer is refused by `load_sample` (the trainer records and skips it):
 a 100 kB question is ~75k tokens, which a small model cannot attend over and a CPU run appears to hang on."""
@@ -47,6 +46,8 @@ class RowRef:
     row_in_group: int
     sample_id: str
     variant: str
+    image_format: str | None = None
+    """The frame encoding the dataset's recipe chose (`jpeg`/`png`), checked before decoding; None: either."""
 
 
 @dataclass
@@ -100,10 +101,9 @@ def check_folder(folder: Path, *, full_check: bool = False) -> list[Path]:
             raise ShardCheckError(f"{folder}: {problems[0]}")
         path = folder / entry["shard"]
         meta = pq.ParquetFile(path).metadata
-        names = set(meta.schema.to_arrow_schema().names)
-        absent = [c for c in _READ_COLUMNS if c not in names]
-        if absent:
-            raise ShardCheckError(f"{path}: column(s) {absent} missing")
+        columns = column_problems(meta.schema.to_arrow_schema())  # vcshard's: every column, the type verify wants
+        if columns:
+            raise ShardCheckError(f"{path}: {columns[0]}")
         if meta.num_rows != entry["num_rows"]:
             raise ShardCheckError(f"{path}: {meta.num_rows} rows, manifest says {entry['num_rows']}")
         paths.append(path)
@@ -147,7 +147,9 @@ def index_rows(
     refs: list[RowRef] = []
     missing: list[str] = []
     for folder in shard_folders:
-        for shard in check_folder(Path(folder), full_check=full_check):
+        shards = check_folder(Path(folder), full_check=full_check)
+        image_format = _image_format(Path(folder))  # info.json is known good now
+        for shard in shards:
             by_sample, wanted = _shard_positions(pq.ParquetFile(shard), shard, variant, column, tasks)
             for sid, variants in by_sample.items():
                 want = wanted.get(sid, "raw") if column else variant
@@ -155,7 +157,7 @@ def index_rows(
                     missing.append(f"{sid} (no {want!r} row in {shard})")
                     continue
                 rg, i = variants[want]
-                refs.append(RowRef(str(shard), rg, i, sid, want))
+                refs.append(RowRef(str(shard), rg, i, sid, want, image_format))
     if missing:
         warnings.warn(f"skipped {len(missing)} sample(s): {', '.join(missing[:5])}", stacklevel=2)
     if not refs:
@@ -172,14 +174,21 @@ def index_variants(
 
     out: dict[tuple[str, str], RowRef] = {}
     for folder in shard_folders:
-        for shard in check_folder(Path(folder), full_check=full_check):
+        shards = check_folder(Path(folder), full_check=full_check)
+        image_format = _image_format(Path(folder))  # info.json is known good now
+        for shard in shards:
             pf = pq.ParquetFile(shard)
             for rg in range(pf.num_row_groups):
                 table = pf.read_row_group(rg, columns=list(_INDEX_COLUMNS)).to_pydict()
                 for i, (sid, var, task) in enumerate(zip(table["sample_id"], table["variant"], table["task"])):
                     if not tasks or task in tasks:
-                        out[(sid, var)] = RowRef(str(shard), rg, i, sid, var)
+                        out[(sid, var)] = RowRef(str(shard), rg, i, sid, var, image_format)
     return out
+
+
+def _image_format(folder: Path) -> str | None:
+    """The recipe's frame encoding from the folder's info.json (`check_folder` has checked it already)."""
+    return recipe_image_format(json.loads((folder / "meta" / "info.json").read_text()).get("config"))
 
 
 def _pick(n: int, max_frames: int) -> list[int]:
@@ -193,7 +202,9 @@ def load_sample(ref: RowRef, max_frames: int, *, max_prompt_chars: int = MAX_PRO
     """Read one row and decode its frames (JPEG/PNG) to RGB arrays, keeping each frame's source time.
 
     Refuses (ValueError; the trainer records and skips the row) a row whose content no longer matches its
-    `row_sha256`, and a prompt longer than `max_prompt_chars`.
+    `row_sha256`, a prompt longer than `max_prompt_chars`, and a frame that vcshard's `frame_problem` refuses from
+    its header (not JPEG/PNG or not the recipe's format, a declared size other than the row's or above the cap),
+    before any decoder sees it; Pillow is then allowed its JPEG and PNG decoders only.
     """
     import pyarrow.parquet as pq
     from PIL import Image
@@ -211,7 +222,13 @@ def load_sample(ref: RowRef, max_frames: int, *, max_prompt_chars: int = MAX_PRO
     keep = _pick(len(stored), max_frames)
     if not keep:
         raise ValueError(f"{ref.shard_path}: sample {ref.sample_id!r} has no frames")
-    frames = np.stack([np.asarray(Image.open(io.BytesIO(stored[i]["bytes"])).convert("RGB")) for i in keep])
+    for i in keep:
+        problem = frame_problem(stored[i]["bytes"], row.get("frame_width"), row.get("frame_height"), ref.image_format)
+        if problem:
+            raise ShardCheckError(f"{ref.shard_path}: sample {ref.sample_id!r} variant {ref.variant!r}: frame {i}: "
+                                  f"{problem} (`vcprep verify` rejects it)")
+    frames = np.stack([np.asarray(Image.open(io.BytesIO(stored[i]["bytes"]), formats=["JPEG", "PNG"]).convert("RGB"))
+                       for i in keep])
     return VideoSample(
         sample_id=ref.sample_id,
         variant=ref.variant,
