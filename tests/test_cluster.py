@@ -64,6 +64,10 @@ def _recipe(tmp: Path, media: Path) -> Path:
     return recipe
 
 
+WRITTEN_AND_REFUSED = [("decode", "not_here.mp4"), ("match", "vtest.avi")]
+"""The serial run's errors: walker 02 refused as a weak match, the missing video recorded."""
+
+
 def _rows(out: Path) -> list[dict]:
     rows = []
     for entry in load_manifest(out):
@@ -94,7 +98,8 @@ def serial(tmp_path_factory, media_dir: Path) -> tuple[Path, list[dict]]:
     tmp = tmp_path_factory.mktemp("serial")
     recipe = _recipe(tmp, media_dir)
     summary = run_pipeline(load_pipeline(recipe), tmp / "out", workers=1, progress=False)
-    assert summary.samples_written == 4 and summary.failed == 1  # the damaged file is recorded, not fatal
+    # the damaged file is recorded, not fatal; walker 02's person is split over tracks (a weak match: not written)
+    assert summary.samples_written == 3 and sorted((e.stage, e.file) for e in summary.errors) == WRITTEN_AND_REFUSED
     return recipe, _rows(tmp / "out")
 
 
@@ -111,7 +116,8 @@ def test_two_node_cluster_gives_the_serial_rows_with_one_model_load_per_actor(cl
     recipe, expected = serial
     assert len(ray.nodes()) == 2 and all(n["Alive"] for n in ray.nodes())
     run = run_cluster(load_pipeline(recipe), tmp_path / "ray", progress=False)
-    assert run.summary.samples_written == 4 and [e.file for e in run.summary.errors] == ["not_here.mp4"]
+    assert run.summary.samples_written == 3
+    assert sorted((e.stage, e.file) for e in run.summary.errors) == WRITTEN_AND_REFUSED
     assert run.throughput.videos == 4
     assert run.throughput.model_loads == run.throughput.track_actors == 2  # not one per video (4)
     # workers wrote the shards under their own names; the driver only merged the manifest parts
@@ -119,7 +125,7 @@ def test_two_node_cluster_gives_the_serial_rows_with_one_model_load_per_actor(cl
     _same_dataset(tmp_path / "ray", expected)
     # a finished dataset is resumed with nothing to do
     again = run_cluster(load_pipeline(recipe), tmp_path / "ray", progress=False)
-    assert again.summary.samples_written == 0 and again.summary.samples_skipped == 4
+    assert again.summary.samples_written == 0 and again.summary.samples_skipped == 3
     _same_dataset(tmp_path / "ray", expected)
 
 
@@ -175,7 +181,7 @@ def test_killed_render_worker_then_rerun_loses_and_duplicates_nothing(cluster, s
     # Ray restarted the actor and retried its video, or the video was recorded as failed
     assert first.summary.samples_written + sum(e.stage == "worker" for e in first.summary.errors) >= 1
     rerun = run_cluster(load_pipeline(recipe), out, progress=False)
-    assert rerun.summary.samples_written + rerun.summary.samples_skipped == 4
+    assert rerun.summary.samples_written + rerun.summary.samples_skipped == 3
     _same_dataset(out, expected)
 
 

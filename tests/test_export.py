@@ -72,7 +72,7 @@ def test_verl_layout(small: Path, shard_rows: dict, tmp_path: Path) -> None:
 
 
 def test_easyr1_layout_and_variant_filter(small: Path, shard_rows: dict, tmp_path: Path) -> None:
-    ds = _export(small, tmp_path / "easyr1", "easyr1", "--variant", "id_tags")
+    ds = _export(small, tmp_path / "easyr1", "easyr1", "--variant", "id_tags", "--frames-as", "images")
     assert len(ds) == 6 and set(ds["variant"]) == {"id_tags"}
     for ex in ds:
         row = shard_rows[(ex["sample_id"], "id_tags")]

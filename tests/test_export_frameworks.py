@@ -14,15 +14,15 @@ import json
 import os
 import shutil
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import datasets
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from shard_recipes import DEMO_BOXES, render_small
 
-from vcprep.dataset.export import export_dataset
+from vcprep.dataset.export import ExportOptions, export_dataset
 from vcprep.dataset.reader import iter_rows
 from vctrain.adapters import default_weights, make_trl_reward
 from vctrain.data.groundtruth import ground_truth_from_row
@@ -80,20 +80,14 @@ def shard_rows(sources: list[Path]) -> dict[str, dict]:
     return rows
 
 
-def _export(sources: list[Path], out: Path, fmt: str) -> Path:
-    """Both datasets exported with `vcprep export` semantics, merged into one folder (one train.parquet)."""
-    tables = []
+def _export(sources: list[Path], base: Path, fmt: str, **kw: object) -> list[str]:
+    """Both datasets exported with `vcprep export` semantics under one root (`--path-root`), as two exports trained
+    together; returns their train files relative to that root."""
+    files = []
     for k, root in enumerate(sources):
-        part = out.parent / f"{out.name}-part{k}"
-        result = export_dataset(root, part, to=fmt)
-        tables.append(pq.read_table(result.path))
-        if (part / "frames").is_dir():
-            shutil.copytree(part / "frames", out / "frames", dirs_exist_ok=True)
-        shutil.rmtree(part)
-    table = pa.concat_tables(tables, promote_options="default")
-    out.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table.replace_schema_metadata(tables[0].schema.metadata), out / "train.parquet")
-    return out
+        result = export_dataset(root, base / f"part{k}", to=fmt, options=ExportOptions(to=fmt, path_root=base, **kw))
+        files.append(result.path.relative_to(base).as_posix())
+    return files
 
 
 def _good_completion(row: dict) -> str:
@@ -117,16 +111,16 @@ def test_verl_dataset_timing_and_reward_managers_on_a_mixed_batch(
 ) -> None:
     from vctrain.tools.tiny import build_tiny_qwen25vl
 
-    export = _export(sources, tmp_path / "verl", "verl")
-    moved = tmp_path / "elsewhere" / "verl"  # the folder moves as it is
-    shutil.move(export, moved)
-    order = [r["extra_info"]["sample_id"] for r in pq.read_table(moved / "train.parquet").to_pylist()]
+    files = _export(sources, tmp_path / "verl", "verl")
+    moved = tmp_path / "elsewhere" / "verl"  # the folder of exports moves as it is
+    shutil.move(tmp_path / "verl", moved)
+    order = [r["extra_info"]["sample_id"] for f in files for r in pq.read_table(moved / f).to_pylist()]
     completions = [_good_completion(shard_rows[sid]) for sid in order]
     completions[1] = "no tags at all"  # a wrong answer in the batch too
     (tmp_path / "completions.json").write_text(json.dumps(completions))
     tiny = build_tiny_qwen25vl(tmp_path / "tiny")
     done = subprocess.run(
-        [str(VERL_PYTHON), str(ROOT / "tests" / "verl_check.py"), str(moved), str(tiny),
+        [str(VERL_PYTHON), str(ROOT / "tests" / "verl_check.py"), str(moved), ",".join(files), str(tiny),
          str(tmp_path / "completions.json"), str(tmp_path / "verl.json")],
         capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -147,35 +141,43 @@ def test_verl_dataset_timing_and_reward_managers_on_a_mixed_batch(
     assert by_id["stff-1"]["extras"]["temporal_point"] > 0.9
 
 
-def test_verl_export_warns_where_one_rate_cannot_carry_the_times(sources: list[Path], tmp_path: Path) -> None:
+def test_video_exports_name_the_rows_one_rate_cannot_time(sources: list[Path], tmp_path: Path) -> None:
     result = export_dataset(sources[0], tmp_path / "verl", to="verl")
-    assert result.uneven_rows == 1 and "1 rows have unevenly spaced frames" in result.summary()
-    assert export_dataset(sources[1], tmp_path / "verl2", to="verl").uneven_rows == 0
-    assert export_dataset(sources[0], tmp_path / "trl", to="trl").uneven_rows == 0  # image rows keep exact times
+    assert result.uneven_rows == ["uneven-1/raw"] and "uneven-1/raw" in result.summary()
+    assert "uneven-1/raw" in (tmp_path / "verl" / "README.md").read_text()  # and the export's card says it
+    assert export_dataset(sources[1], tmp_path / "verl2", to="verl").uneven_rows == []
+    assert export_dataset(sources[0], tmp_path / "trl", to="trl").uneven_rows == []  # image rows keep exact times
 
 
-def _time_texts(parts: list[str]) -> list[float]:
-    return [float(p.rsplit("\n", 1)[-1].removesuffix("s: ")) for p in parts]
+def _clip_packets(path: Path) -> tuple[list[bytes], Fraction]:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [bytes(p) for p in container.demux(stream) if p.size], stream.average_rate
 
 
 def test_easyr1_contract_columns_answer_key_reward_file_and_timing(
     sources: list[Path], shard_rows: dict[str, dict], tmp_path: Path
 ) -> None:
     """What EasyR1's RLHFDataset and AutoRewardManager do with a row (github hiyouga/EasyR1, verl/utils/dataset.py,
-    verl/workers/reward/function.py), done here on the export: images joined to `data.image_dir`, `problem` split on
-    `<image>`, the `answer` column handed over as `ground_truth`, the reward file loaded by path and called with a
-    list (REWARD_TYPE batch) or a dict (sequential)."""
-    export = _export(sources, tmp_path / "easyr1", "easyr1")
-    ds = datasets.load_dataset("parquet", data_files=str(export / "train.parquet"), split="train")
-    assert {"problem", "answer", "images"} <= set(ds.column_names)
+    verl/workers/reward/function.py), done here on the export: the video path joined to `data.image_dir`, `problem`
+    split on `<video>`, the `answer` column handed over as `ground_truth`, the reward file loaded by path and called
+    with a list (REWARD_TYPE batch) or a dict (sequential). EasyR1's own dataset code is run on these exports outside
+    this repository (it pins transformers < 5)."""
+    root = tmp_path / "easyr1"
+    files = _export(sources, root, "easyr1")
+    ds = datasets.load_dataset("parquet", data_files=[str(root / f) for f in files], split="train")
+    assert {"problem", "answer", "videos"} <= set(ds.column_names) and "images" not in ds.column_names
     inputs, expected = [], []
     for ex in ds:
         row = shard_rows[ex["sample_id"]]
-        parts = ex["problem"].split("<image>")
-        assert len(parts) - 1 == len(ex["images"]) == len(row["frames"])
-        assert _time_texts(parts[:-1]) == pytest.approx(row["pts_seconds"], abs=0.006)  # each frame's true time
-        for path, frame in zip(ex["images"], row["frames"]):
-            assert (Path(os.path.join(export, path))).read_bytes() == frame["bytes"]
+        assert ex["problem"].count("<video>") == 1 and len(ex["videos"]) == 1
+        packets, rate = _clip_packets(Path(os.path.join(root, ex["videos"][0])))  # EasyR1 joins it to image_dir
+        frames = [f["bytes"] for f in row["frames"]]
+        assert packets == frames + frames[-1:] * (len(frames) % 2)  # the shard's bytes, padded to an even count
+        # the rate EasyR1's reader computes its spacing from: 1 / the row's mean frame spacing
+        assert float(rate) == pytest.approx(1 / _spacing(row["pts_seconds"]), rel=1e-3)
         completion = _good_completion(row)
         inputs.append({"response": completion, "response_length": len(completion), "ground_truth": ex["answer"]})
         expected.append(_expected(row, completion))
@@ -199,9 +201,11 @@ def test_easyr1_contract_columns_answer_key_reward_file_and_timing(
 def test_trl_rows_timing_and_reward_functions(
     sources: list[Path], shard_rows: dict[str, dict], tmp_path: Path
 ) -> None:
-    export = _export(sources, tmp_path / "trl", "trl")
-    shutil.move(export, tmp_path / "moved")
-    ds = datasets.load_dataset("parquet", data_files=str(tmp_path / "moved" / "train.parquet"), split="train")
+    files = _export(sources, tmp_path / "trl", "trl")
+    shutil.move(tmp_path / "trl", tmp_path / "moved")
+    # two exports read together: the second has no MCQ rows, its empty `options` keep the shard's list<string> type
+    ds = datasets.load_dataset("parquet", data_files=[str(tmp_path / "moved" / f) for f in files], split="train")
+    assert ds.features["options"] == datasets.List(datasets.Value("string"))
     reward = make_trl_reward()
     columns = {key: ds[key] for key in ds.column_names if key != "prompt"}
     completions = [[{"role": "assistant", "content": _good_completion(shard_rows[sid])}] for sid in ds["sample_id"]]
@@ -226,8 +230,8 @@ def test_trl_grpo_trainer_trains_two_steps_with_pixels_in_the_training_forward(
 
     from vctrain.tools.tiny import build_tiny_qwen25vl
 
-    export = _export(sources[1:], tmp_path / "trl", "trl")
-    ds = datasets.load_dataset("parquet", data_files=str(export / "train.parquet"), split="train")
+    (file,) = _export(sources[1:], tmp_path / "trl", "trl")
+    ds = datasets.load_dataset("parquet", data_files=str(tmp_path / "trl" / file), split="train")
     ds = datasets.concatenate_datasets([ds, ds])  # 2 prompts x 2 generations per step
     tiny = build_tiny_qwen25vl(tmp_path / "tiny")
     model = AutoModelForImageTextToText.from_pretrained(tiny)

@@ -32,7 +32,8 @@ def small_dataset(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> 
     recipe = {
         "name": "preview-test",
         "source": {"name": "jsonl", "annotations": "ann.jsonl", "data_root": str(media_dir)},
-        "detector": {"name": "gt"},
+        # boxes every 5th frame, tracked at 5 fps: interpolated between them, so the walker is one track
+        "detector": {"name": "gt", "params": {"interpolate_max_gap": 5}},
         "sampling": {"fps": 2.0, "max_frames": 8},
         "variants": VARIANTS,
         "output": {"max_side": 320},

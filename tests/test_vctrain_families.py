@@ -28,13 +28,21 @@ from vctrain.data.reader import index_rows, load_sample
 from vctrain.policy.model import encode_prompt, load_processor
 from vctrain.rl.runlog import read_metrics
 from vctrain.rl.train import train
-from vctrain.tools.tiny import CHAT_TEMPLATE, QWEN_SPECIAL_TOKENS, build_tiny_qwen25vl, build_tokenizer
+from vctrain.tools.tiny import (
+    CHAT_TEMPLATE,
+    QWEN_SPECIAL_TOKENS,
+    build_tiny_qwen3vl,
+    build_tiny_qwen25vl,
+    build_tokenizer,
+)
 
 DATA = {"max_frames": 4, "max_pixels_per_frame": 64 * 64, "min_pixels_per_frame": 32 * 32}
 
 
 def build_tiny_family(family: str, out: Path) -> Path:
-    """A tiny random Qwen2-VL or Qwen3-VL + processor saved to `out` (text hidden 64, 2 layers; vision depth 2)."""
+    """A tiny random Qwen2-VL (here) or Qwen3-VL (`vctrain.tools.tiny`) + processor saved to `out`."""
+    if family == "qwen3-vl":
+        return build_tiny_qwen3vl(out)
     tok = build_tokenizer()
     ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
     text = {"vocab_size": len(tok), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
@@ -46,32 +54,17 @@ def build_tiny_family(family: str, out: Path) -> Path:
               "vision_start_token_id": ids["<|vision_start|>"], "vision_end_token_id": ids["<|vision_end|>"],
               "tie_word_embeddings": False}  # fmt: skip
     torch.manual_seed(0)
-    if family == "qwen2-vl":
-        vision = {"depth": 2, "embed_dim": 32, "num_heads": 2, "hidden_size": 64, "mlp_ratio": 2}
-        model = transformers.Qwen2VLForConditionalGeneration(
-            transformers.Qwen2VLConfig(text_config={**text, "rope_parameters": rope}, vision_config=vision, **tokens)
-        )
-        px = {"shortest_edge": 28 * 28, "longest_edge": 56 * 56 * 4}
-        processor = transformers.Qwen2VLProcessor(
-            image_processor=transformers.Qwen2VLImageProcessor(size=px),
-            video_processor=transformers.Qwen2VLVideoProcessor(size=px),
-            tokenizer=tok,
-            chat_template=CHAT_TEMPLATE,
-        )
-    else:
-        vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
-                  "deepstack_visual_indexes": [0], "num_position_embeddings": 64}  # fmt: skip
-        text3 = {**text, "head_dim": 16, "rope_parameters": {**rope, "mrope_interleaved": True}}
-        model = transformers.Qwen3VLForConditionalGeneration(
-            transformers.Qwen3VLConfig(text_config=text3, vision_config=vision, **tokens)
-        )
-        px = {"shortest_edge": 32 * 32, "longest_edge": 64 * 64 * 4}
-        processor = transformers.Qwen3VLProcessor(
-            image_processor=transformers.Qwen2VLImageProcessor(size=px, patch_size=16),
-            video_processor=transformers.Qwen3VLVideoProcessor(size=px),
-            tokenizer=tok,
-            chat_template=CHAT_TEMPLATE,
-        )
+    vision = {"depth": 2, "embed_dim": 32, "num_heads": 2, "hidden_size": 64, "mlp_ratio": 2}
+    model = transformers.Qwen2VLForConditionalGeneration(
+        transformers.Qwen2VLConfig(text_config={**text, "rope_parameters": rope}, vision_config=vision, **tokens)
+    )
+    px = {"shortest_edge": 28 * 28, "longest_edge": 56 * 56 * 4}
+    processor = transformers.Qwen2VLProcessor(
+        image_processor=transformers.Qwen2VLImageProcessor(size=px),
+        video_processor=transformers.Qwen2VLVideoProcessor(size=px),
+        tokenizer=tok,
+        chat_template=CHAT_TEMPLATE,
+    )
     model.generation_config.eos_token_id = ids["<|im_end|>"]
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.save_pretrained(out)

@@ -1,10 +1,11 @@
 """Run inside verl's own environment (.venv-verl, see the Makefile): verl 0.9.1's `RLHFDataset`, `collate_fn`,
 multimodal processing and reward managers on a `vcprep export --to verl` folder.
 
-    python tests/verl_check.py EXPORT_DIR TINY_MODEL_DIR COMPLETIONS_JSON OUT_JSON
+    python tests/verl_check.py EXPORT_ROOT TRAIN_FILES TINY_MODEL_DIR COMPLETIONS_JSON OUT_JSON
 
 Called by tests/test_export_frameworks.py, which compares what this writes with `vctrain.rewards` on the shard rows.
-Runs from EXPORT_DIR, as a verl user does (the export's frame paths are relative to it). For every row it records
+Runs from EXPORT_ROOT, as a verl user does (the exports' frame paths are relative to it); TRAIN_FILES is a
+comma-separated list of their train files (several exports in one run). For every row it records
 the `second_per_grid_ts` verl's processing gives, and the scores of the given completion through
 `load_reward_manager` (reward loop, naive) with verl's batch aggregation of the reward extras, and through the
 batch `NaiveRewardManager`.
@@ -30,14 +31,14 @@ from verl.workers.reward_manager.naive import NaiveRewardManager
 ADAPTERS = Path(__file__).resolve().parents[1] / "vctrain" / "adapters" / "__init__.py"
 
 
-def main(export_dir: str, tiny: str, completions_path: str, out_path: str) -> None:
+def main(export_dir: str, train_files: str, tiny: str, completions_path: str, out_path: str) -> None:
     os.chdir(export_dir)
     processor = AutoProcessor.from_pretrained(tiny)
     tokenizer = processor.tokenizer
     data_cfg = OmegaConf.create({"prompt_key": "prompt", "video_key": "videos", "max_prompt_length": 1 << 16,
                                  "filter_overlong_prompts": False, "return_raw_chat": True,
                                  "cache_dir": str(Path(out_path).parent / "verl_cache")})
-    dataset = RLHFDataset("train.parquet", tokenizer, data_cfg, processor)
+    dataset = RLHFDataset(train_files.split(","), tokenizer, data_cfg, processor)
     items = [dataset[i] for i in range(len(dataset))]
     batch = collate_fn(items)
 
@@ -98,4 +99,4 @@ def main(export_dir: str, tiny: str, completions_path: str, out_path: str) -> No
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:6])

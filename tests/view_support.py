@@ -27,7 +27,7 @@ from vcprep.dataset.writers import ShardWriter
 from vcshard.hashing import row_content_hash, sha256_file
 from vcshard.layout import MANIFEST_PATH
 from vcshard.manifest import load_manifest
-from vcshard.schema import arrow_schema
+from vcshard.schema import arrow_schema, check_row_columns
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -79,6 +79,8 @@ def _row(i: int, variant: str, frames: list[bytes]) -> dict[str, Any]:
         "tube_frame_indices": [x for x in frame_indices for _ in range(3)],
         "tube_pts_seconds": [x / 10 for x in frame_indices for _ in range(3)],
         "tube_track_ids": [1, 2, 3] * 4, "tube_boxes": boxes * 4,
+        "target_match": "strict" if f["target_id"] else None, "target_votes": 2 if f["target_id"] else None,
+        "target_frames_annotated": 2, "target_mean_iou": 0.9 if f["target_id"] else None,
         "oracle_tiou": f["oracle_tiou"], "oracle_viou": f["oracle_viou"], "meta": f["meta"], "row_sha256": None,
     }  # fmt: skip
 
@@ -110,6 +112,7 @@ def write_synthetic_dataset(root: Path, num_samples: int, *, variants: tuple[str
             for g in range(0, len(ids), samples_per_row_group):
                 rows = [_row(i, v, frames(v)) for i in ids[g : g + samples_per_row_group] for v in variants]
                 for row in rows:
+                    check_row_columns(row, f"synthetic sample {row['sample_id']}")  # a new column must be filled here
                     row["row_sha256"] = row_content_hash(row)
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))
                 groups += 1

@@ -296,18 +296,36 @@ def stats(
 def export(
     dataset: Path = typer.Argument(..., help="Dataset folder written by `vcprep render`."),
     to: str = typer.Option(..., "--to", help="Row layout: verl, easyr1 or trl."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for train.parquet and frames/."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for train.parquet, the files it points at, README.md."),
     variant: list[str] = typer.Option(None, "--variant", help="Only these variants (repeatable; default all)."),
+    frames_as: str = typer.Option(None, "--frames-as",
+                                  help="video or images (EasyR1 takes both; default video; verl video, TRL images)."),
+    path_root: Path = typer.Option(None, "--path-root",
+                                   help="Write file paths relative to this parent of OUT (combine exports under it)."),
+    absolute_paths: bool = typer.Option(False, "--absolute-paths", help="Write absolute file paths."),
+    processor: str = typer.Option(None, "--processor",
+                                  help="Count prompt tokens per row with this processor (local folder or HF name)."),
+    min_pixels: int = typer.Option(None, "--min-pixels", help="Frame area floor for the token count."),
+    max_pixels: int = typer.Option(None, "--max-pixels", help="Frame area cap for the token count."),
+    max_prompt_length: int = typer.Option(None, "--max-prompt-length",
+                                          help="Name the rows a framework with this data.max_prompt_length drops."),
 ) -> None:
-    """Write the dataset in verl / EasyR1 / TRL row layout (train.parquet + frame files)."""
-    from vcprep.dataset.export import FORMATS, export_dataset
+    """Write the dataset in verl / EasyR1 / TRL row layout (train.parquet + frame or clip files + a card)."""
+    from vcprep.core.errors import InputError
+    from vcprep.dataset.export import FORMATS, ExportOptions, export_dataset
+    from vcprep.dataset.prompt_tokens import TokenBudget
     from vcshard.schema import DatasetFormatError
 
     if to not in FORMATS:
         _fail(f"unknown export format {to!r}; choose one of {', '.join(FORMATS)}")
+    if max_prompt_length is not None and processor is None:
+        _fail("--max-prompt-length needs --processor (the tokens are counted with it)")
+    budget = TokenBudget(processor, min_pixels, max_pixels, max_prompt_length) if processor else None
+    options = ExportOptions(to=to, variants=variant or None, frames_as=frames_as, path_root=path_root,
+                            absolute_paths=absolute_paths, tokens=budget)
     try:
-        result = export_dataset(dataset, out, to=to, variants=variant or None)
-    except (FileNotFoundError, DatasetFormatError) as exc:
+        result = export_dataset(dataset, out, to=to, options=options)
+    except (FileNotFoundError, DatasetFormatError, InputError, ValueError) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"the export could not proceed: {exc}", EXIT_CANNOT_PROCEED)

@@ -128,11 +128,15 @@ def plan_cmd(
 def build_tiny(
     out: Path = typer.Argument(..., help="Folder to write the tiny model + processor into."),
     seed: int = typer.Option(0, help="Initialisation seed."),
+    family: str = typer.Option("qwen2.5-vl", help="Model family: qwen2.5-vl or qwen3-vl (transformers 5)."),
 ) -> None:
-    """Build a tiny randomly initialised Qwen2.5-VL (about 0.2 M parameters) for tests and dry runs."""
-    from vctrain.tools.tiny import build_tiny_qwen25vl
+    """Build a tiny randomly initialised Qwen2.5-VL or Qwen3-VL (about 0.2 M parameters) for tests and dry runs."""
+    from vctrain.tools.tiny import TINY_FAMILIES
 
-    typer.echo(str(build_tiny_qwen25vl(out, seed=seed)))
+    if family not in TINY_FAMILIES:
+        typer.echo(f"error: unknown family {family!r}; choose one of {', '.join(TINY_FAMILIES)}", err=True)
+        raise typer.Exit(2)
+    typer.echo(str(TINY_FAMILIES[family](out, seed=seed)))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""A tiny randomly initialised Qwen2.5-VL built from a config, with no download.
+"""Tiny randomly initialised Qwen2.5-VL and Qwen3-VL models built from their configs, with no download.
 
 Why: tests, the benchmark and users without weights need the *real* loading, processing, generation and
 training code paths (AutoProcessor, AutoModelForImageTextToText, mrope, the video processor) on a model
@@ -178,3 +178,49 @@ def build_tiny_qwen25vl(out_dir: str | Path, *, sizes: TinySizes | None = None, 
     )
     processor.save_pretrained(out)
     return out
+
+
+def build_tiny_qwen3vl(out_dir: str | Path, *, seed: int = 0) -> Path:
+    """Build, randomly initialise and `save_pretrained` a tiny Qwen3-VL model + processor into `out_dir`.
+
+    Qwen3-VL differs from Qwen2.5-VL where exports must care: 16-pixel patches (verl's `data.image_patch_size=16`)
+    and a `<t seconds>` text timestamp before each 2-frame temporal patch, computed from the video metadata.
+    Needs transformers 5 (its Qwen3-VL classes; text hidden 64, 2 layers, vision depth 2).
+    """
+    import torch
+    import transformers
+
+    if _transformers_major() < 5 or not hasattr(transformers, "Qwen3VLForConditionalGeneration"):
+        raise RuntimeError(f"transformers {transformers.__version__} has no Qwen3-VL classes; install transformers>=5")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tok = build_tokenizer()
+    ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
+    rope = {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 2, 2], "mrope_interleaved": True}
+    text = {"vocab_size": len(tok), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "max_position_embeddings": 4096,
+            "rope_parameters": rope, "bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"],
+            "pad_token_id": ids["<|endoftext|>"]}  # fmt: skip
+    vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+              "deepstack_visual_indexes": [0], "num_position_embeddings": 64}  # fmt: skip
+    torch.manual_seed(seed)
+    model = transformers.Qwen3VLForConditionalGeneration(transformers.Qwen3VLConfig(
+        text_config=text, vision_config=vision, image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"], vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"], tie_word_embeddings=False,
+    ))
+    model.generation_config.eos_token_id = ids["<|im_end|>"]
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    model.save_pretrained(out)
+    pixels = {"shortest_edge": 32 * 32, "longest_edge": 64 * 64 * 4}
+    transformers.Qwen3VLProcessor(
+        image_processor=transformers.Qwen2VLImageProcessor(size=pixels, patch_size=16),
+        video_processor=transformers.Qwen3VLVideoProcessor(size=pixels),
+        tokenizer=tok,
+        chat_template=CHAT_TEMPLATE,
+    ).save_pretrained(out)
+    return out
+
+
+TINY_FAMILIES = {"qwen2.5-vl": build_tiny_qwen25vl, "qwen3-vl": build_tiny_qwen3vl}
+"""`vctrain build-tiny --family NAME`: the tiny builders by family name."""
