@@ -51,9 +51,9 @@ def sam3_tracker(sam3_checkpoint: Path) -> PhraseTracker:
 @pytest.fixture(scope="module")
 def whole_clip(sam3_tracker: PhraseTracker, vtest_path: Path):  # type: ignore[no-untyped-def]
     """One chunk holding every frame (the reference the chunked run is compared with)."""
-    sam3_tracker.chunk_frames = 64  # type: ignore[attr-defined]
-    return track_video(vtest_path, detector=None, tracker=sam3_tracker.for_phrases(["person"]),  # type: ignore[arg-type]
-                       frame_indices=FRAMES)
+    bound = sam3_tracker.for_phrases(["person"])
+    bound.chunk_frames = 64  # type: ignore[attr-defined]
+    return track_video(vtest_path, detector=None, tracker=bound, frame_indices=FRAMES)  # type: ignore[arg-type]
 
 
 def _check_well_formed(tracks, frames: np.ndarray) -> None:  # type: ignore[no-untyped-def]
@@ -76,9 +76,9 @@ def test_sam3_tracks_a_phrase_in_chunks_with_ids_linked_across_chunks(
     sam3_tracker: PhraseTracker, whole_clip, vtest_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     _check_well_formed(whole_clip, FRAMES)
-    sam3_tracker.chunk_frames = 3  # type: ignore[attr-defined]  # chunks [40..42], [42..44] share frame 42
-    chunked = track_video(vtest_path, detector=None, tracker=sam3_tracker.for_phrases(["person"]),  # type: ignore[arg-type]
-                          frame_indices=FRAMES)
+    bound = sam3_tracker.for_phrases(["person"])
+    bound.chunk_frames = 3  # type: ignore[attr-defined]  # chunks [40..42], [42..44] share frame 42
+    chunked = track_video(vtest_path, detector=None, tracker=bound, frame_indices=FRAMES)  # type: ignore[arg-type]
     _check_well_formed(chunked, FRAMES)
     # Chunk 1 ([40..42]) is the same computation as the whole clip's first frames. Frame 42 is emitted by
     # chunk 2, a fresh session whose objects got their IDs only through `link_chunk_ids` on that shared frame:
@@ -139,3 +139,44 @@ def test_vcprep_track_prompts_sam3_with_the_samples_object_names(
     (tmp_path / "ann.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     again = CliRunner().invoke(app, ["track", str(tmp_path / "recipe.yaml"), "--out", str(tmp_path / "tracks"), "-q"])
     assert again.exit_code == 0 and "1 computed" in again.output, again.output
+
+
+@pytest.mark.slow  # SAM 3 (tiny) through `vcprep render`
+def test_a_phrase_the_detector_cannot_see_is_not_refused_when_sam3_tracks(
+    sam3_checkpoint: Path, vtest_path: Path, tmp_path: Path
+) -> None:
+    """A `bicycle` sample with a person-only detector (`hog`): with `bytetrack` it is refused before tracking as
+    `class not detectable`; with `sam3` (open vocabulary) it is tracked, and whatever happens next (the tiny
+    model's random masks match nothing) it is never refused for the detector's classes."""
+    import json
+
+    import cv2
+    import yaml
+    from typer.testing import CliRunner
+
+    from vcprep.cli import app
+    from vcprep.decode.video import read_frames
+    from vcprep.track.matching import CLASS_NOT_DETECTABLE
+
+    writer = cv2.VideoWriter(str(tmp_path / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
+    for frame in read_frames(vtest_path, np.arange(40, 43)):
+        writer.write(cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR))
+    writer.release()
+    row = {"id": "bike", "video": "clip.avi", "question": "which bicycle?", "objects": ["bicycle"],
+           "span_seconds": [0.0, 0.2], "boxes": {"0": [10, 10, 200, 200], "1": [10, 10, 200, 200]}}
+    (tmp_path / "ann.jsonl").write_text(json.dumps(row) + "\n")
+    reasons = {}
+    for tracker in ({"name": "bytetrack"}, {"name": "sam3", "params": {"checkpoint": str(sam3_checkpoint),
+                                                                        "device": "cpu", "min_mask_pixels": 1}}):
+        recipe = {"name": "bike", "source": {"name": "jsonl", "annotations": "ann.jsonl", "data_root": "."},
+                  "decode": {"track_fps": 10.0}, "sampling": {"fps": 10.0, "max_frames": 3},
+                  "detector": {"name": "hog"}, "tracker": tracker, "variants": ["raw"]}
+        (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+        out = tmp_path / f"out-{tracker['name']}"
+        CliRunner().invoke(app, ["render", str(tmp_path / "recipe.yaml"), "--out", str(out), "-q"])
+        errors = out / "meta" / "errors.jsonl"
+        reasons[tracker["name"]] = [json.loads(x)["reason"] for x in errors.read_text().splitlines()] \
+            if errors.is_file() else []
+    assert any(CLASS_NOT_DETECTABLE in r for r in reasons["bytetrack"]), reasons
+    # with sam3 the sample reached target matching (after tracking): only its verdicts may be recorded
+    assert all(r.startswith(("not detected", "weak match")) for r in reasons["sam3"]), reasons

@@ -53,6 +53,7 @@ from vcprep.track.matching import CLASS_NOT_DETECTABLE, match_target
 from vcprep.track.quality import quality_line, run_quality, track_stats
 from vcprep.track.seeding import add_seeded_tracks, seeded_boxes
 from vcprep.track.stage import plan_tracking, postprocess, probe_video, run_tracking
+from vcprep.track.trackers import PhraseTracker
 from vcshard.layout import ERRORS_PATH, INFO_PATH, RECIPE_PATH, VIDEO_STATS_PATH
 
 
@@ -95,7 +96,9 @@ def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Tracke
         fail("decode", pending, str(exc))
         return TrackedVideo(job.video_path, [], None, errors, stats)
     plans: list[SamplePlan] = []
-    detector_classes = detector_class_names(plugins.trackers.detector)
+    # a text-prompted tracker (sam3) finds any phrase: the detector's classes do not limit what it tracks
+    prompted = isinstance(plugins.trackers.tracker, PhraseTracker)
+    detector_classes = None if prompted else detector_class_names(plugins.trackers.detector)
     for sample in pending:
         try:
             plan = plan_sample(sample, info, config.sampling, plugins.chains)

@@ -4,7 +4,8 @@ SAM 3 (transformers 5: `Sam3VideoModel` + `Sam3VideoProcessor`) detects the inst
 on every frame and follows them with its memory tracker, so no detector class table is needed: a
 VidSTG `antelope` or a V-STaR `red kettle` is prompted as written. The pipeline binds the tracker to
 the phrases of one video's samples (`PhraseTracker.for_phrases`, the samples' first object names);
-the recipe's detector is not called.
+a track's `class_id` is its phrase's index. The recipe's detector is not called, and its classes do not
+limit which samples are tracked.
 
 Weights come from a local folder only (`checkpoint:`, the layout `save_pretrained` writes, as on the
 hub's `facebook/sam3`). The real weights are gated on the Hugging Face hub (accept the licence there,
@@ -19,6 +20,7 @@ object keeps its ID across chunks. torch and transformers are imported only when
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,8 +109,8 @@ class SAM3Tracker(PhraseTracker):
         self.phrases = tuple(phrases)
 
     def for_phrases(self, phrases: Sequence[str]) -> VideoTracker:
-        bound = object.__new__(SAM3Tracker)
-        bound.__dict__.update(self.__dict__, phrases=tuple(phrases))
+        bound = copy.copy(self)  # shallow: the model and processor are shared
+        bound.phrases = tuple(phrases)
         return bound
 
     # -- the video loop ---------------------------------------------------------------------------
