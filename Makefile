@@ -9,6 +9,8 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 MEDIA   ?= .cache/media
 OUT     ?= out/demo
+# pytest-xdist processes; a test file stays in one process (--dist loadfile: module fixtures, Ray, torchrun ports)
+TEST_WORKERS ?= 2
 export YOLO_OFFLINE := 1
 export YOLO_CONFIG_DIR := $(CURDIR)/.cache/ultralytics
 export HF_HUB_OFFLINE := 1
@@ -75,11 +77,11 @@ browser:
 	  (sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver)
 
 test: install-all install-verl media models browser lint
-	$(BIN)/python -m pytest -q -x --durations=15
+	$(BIN)/python -m pytest -q -x -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 # the day-to-day lane: everything but the end-to-end runs marked `slow` (pyproject.toml), no lint
 test-quick: install-all install-verl media models browser
-	$(BIN)/python -m pytest -q -x -m "not slow" --durations=15
+	$(BIN)/python -m pytest -q -x -n $(TEST_WORKERS) --dist loadfile -m "not slow" --durations=15
 
 # rerun benchmarks and rewrite their sections of BENCHMARKS.md (date, commit, machine, versions in each):
 #   make bench                      every section (an hour or more on 2 CPU cores)

@@ -73,8 +73,11 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
     `ProcessPoolExecutor.shutdown` waits for the running jobs (minutes of tracking each) and, on
     SIGTERM, nothing runs at all: the workers, the forkserver and the resource tracker then outlive
     the run (554 MB a worker). Workers are terminated (SIGTERM, then SIGKILL after 5 s); the
-    forkserver and resource tracker are stopped through their own `_stop` (private, but the only
-    handle multiprocessing gives; both restart on demand if this process starts another pool).
+    forkserver is stopped through its own `_stop` (private, but the only handle multiprocessing gives;
+    it restarts on demand if this process starts another pool). The resource tracker is left to end by
+    itself: it exits when its last holder (this process, once the forkserver is gone) exits, after this
+    process's own finalizers have unlinked the pool's semaphores. Stopping it here made it unlink them
+    first, and the finalizers then printed "Exception ignored ... FileNotFoundError" tracebacks on Ctrl-C.
     """
     processes = list((getattr(pool, "_processes", None) or {}).values())
     for process in processes:
@@ -85,9 +88,8 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
         if process.is_alive():
             process.kill()
             process.join(5)
-    from multiprocessing import forkserver, resource_tracker
+    from multiprocessing import forkserver
 
-    for helper in (forkserver._forkserver, resource_tracker._resource_tracker):
-        with contextlib.suppress(Exception):  # already stopped, or never started
-            helper._stop()  # type: ignore[union-attr]
+    with contextlib.suppress(Exception):  # already stopped, or never started
+        forkserver._forkserver._stop()  # type: ignore[attr-defined]
 
