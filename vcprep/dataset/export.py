@@ -33,14 +33,14 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vcprep.dataset.export_card import render_export_card
+from vcprep.dataset.export_card import ExportResult, render_export_card
 from vcprep.dataset.export_media import PathStyle, clip_rate_fps, frame_file, safe_name, write_clip, write_frames
 from vcprep.dataset.info import load_info
 from vcprep.dataset.prompt_tokens import IMAGES, VIDEO, PromptTokenCounter, TokenBudget, TokenReport
@@ -96,57 +96,6 @@ class ExportOptions:
     """Write absolute file paths instead."""
     tokens: TokenBudget | None = None
     """Count prompt tokens per row with this processor and pixel limits (None: not counted)."""
-
-
-@dataclass
-class ExportResult:
-    """Where the export went, how much it holds and how the framework gets the frame times."""
-
-    path: Path
-    rows: int
-    frames: int
-    note: str
-    """How the framework gets the frame times (printed by the CLI)."""
-    uneven_rows: list[str] = field(default_factory=list)
-    """`sample_id/variant` of video rows whose frames are unevenly spaced (a `max_frames` cap thinned them): one rate
-    gives Qwen2.5-VL their mean spacing, not each frame's time."""
-    max_rate_fps: float = 0.0
-    """The fastest row rate (EasyR1 video rows: `data.video_fps` must be at least this)."""
-    tokens: TokenReport | None = None
-    """Prompt tokens per row, when a processor was named."""
-    card: Path | None = None
-
-    def warnings(self) -> list[str]:
-        """What a user must know before launching: rows one rate cannot time exactly, rows a length limit drops."""
-        lines = []
-        if self.uneven_rows:
-            lines.append(f"warning: {len(self.uneven_rows)} rows have unevenly spaced frames (thinned by max_frames); "
-                         f"Qwen2.5-VL is told their mean rate ({_names(self.uneven_rows)}); Qwen3-VL through "
-                         "verl's vctrain dataset class and image-frame rows keep every frame's exact time")
-        if self.tokens is not None:
-            over = self.tokens.over_limit()
-            if over:
-                limit = self.tokens.budget.max_prompt_length
-                lines.append(f"warning: {len(over)} rows exceed max_prompt_length {limit}; verl and EasyR1 drop them "
-                             f"(or cut them with filtering off): "
-                             + ", ".join(f"{k} ({self.tokens.per_row[k]} tokens)" for k in over[:20])
-                             + (" ..." if len(over) > 20 else ""))
-        return lines
-
-    def summary(self) -> str:
-        """What the CLI prints: counts, the timing note, token statistics and warnings."""
-        lines = [f"wrote {self.path} ({self.rows} rows, {self.frames} frames)", self.note]
-        if self.max_rate_fps:
-            lines.append(f"fastest row rate: {self.max_rate_fps:g} fps")
-        if self.tokens is not None:
-            st = self.tokens.stats()
-            lines.append(f"prompt tokens per row ({self.tokens.budget.processor}): min {st['min']}, "
-                         f"median {st['median']:g}, max {st['max']}")
-        return "\n".join(lines + self.warnings())
-
-
-def _names(keys: list[str], limit: int = 10) -> str:
-    return ", ".join(keys[:limit]) + (" ..." if len(keys) > limit else "")
 
 
 def sample_fps(pts_seconds: Sequence[float]) -> float:
