@@ -59,12 +59,10 @@ def _patch_times(pts: list[float]) -> list[float]:
     return [(padded[i] + padded[i + 1]) / 2 for i in range(0, len(padded), 2)]
 
 
-@pytest.mark.slow
-@needs_verl
-@pytest.mark.parametrize("family", ["qwen2.5-vl", "qwen3-vl"])
-def test_verl_readme_command_is_accepted_keeps_every_row_and_gives_true_times(
-    family: str, exports: dict, tmp_path: Path
-) -> None:
+def check_verl_readme_command(family: str, exports: dict, tmp_path: Path) -> dict:
+    """Run examples/verl_grpo.sh's overrides through verl's own config composition, validation and dataset class
+    on `exports` (`root`, `files` under it, shard `rows` by `sample_id/variant`); assert every row is kept within
+    the prompt length and the model gets each frame's true time. Returns verl's rows by sample id."""
     model = TINY_FAMILIES[family](tmp_path / "tiny")
     env = {"TRAIN_FILES": "[" + ",".join(exports["files"]) + "]", "MODEL": str(model), "PATCH": str(PATCH[family]),
            "VCTRAIN": str(ROOT / "vctrain"), "EXPORTS": str(exports["root"])}
@@ -86,7 +84,16 @@ def test_verl_readme_command_is_accepted_keeps_every_row_and_gives_true_times(
             assert got["second_per_grid_ts"] == [pytest.approx(2 * (pts[-1] - pts[0]) / (len(pts) - 1), rel=1e-6)]
         else:  # every patch's own time, uneven rows included
             assert got["timestamps"] == pytest.approx(_patch_times(pts), abs=0.05 + 1e-6), got
-    by_id = {got["sample_id"]: got for got in report["rows"]}
+    return {got["sample_id"]: got for got in report["rows"]}
+
+
+@pytest.mark.slow
+@needs_verl
+@pytest.mark.parametrize("family", ["qwen2.5-vl", "qwen3-vl"])
+def test_verl_readme_command_is_accepted_keeps_every_row_and_gives_true_times(
+    family: str, exports: dict, tmp_path: Path
+) -> None:
+    by_id = check_verl_readme_command(family, exports, tmp_path)
     assert {"stvg-2fps", "tq-1", "uneven-1"} <= set(by_id)  # 2 fps, 1 fps, the uneven capped row
 
 
