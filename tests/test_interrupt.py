@@ -36,6 +36,23 @@ def _session(sid: int) -> list[tuple[int, str]]:
     return found
 
 
+def _gone_within(sid: int, seconds: float) -> list[tuple[int, str]]:
+    """Wait up to `seconds` for session `sid` to have no live process; what is still alive then."""
+    deadline = time.monotonic() + seconds
+    while _session(sid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return _session(sid)
+
+
+def _kill_session(proc: subprocess.Popen) -> None:
+    """Whatever a failed test left of the run: every process of its session, then the CLI itself."""
+    for pid, _ in _session(proc.pid):
+        os.kill(pid, signal.SIGKILL)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
 @pytest.mark.parametrize("how", ["SIGTERM", pytest.param("SIGINT to the process group", marks=pytest.mark.slow)])
 def test_an_interrupted_render_leaves_no_process_and_resumes(gt_recipe: Path, gt_reference: list,  # noqa: F811
@@ -57,16 +74,10 @@ def test_an_interrupted_render_leaves_no_process_and_resumes(gt_recipe: Path, gt
         _, stderr = proc.communicate(timeout=60)
         assert proc.returncode == (143 if how == "SIGTERM" else 130), stderr
         assert "interrupted" in stderr and "Traceback" not in stderr, stderr
-        deadline = time.monotonic() + 10
-        while _session(proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert _session(proc.pid) == [], f"left running after {how}: {_session(proc.pid)} (started: {started})"
+        left = _gone_within(proc.pid, 10)
+        assert left == [], f"left running after {how}: {left} (started: {started})"
     finally:
-        for pid, _ in _session(proc.pid):
-            os.kill(pid, signal.SIGKILL)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _kill_session(proc)
     assert not [p for p in (out / "data").iterdir() if p.name.endswith(".tmp")]
     done = _render(gt_recipe, out, "--workers", "2")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -102,16 +113,10 @@ def test_sigterm_to_a_ray_render_ends_ray_and_resumes(gt_recipe: Path, gt_refere
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=120)
         assert proc.returncode == 143 and "Traceback" not in stderr, stderr
-        deadline = time.monotonic() + 30
-        while _session(proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _session(proc.pid) == [], f"left running: {_session(proc.pid)} (started: {started})"
+        left = _gone_within(proc.pid, 30)
+        assert left == [], f"left running: {left} (started: {started})"
     finally:
-        for pid, _ in _session(proc.pid):
-            os.kill(pid, signal.SIGKILL)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _kill_session(proc)
         shutil.rmtree(ray_tmp, ignore_errors=True)
     done = _render(gt_recipe, out)
     assert done.returncode == 0, done.stdout + done.stderr
