@@ -58,8 +58,10 @@ def run(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> tuple[subp
     records: list = [
         {"id": "vtest-good", "video": "vtest.avi", "question": q, "span_seconds": [4.6, 10.6],
          "clip_seconds": [2.0, 14.0], "boxes": DEMO_BOXES},
-        {"id": "bikes-good", "video": "bikes.mp4", "question": q, "span_seconds": [1.0, 4.0]},
-        {"id": "megamind-bugy-intact", "video": "Megamind_bugy.avi", "question": q, "span_seconds": [1.0, 3.0]},
+        {"id": "bikes-good", "video": "bikes.mp4", "question": q, "span_seconds": [1.0, 4.0],
+         "boxes": {"25": [521, 0, 640, 72]}},
+        {"id": "megamind-bugy-intact", "video": "Megamind_bugy.avi", "question": q, "span_seconds": [1.0, 3.0],
+         "task": "temporal_qa"},
         {"id": "truncated", "video": "bugy_truncated.avi", "question": q},
         {"id": "empty", "video": "empty.mp4", "question": q},
         {"id": "text-as-mp4", "video": "notes.mp4", "question": q},

@@ -90,7 +90,6 @@ def test_gt_detector_render_records_a_box_on_frame_1e20_and_finishes(tmp_path: P
     records = good_records()[4:6]  # bikes.mp4: two short clips
     boxes = {"10": [100, 80, 160, 200], "12": [104, 80, 164, 200]}
     records[0] = {**records[0], "boxes": {**boxes, str(10**20): [1, 2, 30, 40]}}
-    records[1] = {**records[1], "boxes": boxes}
     recipe = write_recipe(tmp_path, media_dir, records, detector={"name": "gt"}, variants=["raw"])
     out = tmp_path / "out"
     summary = run_pipeline(load_pipeline(recipe), out, progress=False)

@@ -43,9 +43,12 @@ def _recipe(tmp: Path, media: Path) -> Path:
     walkers = yaml.safe_load(WALKERS.read_text())
     lines = (ROOT / "pipelines" / "annotations" / "vtest_walkers.jsonl").read_text().splitlines()[:2]
     extra = [
-        {"id": "bikes-1", "video": "bikes.mp4", "question": "When does the cyclist pass?", "span_seconds": [2, 6]},
-        {"id": "mega-1", "video": "Megamind.avi", "question": "When does he speak?", "span_seconds": [1, 5]},
-        {"id": "gone-1", "video": "not_here.mp4", "question": "A missing file.", "span_seconds": [1, 3]},
+        {"id": "bikes-1", "video": "bikes.mp4", "question": "When does the cyclist pass?", "span_seconds": [2, 6],
+         "task": "temporal_qa"},
+        {"id": "mega-1", "video": "Megamind.avi", "question": "When does he speak?", "span_seconds": [1, 5],
+         "task": "temporal_qa"},
+        {"id": "gone-1", "video": "not_here.mp4", "question": "A missing file.", "span_seconds": [1, 3],
+         "task": "temporal_qa"},
     ]
     ann = tmp / "ann.jsonl"
     ann.write_text("\n".join(lines + [json.dumps(r) for r in extra]) + "\n")

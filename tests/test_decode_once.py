@@ -25,7 +25,8 @@ VARIANTS = ["raw", "id_tags", "boxes", {"name": "crop", "renderers": [{"name": "
 
 
 def _records(n: int) -> list[dict]:
-    return [{"id": f"q{i}", "video": "vtest.avi", "question": f"Who walks? ({i})",
+    # a span question (no target ID to match): the rows depend on the frames and tracks alone
+    return [{"id": f"q{i}", "video": "vtest.avi", "question": f"When does someone walk? ({i})", "task": "temporal_qa",
              "span_seconds": [c[0] + 1.0, c[1] - 1.0], "clip_seconds": list(c)} for i, c in enumerate(CLIPS[:n])]
 
 

@@ -17,8 +17,10 @@ pytestmark = pytest.mark.slow  # renders with the real detector in a process poo
 def _recipe(tmp: Path, media: Path) -> Path:
     ann = tmp / "ann.jsonl"
     ann.write_text("\n".join(json.dumps(r) for r in [
-        {"id": "bikes-1", "video": "bikes.mp4", "question": "When does the cyclist pass?", "span_seconds": [2, 6]},
-        {"id": "mega-1", "video": "Megamind.avi", "question": "When does he speak?", "span_seconds": [1, 5]},
+        {"id": "bikes-1", "video": "bikes.mp4", "question": "When does the cyclist pass?", "span_seconds": [2, 6],
+         "task": "temporal_qa"},
+        {"id": "mega-1", "video": "Megamind.avi", "question": "When does he speak?", "span_seconds": [1, 5],
+         "task": "temporal_qa"},
     ]) + "\n")
     recipe = tmp / "p.yaml"
     recipe.write_text(

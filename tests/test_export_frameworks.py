@@ -20,7 +20,7 @@ from pathlib import Path
 import datasets
 import pyarrow.parquet as pq
 import pytest
-from shard_recipes import DEMO_BOXES, render_small
+from shard_recipes import CROSSING_BOXES, DEMO_BOXES, render_small
 
 from vcprep.dataset.export import ExportOptions, export_dataset
 from vcprep.dataset.reader import iter_rows
@@ -52,7 +52,8 @@ MIXED = [  # clips of 6 s at 1 fps give 6 frames; the stvg clip of 11 s is thinn
      "clip_seconds": [2.0, 14.0], "answer": "People walk."},  # 12 frames thinned to 6: 2, 2, 3, 2, 2 s apart
 ]
 AT_2FPS = [{"id": "stvg-2fps", "video": "vtest.avi", "question": "Who crosses from the left?", "task": "stvg",
-            "span_seconds": [19.0, 21.0], "clip_seconds": [18.0, 22.0]}]
+            "span_seconds": [19.0, 21.0], "clip_seconds": [18.0, 22.0], "objects": ["person"],
+            "boxes": CROSSING_BOXES}]
 
 
 def _spacing(pts: list[float]) -> float:

@@ -380,7 +380,8 @@ def test_temporal_crop_keeps_the_span_plus_margin_with_source_times(vtest_path) 
     cfg.variants = [_parse_variant("raw"), _parse_variant({"name": "crop", "renderers": [
         {"name": "temporal_crop", "margin_seconds": 1.0}]})]
     info = probe(vtest_path)
-    sample = Sample(sample_id="s", video_path="vtest.avi", question="Who walks?", gt_span_seconds=(30.0, 34.0))
+    sample = Sample(sample_id="s", video_path="vtest.avi", question="When does someone walk?", task="temporal_qa",
+                    gt_span_seconds=(30.0, 34.0))
     rows = {r["variant"]: r for r in build_sample_rows(sample, video_file=vtest_path, info=info,
                                                         tracks=Tracks.empty(), config=cfg)}
     crop = rows["crop"]
@@ -391,8 +392,8 @@ def test_temporal_crop_keeps_the_span_plus_margin_with_source_times(vtest_path) 
     assert min(rows["raw"]["pts_seconds"]) < 1.0  # the raw variant still spans the video
     assert crop["hint"] and "trimmed" in crop["hint"]
     # a span given with the sample (e.g. predicted) replaces the ground truth as the reference
-    given = Sample(sample_id="g", video_path="vtest.avi", question="q", gt_span_seconds=(30.0, 34.0),
-                   extra={"crop_span_seconds": [10.0, 12.0]})
+    given = Sample(sample_id="g", video_path="vtest.avi", question="q", task="temporal_qa",
+                   gt_span_seconds=(30.0, 34.0), extra={"crop_span_seconds": [10.0, 12.0]})
     rows = {r["variant"]: r for r in build_sample_rows(given, video_file=vtest_path, info=info,
                                                         tracks=Tracks.empty(), config=cfg)}
     assert min(rows["crop"]["pts_seconds"]) >= 9.0 - 1e-6 and max(rows["crop"]["pts_seconds"]) <= 13.0 + 1e-6

@@ -172,7 +172,8 @@ def _yaml_features() -> list[dict[str, Any]]:
 
 def unanswered_by_reason(errors: list[dict[str, Any]]) -> dict[str, int]:
     """Samples not written because their answer cannot be known (errors of stage `match`), by reason kind
-    (`class not detectable`, `not detected`, `weak match`: the text before the first colon)."""
+    (`class not detectable`, `not detected`, `weak match`, `no ground-truth boxes`: the text before the first
+    colon)."""
     out: dict[str, int] = {}
     for e in errors:
         if e.get("stage") == "match":

@@ -26,7 +26,7 @@ from vcprep.render.answers import key_boxes_per_frame, resolve_key_items, sample
 from vcprep.render.context import VideoContext, stored_size
 from vcprep.render.prompts import load_template, user_prompt
 from vcprep.render.renderers import Renderer, build_renderer, chain_hint, crop_reference, render_chain
-from vcprep.track.matching import TargetMatch, match_target, seeded_match
+from vcprep.track.matching import NO_GROUND_TRUTH_BOXES, TargetMatch, match_target, seeded_match
 from vcprep.track.quality import oracle_for_sample
 
 
@@ -97,7 +97,8 @@ class UnansweredSampleError(InputError):
     """A sample whose target has no acceptable track, so its ID answer cannot be known: it is recorded in
     the errors table, never written as a training row.
 
-    `reason` is the short kind (`not detected`, `weak match`); the message adds the numbers.
+    `reason` is the short kind (`not detected`, `weak match`, `no ground-truth boxes`); the message adds the
+    numbers.
     """
 
     def __init__(self, reason: str, detail: str) -> None:
@@ -162,10 +163,11 @@ def plan_sample(sample: Sample, info: VideoInfo, sampling: SamplingConfig,
 
 
 def sample_rows(plan: SamplePlan, ctx: VideoContext, *, output: OutputConfig, match_rule: MatchConfig) -> SampleRows:
-    """The rows of one sample, or UnansweredSampleError when it has ground-truth boxes but no track the
-    match rule accepts (no row is then written: a row without an answer teaches nothing, and an ID hint
-    over frames without the target misleads). A query without boxes (span only) has no target to match
-    and is written as before, with a null `target_match`."""
+    """The rows of one sample, or UnansweredSampleError when its answer names a track ID but no track can be
+    trusted as the target: the match rule accepts none, or the sample has no ground-truth box inside its clip
+    to match with (a span-only ID query). No row is then written: a row without an answer teaches nothing, and
+    an ID hint over frames without the target misleads. Tasks that answer without an ID (spans, options, the
+    source's own answer) need no boxes and keep a null `target_match`."""
     sample, info, clip_span = plan.sample, ctx.info, plan.clip_span_seconds
     scale = ctx.scale
     in_clip = lambda f: clip_span[0] - 1e-6 <= f / info.fps <= clip_span[1] + 1e-6  # noqa: E731
@@ -178,8 +180,13 @@ def sample_rows(plan: SamplePlan, ctx: VideoContext, *, output: OutputConfig, ma
     template = load_template(sample.task)  # per-task prompt; an unknown task is a bad record
     key_items = resolve_key_items(sample, info, scale)
     answer = sample_answer(sample, template, target_id=match.target_id, key_items=key_items)
-    if answer is None and gt_boxes and match.refusal and needs_target_id(sample):
-        raise UnansweredSampleError(match.refusal, match.detail)
+    if answer is None and needs_target_id(sample):
+        if not gt_boxes:
+            where = "in the sample" if not sample.gt_boxes else f"inside its clip {list(clip_span)} s"
+            raise UnansweredSampleError(NO_GROUND_TRUTH_BOXES, f"an ID query with no ground-truth box {where}, "
+                                                               "so no track can be named as its target")
+        if match.refusal:
+            raise UnansweredSampleError(match.refusal, match.detail)
     clip_tracks = ctx.tracks.select(np.array([in_clip(int(f)) for f in ctx.tracks.frame_index], bool))
     ext = "png" if output.image_format == "png" else "jpg"
     rows = []

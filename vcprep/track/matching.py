@@ -26,6 +26,9 @@ WEAK_MATCH = "weak match"
 """Some track overlaps the target, but not closely or not often enough for the rule."""
 CLASS_NOT_DETECTABLE = "class not detectable"
 """The target's category maps to no class the detector outputs (decided before tracking)."""
+NO_GROUND_TRUTH_BOXES = "no ground-truth boxes"
+"""An ID query (its answer names a track) with no ground-truth box inside its clip: nothing says which track is
+the target, so its answer cannot be known."""
 
 
 @dataclass
@@ -46,7 +49,8 @@ class TargetMatch:
     mean_iou: float | None = None
     """Mean box IoU of the winner with the ground truth over the frames it won."""
     refusal: str | None = None
-    """Why no target was accepted: `not detected` or `weak match` (None when accepted)."""
+    """Why no target was accepted: `not detected` or `weak match` (None when accepted; `no ground-truth boxes`
+    is decided before matching, when there is nothing to match)."""
     detail: str = ""
     """The numbers behind a refusal, in words (for the errors table)."""
 
