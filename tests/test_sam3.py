@@ -180,3 +180,47 @@ def test_a_phrase_the_detector_cannot_see_is_not_refused_when_sam3_tracks(
     assert any(CLASS_NOT_DETECTABLE in r for r in reasons["bytetrack"]), reasons
     # with sam3 the sample reached target matching (after tracking): only its verdicts may be recorded
     assert all(r.startswith(("not detected", "weak match")) for r in reasons["sam3"]), reasons
+
+
+def test_ground_truth_phrases_are_its_coco_class_names_in_id_order(tmp_path: Path) -> None:
+    from vcprep.core.errors import InputError
+    from vcprep.track.evaluate import MotGroundTruth, ground_truth_phrases
+
+    megamind = MotGroundTruth.load(Path(__file__).parent / "fixtures" / "multiclass_mot" / "Megamind.txt")
+    # class ids 0, 27, 40, 60 in that file (person, tie, wine glass, dining table in COCO-80 order)
+    assert ground_truth_phrases(megamind) == ("person", "tie", "wine glass", "dining table")
+    one_class = tmp_path / "gt.txt"
+    one_class.write_text("1,1,10,10,20,40,1,-1,-1,-1\n")  # MOT pedestrians: no class column
+    assert ground_truth_phrases(MotGroundTruth.load(one_class)) == ("person",)
+    one_class.write_text("1,1,10,10,20,40,1,80,-1,-1\n")
+    with pytest.raises(InputError, match=r"class ids \[80\].*--phrase"):
+        ground_truth_phrases(MotGroundTruth.load(one_class))
+
+
+@pytest.mark.slow  # SAM 3 (tiny) through `vcprep evaluate`
+def test_vcprep_evaluate_prompts_sam3_with_the_ground_truths_classes_or_the_given_phrases(
+    sam3_checkpoint: Path, media_dir: Path, tmp_path: Path
+) -> None:
+    """Unbound, the text-prompted tracker finds nothing and would score zero without a word: `vcprep evaluate`
+    binds it to the ground truth's class names, or to `--phrase`, and says which."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from vcprep.cli import app
+
+    gt = tmp_path / "gt.txt"  # two annotated frames of Megamind (50 and 60) that show all four classes
+    lines = (Path(__file__).parent / "fixtures" / "multiclass_mot" / "Megamind.txt").read_text().splitlines()
+    gt.write_text("".join(ln + "\n" for ln in lines if int(ln.split(",")[0]) in (51, 61)))
+    recipe = tmp_path / "sam3.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "name": "eval", "source": {"name": "jsonl", "annotations": "a.jsonl", "data_root": str(media_dir)},
+        "decode": {"track_fps": 2.4}, "detector": {"name": "gt"},
+        "tracker": {"name": "sam3", "params": {"checkpoint": str(sam3_checkpoint), "device": "cpu",
+                                               "chunk_frames": 2, "min_mask_pixels": 1}}}))
+    args = ["evaluate", str(recipe), "--gt", str(gt), "--video", "Megamind.avi"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "phrases: person, tie, wine glass, dining table" in result.output and "HOTA" in result.output
+    result = CliRunner().invoke(app, [*args, "--phrase", "woman", "--phrase", "glass"])
+    assert result.exit_code == 0, result.output
+    assert "phrases: woman, glass" in result.output

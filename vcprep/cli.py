@@ -196,6 +196,9 @@ def evaluate(
     gt: Path = typer.Option(..., "--gt", help="Multi-object ground truth, MOT format (frame,id,x,y,w,h,...)."),
     video: str = typer.Option(..., "--video", help="The ground truth's video, relative to the data root."),
     data_root: Path = typer.Option(None, help="Override the recipe's source.data_root."),
+    phrase: list[str] = typer.Option(None, "--phrase", help="Text prompt for a text-prompted tracker (sam3); "
+                                     "repeat for several. Default: the ground truth's class names (COCO ids in "
+                                     "its 8th column), or `person` for a one-class file."),
 ) -> None:
     """Track the ground truth's stretch of VIDEO with the recipe and print HOTA, IDF1, MOTA and recall."""
     from vcprep.core.errors import InputError
@@ -203,9 +206,11 @@ def evaluate(
 
     cfg = _load_recipe(pipeline, data_root=data_root, needs_annotations=False)  # the ground truth is --gt
     try:
-        result = evaluate_recipe(cfg, video, gt)
+        result = evaluate_recipe(cfg, video, gt, phrases=phrase or ())
     except (InputError, OSError) as exc:
         _fail(str(exc))
+    if result.phrases:
+        typer.echo(f"phrases: {', '.join(result.phrases)}")
     typer.echo(result.report.line())
     typer.echo(f"{result.frames_tracked} frames tracked, {result.seconds_per_frame * 1000:.0f} ms a frame")
 

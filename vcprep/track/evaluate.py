@@ -8,6 +8,7 @@ tracked frames where the track rate skips one (`boxes_at_frame`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from vcprep.core.errors import InputError
 from vcprep.core.geometry import box_iou_matrix
 from vcprep.core.types import Tracks
 from vcprep.track.postprocess import boxes_at_frame
+from vcprep.track.trackers.base import PhraseTracker
 
 
 @dataclass(frozen=True)
@@ -112,13 +114,31 @@ class RecipeEvaluation:
     frames_tracked: int
     tracks: Tracks | None = None
     """The post-processed tracks that were scored (for per-class scores)."""
+    phrases: tuple[str, ...] = ()
+    """The text prompts a text-prompted tracker (`sam3`) was bound to; empty for every other tracker."""
+
+
+def ground_truth_phrases(gt: MotGroundTruth) -> tuple[str, ...]:
+    """What a text-prompted tracker is asked to find on a ground truth: the COCO names of its classes (8th
+    column), in id order, or `person` for a one-class file (MOT's pedestrians)."""
+    from vcprep.core.classes import COCO_80
+
+    if gt.class_id is None:
+        return ("person",)
+    unknown = sorted(int(c) for c in set(gt.class_id.tolist()) if not 0 <= c < len(COCO_80))
+    if unknown:
+        raise InputError(f"class ids {unknown} in the ground truth are not COCO-80 ids (0-79); name the phrases "
+                         "with --phrase")
+    return tuple(COCO_80[int(c)] for c in sorted(set(gt.class_id.tolist())))
 
 
 def evaluate_recipe(config: PipelineConfig, video_path: str, gt_path: str | Path, *,
-                    backfill_frames: int = 2) -> RecipeEvaluation:
+                    backfill_frames: int = 2, phrases: Sequence[str] = ()) -> RecipeEvaluation:
     """Run the recipe's detector, tracker and post-processing on the ground truth's stretch of
     `video_path` (under the recipe's data root), at the recipe's track rate, and score it.
-    `backfill_frames` is the tracking loop's (`loop.track_frames`); 0 measures the tracker alone."""
+    `backfill_frames` is the tracking loop's (`loop.track_frames`); 0 measures the tracker alone.
+    A text-prompted tracker (`sam3`) is bound to `phrases`, by default the ground truth's class names (an
+    unbound one would find nothing and score zero without saying why)."""
     import time
 
     from vcprep.decode.video import read_frames, sample_frame_indices
@@ -130,11 +150,16 @@ def evaluate_recipe(config: PipelineConfig, video_path: str, gt_path: str | Path
     grid = sample_frame_indices(info=info, fps=config.decode.track_fps)
     frames = grid[(grid >= gt.frame_index.min()) & (grid <= gt.frame_index.max())]
     trackers = Trackers.build(config)
+    tracker = trackers.tracker
+    bound: tuple[str, ...] = ()
+    if isinstance(tracker, PhraseTracker):
+        bound = tuple(phrases) or ground_truth_phrases(gt)
+        tracker = tracker.for_phrases(bound)
     t0 = time.perf_counter()
     raw = track_stream(read_frames(video_file, frames, backend=config.decode.backend),
-                       detector=trackers.detector, tracker=trackers.tracker, backfill_frames=backfill_frames)
+                       detector=trackers.detector, tracker=tracker, backfill_frames=backfill_frames)
     seconds = time.perf_counter() - t0
     tracks = postprocess(raw, config.postprocess, info)
     step = int(np.max(np.diff(frames))) if frames.size > 1 else 1
     return RecipeEvaluation(evaluate_tracks(tracks, gt, max_gap_frames=2 * step), seconds / max(1, frames.size),
-                            int(frames.size), tracks)
+                            int(frames.size), tracks, bound)
