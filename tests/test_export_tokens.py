@@ -1,12 +1,17 @@
 """Visual tokens per row: the image-per-frame form exports used to write against the video form, and the prompt
 token report of `vcprep export --processor`.
 
-Hand-derived counts for the small recipe's 256x192 frames at the README's pixel limits (3,136 to 602,112):
-- Qwen2.5-VL (14-pixel patches, resize factor 28): smart_resize(192, 256) = 196 x 252, a 14 x 18 grid, 2x2 merged
-  into 63 tokens for one temporal patch;
-- Qwen3-VL (16-pixel patches, factor 32): 192 x 256 as is, a 12 x 16 grid, 48 tokens.
-The deciding line: `temporal_patch_size = 2` in both image and video processors. An image is repeated to fill one
-2-frame temporal patch (63 or 48 tokens per frame), while a video puts two frames in each patch (per 2 frames).
+Hand-derived counts for the small recipe's 256x192 frames at the README's pixel limits (3,136 to 602,112), with
+processors whose own limits are wide enough to keep what qwen-vl-utils made (`WIDE`):
+- an image (either family's image processor, per image): Qwen2.5-VL (14-pixel patches, resize factor 28)
+  rounds 192 x 256 to 196 x 252, a 14 x 18 grid, 2x2 merged into 63 tokens; Qwen3-VL (16-pixel patches, factor
+  32) keeps 192 x 256, a 12 x 16 grid, 48 tokens. An image is repeated to fill one 2-frame temporal patch.
+- a video as EasyR1 reads it (a clip file): the same sizes, so 63 or 48 tokens per 2-frame patch.
+- a video as verl hands it over (a frame list): qwen-vl-utils first reads each frame as an image at twice the
+  factor (56 or 64), then resizes the video at the factor. Qwen2.5-VL: 192/56 = 3.4 -> 168, 256/56 = 4.6 -> 280,
+  kept by the second pass (multiples of 28), a 12 x 20 grid, 60 tokens; Qwen3-VL: 192 x 256 both times, 48.
+The deciding line: `temporal_patch_size = 2` in both image and video processors; a video puts two frames in
+each patch.
 """
 
 from __future__ import annotations
@@ -21,11 +26,26 @@ from shard_recipes import render_small
 from test_export_frameworks import MIXED
 
 from vcprep.dataset.export import token_messages
-from vcprep.dataset.prompt_tokens import IMAGES, VIDEO, PromptTokenCounter, TokenBudget
+from vcprep.dataset.prompt_tokens import IMAGES, VIDEO, PromptTokenCounter, TokenBudget, video_frame_size
 from vcprep.dataset.reader import iter_rows
 from vctrain.tools.tiny import TINY_FAMILIES
 
-TOKENS_PER_PATCH = {"qwen2.5-vl": 63, "qwen3-vl": 48}  # see the module docstring
+IMAGE_TOKENS = {"qwen2.5-vl": 63, "qwen3-vl": 48}  # per frame; see the module docstring
+CLIP_TOKENS = {"qwen2.5-vl": 63, "qwen3-vl": 48}  # per 2-frame patch of a clip file
+FRAME_LIST_TOKENS = {"qwen2.5-vl": 60, "qwen3-vl": 48}  # per 2-frame patch of a frame list
+WIDE = {"qwen2.5-vl": {"shortest_edge": 3136, "longest_edge": 12845056},  # per frame
+        "qwen3-vl": {"shortest_edge": 4096, "longest_edge": 25165824}}  # per clip (Qwen3-VL's video budget)
+
+
+def wide_tiny(family: str, folder: Path) -> Path:
+    """The tiny model of `family` with video limits wide enough that its processor keeps the frames' size."""
+    from transformers import AutoProcessor
+
+    model = TINY_FAMILIES[family](folder)
+    processor = AutoProcessor.from_pretrained(model)
+    processor.video_processor.size = WIDE[family]
+    processor.save_pretrained(model)
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -33,21 +53,42 @@ def small(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> Path:
     return render_small(tmp_path_factory.mktemp("tokens"), media_dir, MIXED[:2] + MIXED[-1:], variants=["raw"])
 
 
+def test_frame_sizes_follow_qwen_vl_utils_for_frame_lists_and_clip_files() -> None:
+    """The module docstring's sizes, and the limits: a 640x480 frame list at the default limits (no pixel keys)
+    and at max_pixels 100,352 (128 tiles of 28), and a long list whose share of the sequence budget rules.
+    (Checked once against qwen-vl-utils 0.0.14's own `fetch_video` on 200 sizes, frame counts and limits: all equal;
+    the verl test below compares whole prompt lengths with verl's.)"""
+    assert video_frame_size(192, 256, 8, factor=28, min_pixels=3136, max_pixels=602112) == (168, 280)
+    assert video_frame_size(192, 256, 8, factor=28, min_pixels=3136, max_pixels=602112,
+                            frame_list=False) == (196, 252)
+    assert video_frame_size(192, 256, 8, factor=32, min_pixels=3136, max_pixels=602112) == (192, 256)
+    # 480 x 640 at the defaults: first pass 480/56 = 8.6 -> 504, 640/56 = 11.4 -> 616 (310,464 px, inside the image
+    # limits); second pass keeps it (multiples of 28, under 768 x 784 = 602,112)
+    assert video_frame_size(480, 640, 32, factor=28) == (504, 616)
+    # max_pixels 100,352: first pass beta = sqrt(480 * 640 / 100352) = 1.750 -> 274.3 -> 224, 365.8 -> 336
+    # (floored to 56), 75,264 px; the second pass keeps it (inside 3,136 to 100,352)
+    assert video_frame_size(480, 640, 32, factor=28, min_pixels=3136, max_pixels=100352) == (224, 336)
+    # 1,000 frames: a frame's share is 128000 * 784 * 0.9 / 1000 * 2 = 180,634 px < 310,464, so the second pass
+    # scales 504 x 616 by beta = 1.311 -> 384.4 -> 364, 469.9 -> 448 (floored to 28)
+    assert video_frame_size(480, 640, 1000, factor=28) == (364, 448)
+
+
 @pytest.mark.parametrize("family", ["qwen2.5-vl", "qwen3-vl"])
 def test_a_video_costs_half_the_visual_tokens_of_image_frames(family: str, small: Path, tmp_path: Path) -> None:
-    counter = PromptTokenCounter(TokenBudget(str(TINY_FAMILIES[family](tmp_path / "tiny")), 3136, 602112))
+    counter = PromptTokenCounter(TokenBudget(str(wide_tiny(family, tmp_path / "tiny")), 3136, 602112))
     tok = counter.processor.tokenizer
     image_pad, video_pad = tok.convert_tokens_to_ids("<|image_pad|>"), tok.convert_tokens_to_ids("<|video_pad|>")
-    per_patch = TOKENS_PER_PATCH[family]
     for row in iter_rows(small):
         n = len(row["frames"])
         rate = (n - 1) / (row["pts_seconds"][-1] - row["pts_seconds"][0])
         old = counter.encode(token_messages(row, IMAGES, "verl"), row, IMAGES, rate)[0]
-        new = counter.encode(token_messages(row, VIDEO, "verl"), row, VIDEO, rate)[0]
+        listed = counter.encode(token_messages(row, VIDEO, "verl"), row, VIDEO, rate)[0]
+        clip = counter.encode(token_messages(row, VIDEO, "easyr1"), row, VIDEO, rate, frame_list=False)[0]
         assert (row["frame_width"], row["frame_height"]) == (256, 192)
-        assert int((old == image_pad).sum()) == n * per_patch  # old form: one image per frame
-        assert int((new == video_pad).sum()) == math.ceil(n / 2) * per_patch  # new form: two frames per patch
-        assert int((old == video_pad).sum()) == int((new == image_pad).sum()) == 0
+        assert int((old == image_pad).sum()) == n * IMAGE_TOKENS[family]  # old form: one image per frame
+        assert int((listed == video_pad).sum()) == math.ceil(n / 2) * FRAME_LIST_TOKENS[family]  # two frames a patch
+        assert int((clip == video_pad).sum()) == math.ceil(n / 2) * CLIP_TOKENS[family]
+        assert int((old == video_pad).sum()) == int((listed == image_pad).sum()) == 0
 
 
 @pytest.mark.slow

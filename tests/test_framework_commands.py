@@ -23,11 +23,15 @@ from framework_commands import ROOT, command_args, example, readme_blocks
 from shard_recipes import render_small
 from test_export_frameworks import AT_2FPS, MIXED, VERL_PYTHON
 
-from vcprep.dataset.export import ExportOptions, export_dataset
+from vcprep.dataset.export import ExportOptions, export_dataset, sample_fps, token_messages
+from vcprep.dataset.prompt_tokens import VIDEO, PromptTokenCounter, TokenBudget
 from vcprep.dataset.reader import iter_rows
 from vctrain.tools.tiny import TINY_FAMILIES
 
 PATCH = {"qwen2.5-vl": 14, "qwen3-vl": 16}
+VERL_KEEPS_WRAPPER = True
+"""verl's environment pins transformers < 5.11 (Makefile, install-verl), whose Qwen3-VL processor keeps the chat
+template's vision start/end pair around a video."""
 needs_verl = pytest.mark.skipif(not VERL_PYTHON.is_file() and "VCPREP_VERL_PYTHON" not in os.environ,
                                 reason="verl's environment is missing: run `make install-verl`")
 
@@ -63,7 +67,7 @@ def check_verl_readme_command(family: str, exports: dict, tmp_path: Path) -> dic
     """Run examples/verl_grpo.sh's overrides through verl's own config composition, validation and dataset class
     on `exports` (`root`, `files` under it, shard `rows` by `sample_id/variant`); assert every row is kept within
     the prompt length and the model gets each frame's true time. Returns verl's rows by sample id."""
-    model = TINY_FAMILIES[family](tmp_path / "tiny")
+    model = tiny_at_default_limits(family, tmp_path / "tiny")
     env = {"TRAIN_FILES": "[" + ",".join(exports["files"]) + "]", "MODEL": str(model), "PATCH": str(PATCH[family]),
            "VCTRAIN": str(ROOT / "vctrain"), "EXPORTS": str(exports["root"])}
     overrides = command_args(example("verl_grpo.sh"), "python -m verl.trainer.main_ppo", env)
@@ -84,7 +88,29 @@ def check_verl_readme_command(family: str, exports: dict, tmp_path: Path) -> dic
             assert got["second_per_grid_ts"] == [pytest.approx(2 * (pts[-1] - pts[0]) / (len(pts) - 1), rel=1e-6)]
         else:  # every patch's own time, uneven rows included
             assert got["timestamps"] == pytest.approx(_patch_times(pts), abs=0.05 + 1e-6), got
+    # `vcprep export --processor` counts what verl counts, row by row (qwen-vl-utils' resize, then the processor's),
+    # up to the one thing that depends on the transformers version: verl's (< 5.11) keeps the chat template's
+    # <|vision_start|>...<|vision_end|> pair around a Qwen3-VL video's per-patch blocks, 2 tokens that ours (5.2x)
+    # collapses; seen in verl's own decoded prompt
+    counter = PromptTokenCounter(TokenBudget(str(model)))
+    for got in report["rows"]:
+        row = exports["rows"][f"{got['sample_id']}/{got['variant']}"]
+        counted = counter.count(token_messages(row, VIDEO, "verl"), row, VIDEO, sample_fps(row["pts_seconds"]))
+        assert counted + 2 * got["wrapped_videos"] == got["prompt_tokens"], (got["sample_id"], counted, got)
+        assert got["wrapped_videos"] == (1 if family == "qwen3-vl" and VERL_KEEPS_WRAPPER else 0)
     return {got["sample_id"]: got for got in report["rows"]}
+
+
+def tiny_at_default_limits(family: str, folder: Path) -> Path:
+    """The tiny model of `family` with its video processor at the class's default pixel limits: the tiny
+    builder keeps small limits for speed, these make the prompt lengths those of full-size frames."""
+    from transformers import AutoProcessor
+
+    model = TINY_FAMILIES[family](folder)
+    processor = AutoProcessor.from_pretrained(model)
+    processor.video_processor.size = dict(type(processor.video_processor)().size)
+    processor.save_pretrained(model)
+    return model
 
 
 @pytest.mark.slow

@@ -38,9 +38,6 @@ def main(spec_path: str, out_path: str) -> None:
 
     model = config.actor_rollout_ref.model.path
     tokenizer, processor = hf_tokenizer(model), hf_processor(model)
-    # the tiny test model keeps small pixel limits for speed; the check uses the video processor's own defaults
-    # (those of the released models), so the prompt lengths are the real ones
-    processor.video_processor.size = type(processor.video_processor)().size
     os.chdir(spec["exports"])
     data = config.data
     dataset = create_rl_dataset(data.train_files, data, tokenizer, processor, is_train=True,
@@ -61,6 +58,9 @@ def main(spec_path: str, out_path: str) -> None:
             "prompt_tokens": int(inputs["input_ids"].shape[-1]),
             "second_per_grid_ts": spacing,
             "timestamps": [float(t) for t in TIMESTAMP.findall(decoded)],
+            # a Qwen3-VL video whose chat-template wrapper <|vision_start|>...<|vision_end|> was kept around its
+            # per-patch blocks (transformers < 5.11 keeps it; later versions collapse it): 2 tokens more
+            "wrapped_videos": len(re.findall(r"<\|vision_start\|><[0-9]", decoded)),
         })
     # verl's trainer drops the last incomplete batch and refuses a dataloader without one
     batches = len(dataset) // int(data.get("gen_batch_size") or data.train_batch_size)

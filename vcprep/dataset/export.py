@@ -301,7 +301,8 @@ def export_dataset(
             if uneven_spacing(row["pts_seconds"], row["video_fps"]):
                 uneven.append(key)
         if counter is not None and report is not None:
-            report.per_row[key] = counter.count(token_messages(row, frames_as, options.to), row, frames_as, rate)
+            report.per_row[key] = counter.count(token_messages(row, frames_as, options.to), row, frames_as, rate,
+                                                frame_list=options.to == "verl")  # EasyR1 reads a clip file
         n_frames += len(row["frames"])
         rows.append(make(row, len(rows), ctx))
     path = out / EXPORT_FILE
