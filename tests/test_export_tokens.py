@@ -110,3 +110,23 @@ def test_export_reports_tokens_per_row_in_its_summary_and_card_and_names_rows_ov
     warning = next(ln for ln in done.stdout.splitlines() if "exceed max_prompt_length" in ln)
     assert f"({int(high)} tokens)" in warning and warning.startswith("warning: ")
     assert "exceed max_prompt_length" in (tmp_path / "x" / "README.md").read_text()
+
+
+def test_an_easyr1_video_export_counted_for_qwen3_vl_warns_that_its_times_cannot_reach_the_model(
+    small: Path, tmp_path: Path
+) -> None:
+    """EasyR1 hands a clip to the processor without metadata, and Qwen3-VL's timestamp text comes from it: the
+    export says so and names the way that works; Qwen2.5-VL (spacing from the clip's rate) is not warned."""
+    from vcprep.dataset.export import ExportOptions, export_dataset
+
+    warned = {}
+    for family in ("qwen3-vl", "qwen2.5-vl"):
+        budget = TokenBudget(str(TINY_FAMILIES[family](tmp_path / family)), 3136, 602112)
+        for frames_as in (VIDEO, IMAGES):
+            result = export_dataset(small, tmp_path / f"{family}-{frames_as}", to="easyr1",
+                                    options=ExportOptions("easyr1", frames_as=frames_as, tokens=budget))
+            warned[family, frames_as] = [w for w in result.warnings() if "metadata" in w]
+    assert warned["qwen3-vl", VIDEO] and "--frames-as images" in warned["qwen3-vl", VIDEO][0]
+    assert not warned["qwen3-vl", IMAGES] and not warned["qwen2.5-vl", VIDEO] and not warned["qwen2.5-vl", IMAGES]
+    card = (tmp_path / "qwen3-vl-video" / "README.md").read_text()
+    assert "EasyR1 does not pass" in card

@@ -310,6 +310,10 @@ def export_dataset(
     pq.write_table(_stable_table(rows, options.to), tmp, compression="zstd")
     tmp.replace(path)
     result = ExportResult(path, len(rows), n_frames, TIMING_NOTES[(options.to, frames_as)], uneven, max_rate, report)
+    if counter is not None and counter.timestamps_from_metadata and (options.to, frames_as) == ("easyr1", VIDEO):
+        result.untimed = (f"{budget.processor if budget else ''} writes each 2-frame patch's time from the video's "
+                          "metadata, which EasyR1 does not pass (it would read every clip at its default rate): "
+                          "export with --frames-as images for this model")
     result.card = out / CARD_FILE
     result.card.write_text(render_export_card(result, dataset=str(root), to=options.to, frames_as=frames_as,
                                               paths=paths))

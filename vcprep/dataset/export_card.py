@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vcprep.dataset.prompt_tokens import TokenReport
+from vcprep.dataset.prompt_tokens import QWEN_VL_UTILS_VERSION, TokenReport
 
 if TYPE_CHECKING:
     from vcprep.dataset.export_media import PathStyle
@@ -30,10 +30,13 @@ class ExportResult:
     tokens: TokenReport | None = None
     """Prompt tokens per row, when a processor was named."""
     card: Path | None = None
+    untimed: str | None = None
+    """Why the frames' times cannot reach the named model through this layout (EasyR1 video rows for Qwen3-VL)."""
 
     def warnings(self) -> list[str]:
-        """What a user must know before launching: rows one rate cannot time exactly, rows a length limit drops."""
-        lines = []
+        """What a user must know before launching: rows one rate cannot time exactly, rows a length limit drops,
+        a layout that cannot give the named model its frames' times."""
+        lines = [f"warning: {self.untimed}"] if self.untimed else []
         if self.uneven_rows:
             lines.append(f"warning: {len(self.uneven_rows)} rows have unevenly spaced frames (thinned by max_frames); "
                          f"Qwen2.5-VL is told their mean rate ({_names(self.uneven_rows)}); Qwen3-VL through "
@@ -82,7 +85,10 @@ def render_export_card(result: ExportResult, *, dataset: str, to: str, frames_as
             "",
             "## Prompt tokens per row",
             "",
-            f"Counted with `{budget.processor}` (min_pixels {budget.min_pixels}, max_pixels {budget.max_pixels}).",
+            f"Counted with `{budget.processor}` (min_pixels {budget.min_pixels}, max_pixels {budget.max_pixels}): "
+            f"video frames resized as qwen-vl-utils {QWEN_VL_UTILS_VERSION} resizes them (a frame list for verl, a "
+            "clip file for EasyR1), then the processor with its own limits; images by the processor within the "
+            "pixel limits.",
             "",
             "| min | median | max | rows | max_prompt_length |",
             "|---|---|---|---|---|",

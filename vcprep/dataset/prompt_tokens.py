@@ -136,6 +136,9 @@ class PromptTokenCounter:
         video = self.processor.video_processor
         self.factor = int(video.patch_size) * int(video.merge_size)
         """The merged patch size (28 for Qwen2.5-VL, 32 for Qwen3-VL): each resized side is a multiple of it."""
+        self.timestamps_from_metadata = type(self.processor).__name__.startswith("Qwen3VL")
+        """Whether the model reads each patch's time as text computed from the video's metadata (Qwen3-VL), so a
+        framework that passes no metadata gives it wrong times."""
 
     def count(self, messages: list[dict[str, Any]], row: dict[str, Any], frames_as: str, rate_fps: float, *,
               frame_list: bool = True) -> int:
