@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from framework_commands import tiny_with_video_limits
 from shard_recipes import render_small
 from test_export_frameworks import MIXED
 
@@ -35,17 +36,6 @@ CLIP_TOKENS = {"qwen2.5-vl": 63, "qwen3-vl": 48}  # per 2-frame patch of a clip 
 FRAME_LIST_TOKENS = {"qwen2.5-vl": 60, "qwen3-vl": 48}  # per 2-frame patch of a frame list
 WIDE = {"qwen2.5-vl": {"shortest_edge": 3136, "longest_edge": 12845056},  # per frame
         "qwen3-vl": {"shortest_edge": 4096, "longest_edge": 25165824}}  # per clip (Qwen3-VL's video budget)
-
-
-def wide_tiny(family: str, folder: Path) -> Path:
-    """The tiny model of `family` with video limits wide enough that its processor keeps the frames' size."""
-    from transformers import AutoProcessor
-
-    model = TINY_FAMILIES[family](folder)
-    processor = AutoProcessor.from_pretrained(model)
-    processor.video_processor.size = WIDE[family]
-    processor.save_pretrained(model)
-    return model
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +65,8 @@ def test_frame_sizes_follow_qwen_vl_utils_for_frame_lists_and_clip_files() -> No
 
 @pytest.mark.parametrize("family", ["qwen2.5-vl", "qwen3-vl"])
 def test_a_video_costs_half_the_visual_tokens_of_image_frames(family: str, small: Path, tmp_path: Path) -> None:
-    counter = PromptTokenCounter(TokenBudget(str(wide_tiny(family, tmp_path / "tiny")), 3136, 602112))
+    model = tiny_with_video_limits(family, tmp_path / "tiny", WIDE[family])
+    counter = PromptTokenCounter(TokenBudget(str(model), 3136, 602112))
     tok = counter.processor.tokenizer
     image_pad, video_pad = tok.convert_tokens_to_ids("<|image_pad|>"), tok.convert_tokens_to_ids("<|video_pad|>")
     for row in iter_rows(small):

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from framework_commands import ROOT, command_args, example, readme_blocks
+from framework_commands import ROOT, command_args, example, readme_blocks, tiny_with_video_limits
 from shard_recipes import render_small
 from test_export_frameworks import AT_2FPS, MIXED, VERL_PYTHON
 
@@ -67,7 +67,7 @@ def check_verl_readme_command(family: str, exports: dict, tmp_path: Path) -> dic
     """Run examples/verl_grpo.sh's overrides through verl's own config composition, validation and dataset class
     on `exports` (`root`, `files` under it, shard `rows` by `sample_id/variant`); assert every row is kept within
     the prompt length and the model gets each frame's true time. Returns verl's rows by sample id."""
-    model = tiny_at_default_limits(family, tmp_path / "tiny")
+    model = tiny_with_video_limits(family, tmp_path / "tiny")
     env = {"TRAIN_FILES": "[" + ",".join(exports["files"]) + "]", "MODEL": str(model), "PATCH": str(PATCH[family]),
            "VCTRAIN": str(ROOT / "vctrain"), "EXPORTS": str(exports["root"])}
     overrides = command_args(example("verl_grpo.sh"), "python -m verl.trainer.main_ppo", env)
@@ -99,18 +99,6 @@ def check_verl_readme_command(family: str, exports: dict, tmp_path: Path) -> dic
         assert counted + 2 * got["wrapped_videos"] == got["prompt_tokens"], (got["sample_id"], counted, got)
         assert got["wrapped_videos"] == (1 if family == "qwen3-vl" and VERL_KEEPS_WRAPPER else 0)
     return {got["sample_id"]: got for got in report["rows"]}
-
-
-def tiny_at_default_limits(family: str, folder: Path) -> Path:
-    """The tiny model of `family` with its video processor at the class's default pixel limits: the tiny
-    builder keeps small limits for speed, these make the prompt lengths those of full-size frames."""
-    from transformers import AutoProcessor
-
-    model = TINY_FAMILIES[family](folder)
-    processor = AutoProcessor.from_pretrained(model)
-    processor.video_processor.size = dict(type(processor.video_processor)().size)
-    processor.save_pretrained(model)
-    return model
 
 
 @pytest.mark.slow
