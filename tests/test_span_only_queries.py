@@ -1,5 +1,6 @@
 """An ID query without a ground-truth box inside its clip names no target: it is refused, never written with a
-null answer. Tasks answered without an ID (a span) need no box and are written.
+null answer. Tasks answered without an ID (a span) need no box and are written; without what their answer is
+made of (the span) they are bad records.
 
 A real render (vtest.avi, HOG + ByteTrack, the small shard recipe) through the CLI: the refusals are recorded
 in `meta/errors.jsonl` (stage `match`, reason `no ground-truth boxes`), counted in the printed summary,
@@ -32,6 +33,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> tuple
          "span_seconds": [12.0, 14.0], "clip_seconds": [11.5, 16.0], "boxes": good_records()[0]["boxes"]},
         {"id": "span-question", "video": "vtest.avi", "question": "When does the man walk up the path?",
          "task": "temporal_qa", "span_seconds": [4.6, 10.6], "clip_seconds": [2.0, 14.0]},
+        # a span question without its span: nothing to answer with (a bad record, whatever the tracks)
+        {"id": "question-without-span", "video": "vtest.avi", "question": "When does the man walk?",
+         "task": "temporal_qa", "clip_seconds": [2.0, 14.0]},
     ]
     recipe = write_recipe(folder, media_dir, records, samples_per_shard=10)
     out = folder / "out"
@@ -45,7 +49,10 @@ def test_id_queries_without_a_box_in_their_clip_are_refused_and_span_questions_w
     done, out = rendered
     assert done.returncode == 1, done.stdout + done.stderr  # something was not written: the exit code says so
     errors = {e["sample_id"]: e for e in map(json.loads, (out / "meta/errors.jsonl").read_text().splitlines())}
-    assert set(errors) == {"span-only", "boxes-outside-clip"}
+    assert set(errors) == {"span-only", "boxes-outside-clip", "question-without-span"}
+    assert errors["question-without-span"]["stage"] == "render"
+    assert errors["question-without-span"]["reason"] == ("no answer: the temporal_qa answer needs span_seconds, "
+                                                         "which the sample does not give")
     assert errors["span-only"]["stage"] == "match"
     assert errors["span-only"]["reason"].startswith("no ground-truth boxes: ")
     assert "in the sample" in errors["span-only"]["reason"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,20 @@ def needs_target_id(sample: Sample) -> bool:
     return "{target_id" in load_template(sample.task).answer and not (sample.task == "stvg" and sample.answer)
 
 
+NO_ANSWER = "no answer"
+"""A sample whose source gives nothing its task's answer is made from (no span for a temporal question, no option
+letter, no answer text, no key objects): a row would teach nothing."""
+_ANSWER_INPUTS = {"target_id": "a ground-truth box (for the target ID)", "start": "span_seconds",
+                  "end": "span_seconds", "option": "the option letter", "text": "the answer text",
+                  "claims": "key items"}
+
+
+def _answer_inputs(template: Any) -> list[str]:
+    """What the sample must give for its task's answer template, in words (from the template's fields)."""
+    fields = [name for _, name, _, _ in string.Formatter().parse(template.answer) if name]
+    return list(dict.fromkeys(_ANSWER_INPUTS.get(name, name) for name in fields))
+
+
 def match_columns(match: TargetMatch | None) -> dict[str, Any]:
     """The row's record of how its target was matched (all None for a sample without ground-truth boxes)."""
     if match is None:
@@ -167,7 +182,8 @@ def sample_rows(plan: SamplePlan, ctx: VideoContext, *, output: OutputConfig, ma
     trusted as the target: the match rule accepts none, or the sample has no ground-truth box inside its clip
     to match with (a span-only ID query). No row is then written: a row without an answer teaches nothing, and
     an ID hint over frames without the target misleads. Tasks that answer without an ID (spans, options, the
-    source's own answer) need no boxes and keep a null `target_match`."""
+    source's own answer) need no boxes and keep a null `target_match`. A sample whose task's answer cannot be made
+    at all (a temporal question without a span, an MCQ without its letter) raises InputError (a bad record)."""
     sample, info, clip_span = plan.sample, ctx.info, plan.clip_span_seconds
     scale = ctx.scale
     in_clip = lambda f: clip_span[0] - 1e-6 <= f / info.fps <= clip_span[1] + 1e-6  # noqa: E731
@@ -187,6 +203,9 @@ def sample_rows(plan: SamplePlan, ctx: VideoContext, *, output: OutputConfig, ma
                                                                "so no track can be named as its target")
         if match.refusal:
             raise UnansweredSampleError(match.refusal, match.detail)
+    if answer is None:  # a record short of what its task needs: a bad input, not a tracking verdict
+        raise InputError(f"{NO_ANSWER}: the {sample.task} answer needs {', '.join(_answer_inputs(template))}, "
+                         "which the sample does not give")
     clip_tracks = ctx.tracks.select(np.array([in_clip(int(f)) for f in ctx.tracks.frame_index], bool))
     ext = "png" if output.image_format == "png" else "jpg"
     rows = []
