@@ -63,10 +63,11 @@ def _patch_times(pts: list[float]) -> list[float]:
     return [(padded[i] + padded[i + 1]) / 2 for i in range(0, len(padded), 2)]
 
 
-def check_verl_readme_command(family: str, exports: dict, tmp_path: Path) -> dict:
+def check_verl_readme_command(family: str, exports: dict, tmp_path: Path, *, count_rows: int | None = None) -> dict:
     """Run examples/verl_grpo.sh's overrides through verl's own config composition, validation and dataset class
     on `exports` (`root`, `files` under it, shard `rows` by `sample_id/variant`); assert every row is kept within
-    the prompt length and the model gets each frame's true time. Returns verl's rows by sample id."""
+    the prompt length and the model gets each frame's true time, and that `vcprep export --processor` counts each
+    row's prompt as verl does (all rows, or the `count_rows` longest). Returns verl's rows by sample id."""
     model = tiny_with_video_limits(family, tmp_path / "tiny")
     env = {"TRAIN_FILES": "[" + ",".join(exports["files"]) + "]", "MODEL": str(model), "PATCH": str(PATCH[family]),
            "VCTRAIN": str(ROOT / "vctrain"), "EXPORTS": str(exports["root"])}
@@ -93,7 +94,8 @@ def check_verl_readme_command(family: str, exports: dict, tmp_path: Path) -> dic
     # <|vision_start|>...<|vision_end|> pair around a Qwen3-VL video's per-patch blocks, 2 tokens that ours (5.2x)
     # collapses; seen in verl's own decoded prompt
     counter = PromptTokenCounter(TokenBudget(str(model)))
-    for got in report["rows"]:
+    longest = sorted(report["rows"], key=lambda got: -got["prompt_tokens"])
+    for got in longest[:count_rows]:  # every row, or the `count_rows` longest (counting full frames takes time)
         row = exports["rows"][f"{got['sample_id']}/{got['variant']}"]
         counted = counter.count(token_messages(row, VIDEO, "verl"), row, VIDEO, sample_fps(row["pts_seconds"]))
         assert counted + 2 * got["wrapped_videos"] == got["prompt_tokens"], (got["sample_id"], counted, got)
