@@ -526,3 +526,23 @@ def test_id_tags_stvg_r1_placement_is_cv2_puttext_at_the_reference_anchor() -> N
     _same_ink(out[:, : W - 1], want[:, : W - 1])  # OpenCV anti-aliases its own cut at the last column
     with pytest.raises(ValueError, match="placement"):
         build_renderer("id_tags", {"placement": "middle"})
+
+
+def test_a_sample_without_what_its_answer_is_made_from_is_a_bad_record(vtest_path) -> None:
+    """A temporal MCQ with neither its span nor its letter: no row (it would have a null answer); the error names
+    both missing inputs, from the task's answer template (`From <t>{start}</t>s to <t>{end}</t>s ... {option}`)."""
+    from pathlib import Path
+
+    from vcprep.core.config import load_pipeline
+    from vcprep.core.errors import InputError
+    from vcprep.core.types import Sample, Tracks
+    from vcprep.decode.video import probe
+    from vcprep.render.rows import build_sample_rows
+
+    cfg = load_pipeline(Path(__file__).resolve().parents[1] / "pipelines" / "demo.yaml")
+    cfg.variants = [_parse_variant("raw")]
+    sample = Sample(sample_id="m", video_path="vtest.avi", question="When, and what?", task="temporal_mcq",
+                    options=("walks", "runs"), clip_span_seconds=(0.0, 2.0))
+    with pytest.raises(InputError, match=r"^no answer: the temporal_mcq answer needs span_seconds and the option "
+                                         r"letter, which the sample does not give$"):
+        build_sample_rows(sample, video_file=vtest_path, info=probe(vtest_path), tracks=Tracks.empty(), config=cfg)

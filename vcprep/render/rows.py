@@ -132,15 +132,16 @@ def needs_target_id(sample: Sample) -> bool:
 NO_ANSWER = "no answer"
 """A sample whose source gives nothing its task's answer is made from (no span for a temporal question, no option
 letter, no answer text, no key objects): a row would teach nothing."""
-_ANSWER_INPUTS = {"target_id": "a ground-truth box (for the target ID)", "start": "span_seconds",
-                  "end": "span_seconds", "option": "the option letter", "text": "the answer text",
-                  "claims": "key items"}
-
-
-def _answer_inputs(template: Any) -> list[str]:
-    """What the sample must give for its task's answer template, in words (from the template's fields)."""
+def _missing_inputs(template: Any, sample: Sample, target_id: int | None, key_items: list[Any]) -> list[str]:
+    """What the sample lacks of what its task's answer template is made from, in words (from the template's
+    fields: the target ID, the span, the option letter, the answer text, the key objects)."""
+    given = {"target_id": target_id is not None, "start": sample.gt_span_seconds is not None,
+             "end": sample.gt_span_seconds is not None, "option": bool(sample.answer), "text": bool(sample.answer),
+             "claims": bool(key_items)}
+    words = {"target_id": "a target ID", "start": "span_seconds", "end": "span_seconds",
+             "option": "the option letter", "text": "the answer text", "claims": "key items"}
     fields = [name for _, name, _, _ in string.Formatter().parse(template.answer) if name]
-    return list(dict.fromkeys(_ANSWER_INPUTS.get(name, name) for name in fields))
+    return list(dict.fromkeys(words.get(name, name) for name in fields if not given.get(name, False)))
 
 
 def match_columns(match: TargetMatch | None) -> dict[str, Any]:
@@ -204,7 +205,8 @@ def sample_rows(plan: SamplePlan, ctx: VideoContext, *, output: OutputConfig, ma
         if match.refusal:
             raise UnansweredSampleError(match.refusal, match.detail)
     if answer is None:  # a record short of what its task needs: a bad input, not a tracking verdict
-        raise InputError(f"{NO_ANSWER}: the {sample.task} answer needs {', '.join(_answer_inputs(template))}, "
+        missing = _missing_inputs(template, sample, match.target_id, key_items)
+        raise InputError(f"{NO_ANSWER}: the {sample.task} answer needs {' and '.join(missing)}, "
                          "which the sample does not give")
     clip_tracks = ctx.tracks.select(np.array([in_clip(int(f)) for f in ctx.tracks.frame_index], bool))
     ext = "png" if output.image_format == "png" else "jpg"
