@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from report import publish
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "SAM 3 memory on long clips"
@@ -88,12 +89,7 @@ def main() -> None:
                      f"{growth / video_minutes:.0f} MiB | {growth / base_growth:.2f}x | "
                      f"{r['seconds'] / args.frames:.2f} |")
     body = "\n".join(lines)
-    print(body)
-    if args.write:
-        sys.path.insert(0, str(ROOT / "bench"))
-        from report import write_section
-
-        write_section(SECTION, body)
+    publish(SECTION, body, write=args.write)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+from report import publish
 
 from vcprep.core.geometry import box_iou_matrix
 from vcprep.decode.video import read_frames
@@ -87,12 +87,7 @@ def main() -> None:
         lines.append(f"| {name} ({seed}) | {min(mil):.2f} / {np.mean(mil):.2f} | {mil_ms:.0f} | "
                      f"{min(tpl):.2f} / {np.mean(tpl):.2f} | {tpl_ms:.0f} |")
     body = "\n".join(lines)
-    print(body)
-    if args.write:
-        sys.path.insert(0, str(ROOT / "bench"))
-        from report import write_section
-
-        write_section(SECTION, body)
+    publish(SECTION, body, write=args.write)
 
 
 if __name__ == "__main__":

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from report import publish
 
 from vcprep.core.config import MatchConfig, PipelineConfig, PluginConfig, load_pipeline
 from vcprep.core.geometry import box_iou_matrix
@@ -172,12 +172,7 @@ def main() -> None:
         print(f"{name:55s} {right!s:>6s} {share:6.2f} {iou:5.2f}  {'yes':>7s} {strict:>6s}")
     on_bikes = "`ssdlite`" + (f" and `{vidstg.detector.name}`" if multi_class else "")
     body = section(cases, f"`{walkers.detector.name}` on vtest, {on_bikes} on bikes.mp4")
-    print(body)
-    if args.write:
-        sys.path.insert(0, str(ROOT / "bench"))
-        from report import write_section
-
-        write_section(SECTION, body)
+    publish(SECTION, body, write=args.write)
 
 
 def section(cases: list[tuple[str, bool | None, float, float]], detector: str) -> str:

@@ -111,3 +111,10 @@ def write_section(title: str, body: str, command: str | None = None, path: Path 
     """Replace section `## title` of BENCHMARKS.md with the provenance stamp and `body`, leaving the others alone."""
     text = path.read_text() if path.is_file() else "# Benchmarks\n"
     path.write_text(replace_section(text, title, provenance(command or this_command()) + "\n\n" + body))
+
+
+def publish(title: str, body: str, *, write: bool) -> None:
+    """Print a bench's section; with `--write` (`write`), also write it into BENCHMARKS.md."""
+    print(body)
+    if write:
+        write_section(title, body)
