@@ -77,3 +77,20 @@ def upstream_renders(tmp_path_factory: pytest.TempPathFactory, upstream_clip: Pa
     from upstream_renders import render_all
 
     return render_all(tmp_path_factory, upstream_clip)
+
+
+@pytest.fixture(scope="session")
+def bikes_small(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> Path:
+    """The small recipe on bikes.mp4 alone (good_records()[4:], a shard per sample), rendered once per test
+    process for the tests that damage copies of a dataset; never changed itself (they work on `ds`)."""
+    from shard_recipes import good_records, render_small
+
+    return render_small(tmp_path_factory.mktemp("bikes_small"), media_dir, good_records()[4:], samples_per_shard=1)
+
+
+@pytest.fixture()
+def ds(bikes_small: Path, tmp_path: Path) -> Path:
+    """A fresh copy of `bikes_small` for one test to damage."""
+    dst = tmp_path / "ds"
+    shutil.copytree(bikes_small, dst)
+    return dst

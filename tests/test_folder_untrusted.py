@@ -26,17 +26,6 @@ from vctrain.data.reader import ShardCheckError, index_rows
 CLI = [sys.executable, "-m", "vcprep.cli"]
 
 
-@pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> Path:
-    return render_small(tmp_path_factory.mktemp("folder"), media_dir, good_records()[4:], samples_per_shard=1)
-
-
-@pytest.fixture()
-def ds(small: Path, tmp_path: Path) -> Path:
-    dst = tmp_path / "ds"
-    shutil.copytree(small, dst)
-    return dst
-
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300)
@@ -53,9 +42,9 @@ def _other_recipe(recipe: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("absolute", [False, True])
-def test_a_manifest_part_naming_a_file_outside_never_deletes_it(ds: Path, small: Path, tmp_path: Path,
+def test_a_manifest_part_naming_a_file_outside_never_deletes_it(ds: Path, bikes_small: Path, tmp_path: Path,
                                                                 absolute: bool) -> None:
-    recipe = small.parent / "recipe.yaml"
+    recipe = bikes_small.parent / "recipe.yaml"
     victim = tmp_path / "victim" / "notes.txt"
     victim.parent.mkdir()
     victim.write_text("someone else's notes")
@@ -91,13 +80,13 @@ def test_a_part_line_naming_another_workers_or_a_listed_shard_deletes_nothing(ds
     assert load_manifest(ds) == entries
 
 
-def test_a_linked_data_folder_is_refused_before_anything_in_it_is_deleted(ds: Path, small: Path,
+def test_a_linked_data_folder_is_refused_before_anything_in_it_is_deleted(ds: Path, bikes_small: Path,
                                                                           tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     shutil.move(ds / "data", elsewhere)
     (elsewhere / "precious.parquet").write_bytes(b"not listed in any manifest")
     (ds / "data").symlink_to(elsewhere)
-    done = _cli("render", str(small.parent / "recipe.yaml"), "--out", str(ds), "-q")
+    done = _cli("render", str(bikes_small.parent / "recipe.yaml"), "--out", str(ds), "-q")
     assert done.returncode == 2 and "symbolic link" in done.stderr, done.stderr
     assert (elsewhere / "precious.parquet").read_bytes() == b"not listed in any manifest"
     report = verify_dataset(ds, decode_frames=False)
@@ -105,7 +94,7 @@ def test_a_linked_data_folder_is_refused_before_anything_in_it_is_deleted(ds: Pa
 
 
 def test_links_planted_at_the_folders_temporary_and_card_names_are_never_written_through(
-    ds: Path, small: Path, tmp_path: Path,
+    ds: Path, bikes_small: Path, tmp_path: Path,
 ) -> None:
     victims = {}
     for rel in ("meta/manifest.jsonl.tmp", "meta/recipe.json.tmp", "meta/info.json.tmp", "README.md"):
@@ -116,13 +105,13 @@ def test_links_planted_at_the_folders_temporary_and_card_names_are_never_written
         victims[rel] = victim
     lock_victim = tmp_path / "victim-lock"
     lock_victim.write_text("precious")
-    done = _cli("render", str(small.parent / "recipe.yaml"), "--out", str(ds), "-q")
+    done = _cli("render", str(bikes_small.parent / "recipe.yaml"), "--out", str(ds), "-q")
     assert done.returncode == 0, done.stderr
     assert all(v.read_text() == "precious" for v in victims.values())
     assert not (ds / "README.md").is_symlink() and "shard-test" in (ds / "README.md").read_text()
     (ds / "meta" / ".lock").unlink()
     (ds / "meta" / ".lock").symlink_to(lock_victim)  # the lock file is opened without truncating or following
-    again = _cli("render", str(small.parent / "recipe.yaml"), "--out", str(ds), "-q")
+    again = _cli("render", str(bikes_small.parent / "recipe.yaml"), "--out", str(ds), "-q")
     assert again.returncode == 3 and "Traceback" not in again.stderr, again.stderr
     assert lock_victim.read_text() == "precious"
 

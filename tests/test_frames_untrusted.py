@@ -8,7 +8,6 @@ with Pillow or with their JPEG header rewritten, the row hash and manifest fixed
 from __future__ import annotations
 
 import io
-import shutil
 import struct
 import subprocess
 import sys
@@ -19,25 +18,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
-from shard_recipes import good_records, render_small
 from test_tampering import _write_manifest
 
 from vcprep.dataset.verify import verify_dataset
 from vcshard.hashing import row_content_hash, sha256_file
 from vcshard.manifest import load_manifest
 from vcshard.schema import arrow_schema
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> Path:
-    return render_small(tmp_path_factory.mktemp("frames"), media_dir, good_records()[4:], samples_per_shard=1)
-
-
-@pytest.fixture()
-def ds(small: Path, tmp_path: Path) -> Path:
-    dst = tmp_path / "ds"
-    shutil.copytree(small, dst)
-    return dst
 
 
 def _rewrite_frames(ds: Path, encode, **row_changes: object) -> None:
@@ -120,11 +106,11 @@ def test_a_row_claiming_a_huge_frame_size_is_refused_by_the_cap(ds: Path) -> Non
     _vctrain_refuses(ds, "frame size 12000x12000 is above the limit")
 
 
-def test_the_untouched_frames_pass_both(small: Path) -> None:
+def test_the_untouched_frames_pass_both(bikes_small: Path) -> None:
     from vctrain.data.reader import index_rows, load_sample
 
-    assert verify_dataset(small).ok
-    sample = load_sample(index_rows([str(small)], "raw")[0], 4)
+    assert verify_dataset(bikes_small).ok
+    sample = load_sample(index_rows([str(bikes_small)], "raw")[0], 4)
     assert sample.frames.shape[1:] == (sample.row["frame_height"], sample.row["frame_width"], 3)
 
 

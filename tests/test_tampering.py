@@ -25,18 +25,6 @@ from vcshard.schema import arrow_schema
 from vctrain.data.reader import MAX_PROMPT_CHARS, ShardCheckError, index_rows, load_sample
 
 
-@pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> Path:
-    return render_small(tmp_path_factory.mktemp("tamper"), media_dir, good_records()[4:], samples_per_shard=1)
-
-
-@pytest.fixture()
-def ds(small: Path, tmp_path: Path) -> Path:
-    dst = tmp_path / "ds"
-    shutil.copytree(small, dst)
-    return dst
-
-
 def _write_manifest(ds: Path, entries: list) -> None:
     (ds / MANIFEST_PATH).write_text("".join(json.dumps(e) + "\n" for e in entries))
 
@@ -55,9 +43,9 @@ def _refused_everywhere(ds: Path, words: str) -> None:
         index_rows([str(ds)], "raw")
 
 
-def test_the_untouched_folder_is_accepted_by_both(small: Path) -> None:
-    assert verify_dataset(small, decode_frames=False).ok
-    refs = index_rows([str(small)], "raw", full_check=True)
+def test_the_untouched_folder_is_accepted_by_both(bikes_small: Path) -> None:
+    assert verify_dataset(bikes_small, decode_frames=False).ok
+    refs = index_rows([str(bikes_small)], "raw", full_check=True)
     assert sorted(r.sample_id for r in refs) == ["bikes-a", "bikes-b"]
     assert load_sample(refs[0], 4).frames.shape[0] == 4
 
