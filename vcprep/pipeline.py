@@ -103,6 +103,9 @@ def track_job(job: VideoJob, config: PipelineConfig, plugins: Plugins) -> Tracke
         try:
             plan = plan_sample(sample, info, config.sampling, plugins.chains)
             undetectable = undetectable_reason(sample, detector_classes) if needs_target_id(sample) else None
+        except UnansweredSampleError as exc:  # a span-only ID query: refused before tracking
+            fail("match", [sample], str(exc))
+            continue
         except (InputError, ValueError) as exc:
             fail("render", [sample], str(exc))
             continue

@@ -27,7 +27,7 @@ from vcprep.render.answers import key_boxes_per_frame, resolve_key_items, sample
 from vcprep.render.context import VideoContext, stored_size
 from vcprep.render.prompts import load_template, user_prompt
 from vcprep.render.renderers import Renderer, build_renderer, chain_hint, crop_reference, render_chain
-from vcprep.track.matching import NO_GROUND_TRUTH_BOXES, TargetMatch, match_target, seeded_match
+from vcprep.track.matching import NO_GROUND_TRUTH_BOXES, NOT_DETECTED, TargetMatch, match_target, seeded_match
 from vcprep.track.quality import oracle_for_sample
 
 
@@ -132,16 +132,34 @@ def needs_target_id(sample: Sample) -> bool:
 NO_ANSWER = "no answer"
 """A sample whose source gives nothing its task's answer is made from (no span for a temporal question, no option
 letter, no answer text, no key objects): a row would teach nothing."""
-def _missing_inputs(template: Any, sample: Sample, target_id: int | None, key_items: list[Any]) -> list[str]:
+def _missing_inputs(template: Any, sample: Sample, key_items: list[Any]) -> list[str]:
     """What the sample lacks of what its task's answer template is made from, in words (from the template's
-    fields: the target ID, the span, the option letter, the answer text, the key objects)."""
-    given = {"target_id": target_id is not None, "start": sample.gt_span_seconds is not None,
+    fields: the span, the option letter, the answer text, the key objects; the target ID comes from tracking)."""
+    given = {"target_id": True, "start": sample.gt_span_seconds is not None,
              "end": sample.gt_span_seconds is not None, "option": bool(sample.answer), "text": bool(sample.answer),
              "claims": bool(key_items)}
-    words = {"target_id": "a target ID", "start": "span_seconds", "end": "span_seconds",
-             "option": "the option letter", "text": "the answer text", "claims": "key items"}
+    words = {"start": "span_seconds", "end": "span_seconds", "option": "the option letter",
+             "text": "the answer text", "claims": "key items"}
     fields = [name for _, name, _, _ in string.Formatter().parse(template.answer) if name]
     return list(dict.fromkeys(words.get(name, name) for name in fields if not given.get(name, False)))
+
+
+def check_answerable(sample: Sample, info: VideoInfo) -> None:
+    """Refuse, before any tracking, a sample whose answer could not be made whatever the tracks:
+    UnansweredSampleError (`no ground-truth boxes`) for an ID query with no ground-truth box inside its clip (a
+    span-only ID query names no target), InputError (`no answer`, a bad record) for a sample without what its
+    task's answer is made of (a temporal question without its span, an MCQ without its letter)."""
+    template = load_template(sample.task)  # an unknown task is a bad record
+    needs_id = needs_target_id(sample)
+    if needs_id and not clip_ground_truth(sample, info):
+        where = "in the sample" if not sample.gt_boxes else f"inside its clip {list(clip_span_of(sample, info))} s"
+        raise UnansweredSampleError(NO_GROUND_TRUTH_BOXES, f"an ID query with no ground-truth box {where}, "
+                                                           "so no track can be named as its target")
+    key_items = resolve_key_items(sample, info, np.ones(4))
+    if sample_answer(sample, template, target_id=0 if needs_id else None, key_items=key_items) is None:
+        missing = _missing_inputs(template, sample, key_items)
+        raise InputError(f"{NO_ANSWER}: the {sample.task} answer needs {' and '.join(missing)}, "
+                         "which the sample does not give")
 
 
 def match_columns(match: TargetMatch | None) -> dict[str, Any]:
@@ -166,6 +184,7 @@ def plan_sample(sample: Sample, info: VideoInfo, sampling: SamplingConfig,
                 chains: dict[str, list[Renderer]]) -> SamplePlan:
     """Validate the sample against the video and pick each variant's frames (raises InputError)."""
     validate_sample(sample, info)
+    check_answerable(sample, info)
     clip_span = clip_span_of(sample, info)
     variants = []
     for name, chain in chains.items():
@@ -179,12 +198,11 @@ def plan_sample(sample: Sample, info: VideoInfo, sampling: SamplingConfig,
 
 
 def sample_rows(plan: SamplePlan, ctx: VideoContext, *, output: OutputConfig, match_rule: MatchConfig) -> SampleRows:
-    """The rows of one sample, or UnansweredSampleError when its answer names a track ID but no track can be
-    trusted as the target: the match rule accepts none, or the sample has no ground-truth box inside its clip
-    to match with (a span-only ID query). No row is then written: a row without an answer teaches nothing, and
-    an ID hint over frames without the target misleads. Tasks that answer without an ID (spans, options, the
-    source's own answer) need no boxes and keep a null `target_match`. A sample whose task's answer cannot be made
-    at all (a temporal question without a span, an MCQ without its letter) raises InputError (a bad record)."""
+    """The rows of one sample, or UnansweredSampleError when its answer names a track ID but the match rule
+    trusts no track as the target. No row is then written: a row without an answer teaches nothing, and an ID
+    hint over frames without the target misleads. (What no track could fix, a span-only ID query or a sample
+    without what its answer is made of, was refused when planning: `check_answerable`.) Tasks that answer
+    without an ID (spans, options, the source's own answer) need no boxes and keep a null `target_match`."""
     sample, info, clip_span = plan.sample, ctx.info, plan.clip_span_seconds
     scale = ctx.scale
     in_clip = lambda f: clip_span[0] - 1e-6 <= f / info.fps <= clip_span[1] + 1e-6  # noqa: E731
@@ -197,17 +215,8 @@ def sample_rows(plan: SamplePlan, ctx: VideoContext, *, output: OutputConfig, ma
     template = load_template(sample.task)  # per-task prompt; an unknown task is a bad record
     key_items = resolve_key_items(sample, info, scale)
     answer = sample_answer(sample, template, target_id=match.target_id, key_items=key_items)
-    if answer is None and needs_target_id(sample):
-        if not gt_boxes:
-            where = "in the sample" if not sample.gt_boxes else f"inside its clip {list(clip_span)} s"
-            raise UnansweredSampleError(NO_GROUND_TRUTH_BOXES, f"an ID query with no ground-truth box {where}, "
-                                                               "so no track can be named as its target")
-        if match.refusal:
-            raise UnansweredSampleError(match.refusal, match.detail)
-    if answer is None:  # a record short of what its task needs: a bad input, not a tracking verdict
-        missing = _missing_inputs(template, sample, match.target_id, key_items)
-        raise InputError(f"{NO_ANSWER}: the {sample.task} answer needs {' and '.join(missing)}, "
-                         "which the sample does not give")
+    if answer is None:  # everything else was checked when planning: only the target is missing
+        raise UnansweredSampleError(match.refusal or NOT_DETECTED, match.detail)
     clip_tracks = ctx.tracks.select(np.array([in_clip(int(f)) for f in ctx.tracks.frame_index], bool))
     ext = "png" if output.image_format == "png" else "jpg"
     rows = []
